@@ -1,0 +1,173 @@
+"""``TrainConfig``: every knob of a training run, validated, JSON-serialisable.
+
+Defaults follow the seed labs (Keras): RMSprop with learning rate 1e-3, ``rho`` 0.9 and
+``eps`` 1e-7, MAE loss.
+
+    >>> from rnnkit.training.config import TrainConfig
+    >>> cfg = TrainConfig(epochs=5, optimizer="adam", clip_norm=1.0, patience=3)
+    >>> cfg.lr, cfg.loss
+    (0.001, 'mae')
+    >>> TrainConfig(epochs=0)
+    Traceback (most recent call last):
+    ...
+    rnnkit.errors.InvalidArgumentError: Received an invalid value for argument `epochs`, expected a positive integer, got 0.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from rnnkit.errors import InvalidArgumentError
+from rnnkit.training.losses import LOSSES
+from rnnkit.training.metrics import get_metric
+
+__all__ = ["TrainConfig", "config_fingerprint", "diff_fingerprints"]
+
+OPTIMIZERS = ("rmsprop", "adam")
+# Fields that do not change the trajectory of the weights: a resume may change them.
+NOT_HASHED = ("epochs", "quiet", "tensorboard")
+
+
+@dataclass
+class TrainConfig:
+    """Configuration of :class:`rnnkit.training.Trainer`.
+
+    Args:
+        epochs: maximum number of epochs (default 20).
+        optimizer: ``"rmsprop"`` (default) or ``"adam"``.
+        lr: learning rate (default 1e-3).
+        rho: RMSprop moving-average decay, torch's ``alpha`` (default 0.9, as Keras).
+        eps: optimizer epsilon (default 1e-7, as Keras; torch's default is 1e-8).
+        betas: Adam betas (default (0.9, 0.999)).
+        weight_decay: optimizer weight decay (default 0.0). Prefer layer ``penalty()`` for L1/L2.
+        loss: ``"mae"`` (default), ``"mse"``, ``"huber"``, ``"bce"``, ``"bce_logits"``,
+            ``"cross_entropy"`` or a callable ``loss(pred, target)``.
+        huber_delta: Huber threshold (default 1.0).
+        ignore_index: target id skipped by ``cross_entropy`` and ``accuracy`` (default -100).
+        metrics: extra validation metrics logged as ``val_<name>`` (e.g. ``("mae", "rmse")``).
+        clip_norm: clip the global gradient norm to this value (default None = off).
+        clip_value: clip each gradient element to ``[-clip_value, clip_value]`` (default None).
+        patience: early stopping after this many epochs without validation improvement
+            (default None = off).
+        min_delta: smallest change counted as an improvement (default 0.0).
+        restore_best: at the end, load the weights of the best epoch (default True; only
+            with ``patience``).
+        lr_patience: ReduceLROnPlateau patience in epochs (default None = off).
+        lr_factor: ReduceLROnPlateau factor (default 0.1).
+        min_lr: ReduceLROnPlateau lower bound (default 0.0).
+        steps_per_epoch: take at most this many training batches per epoch (default None = all).
+        val_steps: take at most this many validation batches (default None = all).
+        seed: seeds torch, numpy, ``random`` and the shuffle generator (default 0).
+        device: torch device (default ``"cpu"``).
+        quiet: print nothing (default False).
+        tensorboard: write TensorBoard event files in the run directory (default True).
+    """
+
+    epochs: int = 20
+    optimizer: str = "rmsprop"
+    lr: float = 1e-3
+    rho: float = 0.9
+    eps: float = 1e-7
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 0.0
+    loss: str | Callable = "mae"
+    huber_delta: float = 1.0
+    ignore_index: int = -100
+    metrics: tuple[str, ...] = field(default_factory=tuple)
+    clip_norm: float | None = None
+    clip_value: float | None = None
+    patience: int | None = None
+    min_delta: float = 0.0
+    restore_best: bool = True
+    lr_patience: int | None = None
+    lr_factor: float = 0.1
+    min_lr: float = 0.0
+    steps_per_epoch: int | None = None
+    val_steps: int | None = None
+    seed: int = 0
+    device: str = "cpu"
+    quiet: bool = False
+    tensorboard: bool = True
+
+    def __post_init__(self):
+        def positive_int(name, optional=False):
+            v = getattr(self, name)
+            if optional and v is None:
+                return
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise InvalidArgumentError.for_argument(
+                    name, v, "a positive integer" + (" or None" if optional else ""))
+
+        def positive(name, optional=False, zero_ok=False):
+            v = getattr(self, name)
+            if optional and v is None:
+                return
+            ok = isinstance(v, (int, float)) and not isinstance(v, bool) and (
+                v >= 0 if zero_ok else v > 0)
+            if not ok:
+                raise InvalidArgumentError.for_argument(
+                    name, v, ("a number >= 0" if zero_ok else "a positive number")
+                    + (" or None" if optional else ""))
+
+        positive_int("epochs")
+        for n in ("patience", "lr_patience", "steps_per_epoch", "val_steps"):
+            positive_int(n, optional=True)
+        for n in ("lr", "eps", "huber_delta"):
+            positive(n)
+        for n in ("clip_norm", "clip_value"):
+            positive(n, optional=True)
+        for n in ("weight_decay", "min_delta", "min_lr"):
+            positive(n, zero_ok=True)
+        self.optimizer = str(self.optimizer).lower()
+        if self.optimizer not in OPTIMIZERS:
+            raise InvalidArgumentError.for_argument("optimizer", self.optimizer, f"one of {OPTIMIZERS}")
+        if not 0 < self.rho < 1:
+            raise InvalidArgumentError.for_argument("rho", self.rho, "a number in (0, 1)")
+        if not 0 < self.lr_factor < 1:
+            raise InvalidArgumentError.for_argument("lr_factor", self.lr_factor, "a number in (0, 1)")
+        if not callable(self.loss) and str(self.loss).lower() not in LOSSES + ("ce",):
+            raise InvalidArgumentError.for_argument(
+                "loss", self.loss, f"one of {list(LOSSES)} or a callable loss(pred, target)")
+        if isinstance(self.metrics, str):
+            self.metrics = (self.metrics,)
+        self.metrics = tuple(self.metrics)
+        for m in self.metrics:
+            get_metric(m)
+        self.betas = tuple(self.betas)
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+            raise InvalidArgumentError.for_argument("seed", self.seed, "an integer >= 0")
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict (a callable loss/metric is stored by its name)."""
+        return json.loads(json.dumps(dataclasses.asdict(self), default=_name))
+
+
+def _name(obj: Any) -> str:
+    return getattr(obj, "__qualname__", None) or type(obj).__qualname__
+
+
+def config_fingerprint(config: TrainConfig, run_config: dict | None = None) -> dict:
+    """The settings a resumed run must share with the original: the run config plus every
+    :class:`TrainConfig` field except ``epochs``, ``quiet`` and ``tensorboard``."""
+    train = {k: v for k, v in config.to_dict().items() if k not in NOT_HASHED}
+    return json.loads(json.dumps({"run": run_config or {}, "train": train}, sort_keys=True,
+                                 default=_name))
+
+
+def fingerprint_hash(fp: dict) -> str:
+    return hashlib.sha256(json.dumps(fp, sort_keys=True).encode()).hexdigest()
+
+
+def diff_fingerprints(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """Human-readable differences ``"train.lr: 0.001 (checkpoint) != 0.01 (now)"``."""
+    out = []
+    for k in sorted(set(old) | set(new)):
+        a, b = old.get(k, "<absent>"), new.get(k, "<absent>")
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += diff_fingerprints(a, b, f"{prefix}{k}.")
+        elif a != b:
+            out.append(f"{prefix}{k}: {a!r} (checkpoint) != {b!r} (now)")
+    return out

@@ -1,0 +1,120 @@
+"""Run directories: where a training run keeps its config, weights, metrics, history and plots.
+
+Layout of ``runs/<name>-<YYYYmmdd-HHMMSS>/`` (or the ``--out DIR`` given)::
+
+    config.json          everything needed to rebuild the model and the data
+    model.safetensors    final weights (the best ones when early stopping restored them)
+    metrics.json         test metrics, baselines, ... (what the caller measured)
+    history.csv          one row per epoch
+    tensorboard/         TensorBoard event files
+    checkpoints/         last.pt (training state), best.safetensors (best weights)
+    *.png                plots
+
+    >>> import tempfile, torch
+    >>> from rnnkit.training.runs import create_run_dir, save_run, load_run
+    >>> run = create_run_dir("demo", root=tempfile.mkdtemp())
+    >>> run.name.startswith("demo-")
+    True
+    >>> save_run(run, torch.nn.Linear(2, 1), config={"hidden": 4}, metrics={"mae": 0.1})
+    >>> sorted(load_run(run))
+    ['config', 'metrics', 'weights']
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+
+import torch
+
+from rnnkit.errors import CheckpointError, InvalidArgumentError
+from rnnkit.training.checkpoint import atomic_write_json, read_weights, save_weights
+
+__all__ = ["create_run_dir", "save_run", "load_run", "write_config", "write_metrics"]
+
+CONFIG, WEIGHTS, METRICS = "config.json", "model.safetensors", "metrics.json"
+
+
+def create_run_dir(name: str, out: str | os.PathLike | None = None,
+                   root: str | os.PathLike = "runs", exist_ok: bool = False) -> Path:
+    """Create and return the run directory.
+
+    Args:
+        name: short run name, e.g. ``"jena-gru"`` (letters, digits, ``-_.``).
+        out: explicit directory (``--out DIR``); when given, ``name`` and ``root`` are unused.
+            An existing non-empty ``out`` is refused unless ``exist_ok`` (used by ``--resume``).
+        root: parent of timestamped run directories (default ``runs``).
+        exist_ok: accept an existing ``out`` directory.
+    """
+    if out is not None:
+        path = Path(out)
+        if path.exists() and not path.is_dir():
+            raise InvalidArgumentError.for_argument("out", str(path), "a directory",
+                                                    "It exists and is a file.")
+        if path.is_dir() and any(path.iterdir()) and not exist_ok:
+            raise CheckpointError(
+                f"Run directory {path} already exists and is not empty. Pass a new --out "
+                "directory, or --resume to continue the run that is there.")
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name or ""):
+        raise InvalidArgumentError.for_argument(
+            "name", name, "a run name of letters, digits, '-', '_' or '.'")
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(1000):
+        path = root / (f"{name}-{stamp}" if i == 0 else f"{name}-{stamp}-{i}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+    raise CheckpointError(f"Could not create a fresh run directory under {root}.")  # pragma: no cover
+
+
+def write_config(run_dir, config: dict) -> None:
+    """Write ``config.json`` atomically (JSON-serialisable dict)."""
+    atomic_write_json(Path(run_dir) / CONFIG, config)
+
+
+def write_metrics(run_dir, metrics: dict) -> None:
+    """Write ``metrics.json`` atomically."""
+    atomic_write_json(Path(run_dir) / METRICS, metrics)
+
+
+def save_run(run_dir, model: torch.nn.Module, config: dict | None = None,
+             metrics: dict | None = None) -> None:
+    """Write ``model.safetensors`` and, when given, ``config.json`` and ``metrics.json``,
+    each atomically."""
+    run_dir = Path(run_dir)
+    if config is not None:
+        write_config(run_dir, config)
+    save_weights(run_dir / WEIGHTS, model)
+    if metrics is not None:
+        write_metrics(run_dir, metrics)
+
+
+def load_run(run_dir) -> dict:
+    """Read a run back: ``{"config": dict, "weights": dict[str, Tensor], "metrics": dict}``
+    (metrics empty when absent). Load the weights with ``model.load_state_dict(run["weights"])``
+    after building the model from ``run["config"]``."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise CheckpointError(f"Run directory {run_dir} does not exist.")
+
+    def read_json(name, required):
+        p = run_dir / name
+        if not p.exists():
+            if required:
+                raise CheckpointError(f"{p} is missing: {run_dir} is not a complete rnnkit run.")
+            return {}
+        try:
+            return json.loads(p.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise CheckpointError(f"{p} is not valid JSON ({e}).") from None
+
+    return {"config": read_json(CONFIG, True), "weights": read_weights(run_dir / WEIGHTS),
+            "metrics": read_json(METRICS, False)}

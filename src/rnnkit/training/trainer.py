@@ -1,0 +1,342 @@
+"""``Trainer``: the one training loop every rnnkit task reuses.
+
+It fits a ``torch.nn.Module`` on an iterable of ``(x, y)`` batches with RMSprop or Adam, a
+loss by name, gradient clipping, the sum of the model's ``penalty()`` terms (L1/L2 of rnnkit
+layers), early stopping with best-weight restore, ReduceLROnPlateau, a progress bar, and, given
+a run directory, ``history.csv``, TensorBoard events, a loss-curve PNG, ``config.json``,
+``model.safetensors`` and a checkpoint after every epoch from which ``resume=True`` continues
+bit-for-bit.
+
+    >>> import torch
+    >>> from rnnkit.training import Trainer, TrainConfig
+    >>> g = torch.Generator().manual_seed(0)
+    >>> x = torch.randn(64, 3, generator=g); y = x.sum(1, keepdim=True)
+    >>> batches = [(x[i:i + 16], y[i:i + 16]) for i in range(0, 64, 16)]
+    >>> model = torch.nn.Linear(3, 1)
+    >>> trainer = Trainer(model, TrainConfig(epochs=30, lr=0.05, loss="mse", quiet=True))
+    >>> history = trainer.fit(batches, val_data=batches)
+    >>> history.rows[-1]["val_loss"] < history.rows[0]["val_loss"]
+    True
+    >>> trainer.evaluate(batches, metrics=["mae"])["mae"] < 0.5
+    True
+"""
+from __future__ import annotations
+
+import copy
+import functools
+import os
+import time
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import torch
+
+from rnnkit.errors import CheckpointError, DataError
+from rnnkit.training import steps
+from rnnkit.training.callbacks import Callback, EarlyStopping
+from rnnkit.training.checkpoint import atomic_write_json, load_state, save_state, save_weights
+from rnnkit.training.config import (TrainConfig, config_fingerprint, diff_fingerprints,
+                                    fingerprint_hash)
+from rnnkit.training.history import History
+from rnnkit.training.losses import make_loss
+from rnnkit.training.metrics import accuracy, get_metric
+from rnnkit.training.progress import format_epoch, print_line, progress_bar, stdout_is_tty
+from rnnkit.training.rng import capture_rng_state, restore_rng_state, seed_everything
+
+__all__ = ["Trainer", "fit"]
+
+LAST, BEST = "checkpoints/last.pt", "checkpoints/best.safetensors"
+ELEMENTWISE = ("mae", "l1", "mse", "huber", "bce", "bce_logits")
+
+
+class Trainer:
+    """Train, evaluate and predict with one model.
+
+    Args:
+        model: the ``torch.nn.Module``; called as ``model(*x)`` for a batch ``(x, y)``.
+        config: a :class:`TrainConfig` (default ``TrainConfig()``); keyword ``overrides``
+            replace its fields, e.g. ``Trainer(model, epochs=5, lr=1e-2)``.
+        run_dir: directory for checkpoints, history, TensorBoard, plots, config and weights
+            (see :mod:`rnnkit.training.runs`); None trains in memory only.
+        run_config: JSON-serialisable description of the model and data. Written to
+            ``config.json`` (with the training config under ``"train"``) and compared on resume.
+        generator: the ``torch.Generator`` your shuffling uses (e.g.
+            ``DataLoader(..., shuffle=True, generator=trainer.generator)``); by default one is
+            created from ``config.seed``. Its state is checkpointed and restored on resume.
+        callbacks: objects with ``on_epoch_end(trainer, epoch, logs)``, called after the
+            epoch's checkpoint is written.
+
+    Data passed to :meth:`fit` / :meth:`evaluate` / :meth:`predict` is a re-iterable of batches
+    (a list, a DataLoader) or a callable ``f(epoch) -> iterable``.
+    """
+
+    def __init__(self, model: torch.nn.Module, config: TrainConfig | None = None, run_dir=None,
+                 *, run_config: dict | None = None, generator: torch.Generator | None = None,
+                 callbacks: Sequence[Callback] = (), **overrides):
+        config = config or TrainConfig()
+        if overrides:
+            config = TrainConfig(**{**config.__dict__, **overrides})
+        self.config = config
+        self.device = torch.device(config.device)
+        self.model = model.to(self.device)
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.run_config = dict(run_config or {})
+        self._own_generator = generator is None
+        self.generator = generator if generator is not None else torch.Generator().manual_seed(config.seed)
+        self.callbacks = list(callbacks)
+        self.loss_fn = make_loss(config.loss, config.huber_delta, config.ignore_index)
+        if isinstance(self.loss_fn, torch.nn.Module):
+            self.loss_fn = self.loss_fn.to(self.device)
+        self._elementwise = isinstance(config.loss, str) and config.loss.lower() in ELEMENTWISE
+        self.history = History(None)
+        self.optimizer = self._make_optimizer()
+        self.scheduler = (torch.optim.lr_scheduler.ReduceLROnPlateau(
+            self.optimizer, mode="min", factor=config.lr_factor, patience=config.lr_patience,
+            min_lr=config.min_lr) if config.lr_patience else None)
+        self.early_stopping = (EarlyStopping(config.patience, config.min_delta)
+                               if config.patience else None)
+        self.best_state: dict | None = None
+        self.stopped_early = False
+
+    # ------------------------------------------------------------------ building blocks
+    def _make_optimizer(self) -> torch.optim.Optimizer:
+        c, params = self.config, [p for p in self.model.parameters() if p.requires_grad]
+        if c.optimizer == "adam":
+            return torch.optim.Adam(params, lr=c.lr, betas=c.betas, eps=c.eps,
+                                    weight_decay=c.weight_decay)
+        return torch.optim.RMSprop(params, lr=c.lr, alpha=c.rho, eps=c.eps,
+                                   weight_decay=c.weight_decay)
+
+    def _metric_fns(self, names) -> dict[str, Callable]:
+        fns = {}
+        for n in names:
+            fn = get_metric(n)
+            if fn is accuracy:
+                thr = 0.0 if self.config.loss == "bce_logits" else 0.5
+                fn = functools.partial(accuracy, threshold=thr, ignore_index=self.config.ignore_index)
+            fns[n if isinstance(n, str) else getattr(n, "__name__", "metric")] = fn
+        return fns
+
+    def _path(self, rel: str) -> Path:
+        return self.run_dir / rel
+
+    # ------------------------------------------------------------------ one epoch
+    def _train_epoch(self, data, epoch: int, show_bar: bool) -> float:
+        c, model = self.config, self.model
+        model.train()
+        total, count = 0.0, 0
+        it = steps.batches(data, epoch)
+        n_batches = len(it) if hasattr(it, "__len__") else None
+        if c.steps_per_epoch and n_batches is not None:
+            n_batches = min(n_batches, c.steps_per_epoch)
+        bar = progress_bar(it, n_batches, f"epoch {epoch}/{c.epochs}", show_bar)
+        try:
+            for i, batch in enumerate(bar):
+                if c.steps_per_epoch and i >= c.steps_per_epoch:
+                    break
+                x, y = steps.split_batch(batch, self.device)
+                self.optimizer.zero_grad(set_to_none=True)
+                pred = steps.forward(model, x)
+                steps.check_shapes(pred, y, self._elementwise)
+                loss = self.loss_fn(pred, y)
+                penalty = steps.collect_penalty(model)
+                (loss if penalty is None else loss + penalty).backward()
+                if c.clip_value is not None:
+                    torch.nn.utils.clip_grad_value_(model.parameters(), c.clip_value)
+                if c.clip_norm is not None:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), c.clip_norm)
+                self.optimizer.step()
+                value = loss.item()
+                steps.finite_or_raise(value, epoch, i)
+                n = y.shape[0] if y.ndim else 1
+                total, count = total + value * n, count + n
+                if show_bar:
+                    bar.set_postfix(loss=f"{total / count:.4f}", refresh=False)
+        finally:
+            if show_bar:
+                bar.close()
+        if count == 0:
+            raise DataError(f"The training data yielded no batch in epoch {epoch}. Pass a "
+                            "re-iterable (a list or a DataLoader), not a one-shot generator, or "
+                            "a callable f(epoch) returning a fresh iterable.")
+        return total / count
+
+    @torch.no_grad()
+    def _run_eval(self, data, metrics: dict[str, Callable], max_steps=None, epoch: int = 0):
+        self.model.eval()
+        total, count, preds, targets = 0.0, 0, [], []
+        for i, batch in enumerate(steps.batches(data, epoch)):
+            if max_steps and i >= max_steps:
+                break
+            x, y = steps.split_batch(batch, self.device)
+            pred = steps.forward(self.model, x)
+            steps.check_shapes(pred, y, self._elementwise)
+            n = y.shape[0] if y.ndim else 1
+            total, count = total + self.loss_fn(pred, y).item() * n, count + n
+            if metrics:
+                preds.append(pred.cpu())
+                targets.append(y.cpu())
+        if count == 0:
+            raise DataError("The evaluation data yielded no batch.")
+        out = {"loss": total / count}
+        if metrics:
+            p, t = torch.cat(preds), torch.cat(targets)
+            out.update({name: float(fn(p, t)) for name, fn in metrics.items()})
+        return out
+
+    # ------------------------------------------------------------------ public API
+    def evaluate(self, data, metrics: Sequence[str | Callable] | None = None) -> dict[str, float]:
+        """Mean loss over ``data`` (eval mode, no gradients) and the given metrics computed on
+        all predictions at once, in the model's output units: ``{"loss": ..., "mae": ...}``."""
+        names = self.config.metrics if metrics is None else metrics
+        return self._run_eval(data, self._metric_fns(names))
+
+    @torch.no_grad()
+    def predict(self, data) -> torch.Tensor:
+        """Concatenated predictions (CPU) over batches ``(x, y)`` (``y`` ignored) or bare
+        input Tensors, in eval mode."""
+        self.model.eval()
+        outs = [steps.forward(self.model, steps.split_batch(b, self.device, with_target=False)[0]).cpu()
+                for b in steps.batches(data, 0)]
+        if not outs:
+            raise DataError("The prediction data yielded no batch.")
+        return torch.cat(outs)
+
+    def fit(self, train_data, val_data=None, resume: bool = False) -> History:
+        """Train for ``config.epochs`` epochs (fewer with early stopping) and return the
+        :class:`History`.
+
+        With a ``run_dir``: ``resume=False`` refuses a directory that already holds a
+        checkpoint; ``resume=True`` continues from ``checkpoints/last.pt`` (or starts fresh
+        when there is none) and, with the same data and config, ends with exactly the weights
+        of an uninterrupted run. Everything is checked before anything is written, so a failing
+        resume leaves the directory as it was.
+        """
+        c = self.config
+        fp = config_fingerprint(c, self.run_config)
+        state = self._load_for_resume(fp, resume)  # may raise, writes nothing
+        if state is None:
+            seed_everything(c.seed)
+            if self._own_generator:
+                self.generator.manual_seed(c.seed)
+            start, rows = 1, []
+        else:
+            start, rows = state["epoch"] + 1, state["history"]
+        if self.run_dir is not None:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            atomic_write_json(self._path("config.json"), {**self.run_config, "train": c.to_dict()})
+        self.history = History(self.run_dir, c.tensorboard, rows)
+        show_bar = not c.quiet and stdout_is_tty()
+        metric_fns = self._metric_fns(c.metrics) if val_data is not None else {}
+        try:
+            for epoch in range(start, c.epochs + 1):
+                if self.stopped_early:
+                    break
+                t0 = time.perf_counter()
+                lr = self.optimizer.param_groups[0]["lr"]
+                loss = self._train_epoch(train_data, epoch, show_bar)
+                row = {"epoch": epoch, "loss": loss}
+                if val_data is not None:
+                    ev = self._run_eval(val_data, metric_fns, c.val_steps, epoch)
+                    row["val_loss"] = ev.pop("loss")
+                    row.update({f"val_{k}": v for k, v in ev.items()})
+                row.update(lr=lr, time=time.perf_counter() - t0)
+                self._end_of_epoch(epoch, row.get("val_loss", loss))
+                self.history.append(row)
+                self._save_checkpoint(epoch, fp)
+                if not c.quiet:
+                    print_line(format_epoch(row, c.epochs), show_bar)
+                for cb in self.callbacks:
+                    cb.on_epoch_end(self, epoch, row)
+            self._finish()
+        finally:
+            self.history.close()
+        return self.history
+
+    # ------------------------------------------------------------------ internals of fit
+    def _end_of_epoch(self, epoch: int, monitored: float) -> None:
+        if self.scheduler is not None:
+            self.scheduler.step(monitored)
+        if self.early_stopping is not None:
+            stop = self.early_stopping.step(monitored, epoch)
+            if self.early_stopping.improved:
+                self.best_state = copy.deepcopy(self.model.state_dict())
+                if self.run_dir is not None:
+                    save_weights(self._path(BEST), self.best_state)
+            if stop:
+                self.stopped_early = True
+                if not self.config.quiet:
+                    print_line(f"early stopping at epoch {epoch}: best val_loss "
+                               f"{self.early_stopping.best:.4f} at epoch "
+                               f"{self.early_stopping.best_epoch}", False)
+
+    def _finish(self) -> None:
+        if self.early_stopping is not None and self.config.restore_best and self.best_state:
+            self.model.load_state_dict(self.best_state)
+        if self.run_dir is not None:
+            save_weights(self._path("model.safetensors"), self.model)
+            if self.history.rows:
+                from rnnkit.training.plots import plot_history
+
+                plot_history(self._path("loss.png"), self.history)
+
+    def _save_checkpoint(self, epoch: int, fp: dict) -> None:
+        if self.run_dir is None:
+            return
+        save_state(self._path(LAST), {
+            "format": 1,
+            "epoch": epoch,
+            "config_hash": fingerprint_hash(fp),
+            "fingerprint": fp,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler else None,
+            "early_stopping": self.early_stopping.state_dict() if self.early_stopping else None,
+            "best_model": self.best_state,
+            "stopped_early": self.stopped_early,
+            "rng": capture_rng_state(self.generator),
+            "history": self.history.rows,
+        })
+
+    def _load_for_resume(self, fp: dict, resume: bool) -> dict | None:
+        if self.run_dir is None:
+            if resume:
+                raise CheckpointError("resume=True needs a run directory: pass run_dir (--out).")
+            return None
+        last = self._path(LAST)
+        if not last.exists():
+            return None
+        if not resume:
+            raise CheckpointError(
+                f"{self.run_dir} already holds a training checkpoint ({LAST}). Pass resume=True "
+                "(--resume) to continue that run, or choose a new --out directory.")
+        state = load_state(last)
+        if state.get("config_hash") != fingerprint_hash(fp):
+            diffs = diff_fingerprints(state.get("fingerprint", {}), fp)
+            raise CheckpointError(
+                f"Cannot resume the run in {self.run_dir}: its configuration differs from the "
+                f"current one: {'; '.join(diffs) or 'unknown difference'}. Resume with the same "
+                "configuration, or start a new run with a new --out directory.")
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            if self.scheduler is not None:
+                self.scheduler.load_state_dict(state["scheduler"])
+            if self.early_stopping is not None:
+                self.early_stopping.load_state_dict(state["early_stopping"])
+            restore_rng_state(state["rng"], self.generator)
+        except (KeyError, RuntimeError, ValueError, TypeError) as e:
+            raise CheckpointError(f"Checkpoint {last} does not match this model or trainer "
+                                  f"({type(e).__name__}: {str(e)[:200]}). Start a new run with a "
+                                  "new --out directory.") from None
+        self.best_state = state.get("best_model")
+        self.stopped_early = bool(state.get("stopped_early"))
+        return state
+
+
+def fit(model: torch.nn.Module, train_data, val_data=None, config: TrainConfig | None = None,
+        run_dir=None, resume: bool = False, **kwargs) -> Trainer:
+    """Functional shortcut: build a :class:`Trainer`, fit it, return the trainer."""
+    trainer = Trainer(model, config, run_dir, **kwargs)
+    trainer.fit(train_data, val_data, resume=resume)
+    return trainer
