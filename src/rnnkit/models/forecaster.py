@@ -1,0 +1,188 @@
+"""``Forecaster``: the seed labs' forecasting models in one small, configurable module.
+
+``cell`` picks the body: ``"dense"`` (flatten + dense, seed 001's densely connected
+baseline), ``"conv"`` (Conv1D + pooling stacks, seed 001 "1D convnet"), or a recurrent
+``"rnn"``/``"lstm"``/``"gru"`` layer stack, optionally behind a Conv1D + max-pooling front-end
+(seed 001 "combining CNNs and RNNs"). The head is an optional hidden dense layer and a linear
+output of ``horizon * n_targets`` values (direct multi-horizon). ``seq2seq=True`` predicts at
+every input step (seed 000 "improving our loss function"); :meth:`Forecaster.rollout` feeds
+predictions back one value at a time (seed 000's recursive forecast).
+
+    >>> import torch
+    >>> cfg = ForecasterConfig(n_features=14, cell="gru", units=32, recurrent_dropout=0.2, horizon=3)
+    >>> model = Forecaster(cfg)
+    >>> tuple(model(torch.randn(8, 120, 14)).shape)
+    (8, 3)
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import torch
+from torch import Tensor, nn
+
+from rnnkit.errors import InvalidArgumentError
+from rnnkit.layers import GRU, LSTM, SimpleRNN
+
+RECURRENT = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
+CELLS = ("dense", "conv", *RECURRENT)
+
+
+@dataclass
+class ForecasterConfig:
+    """Everything that defines a :class:`Forecaster`; saved as ``config.json`` with a run.
+
+    Args:
+        n_features: input features per step (static features appended as channels included).
+        n_steps: steps per input window; needed by ``cell="dense"`` only.
+        cell: 'gru' (default), 'lstm', 'rnn', 'dense' or 'conv'.
+        units: recurrent units (or dense units / conv filters for those bodies). Default 32.
+        layers: stacked recurrent (or conv) layers. Default 1.
+        bidirectional: default False.
+        dropout: variational input dropout of the recurrent layers (Keras ``dropout``). Default 0.
+        recurrent_dropout: variational recurrent dropout. Default 0.
+        conv_filters: 0 (default) for no Conv1D front-end, else its filters.
+        conv_kernel: Conv1D kernel size. Default 5.
+        pool: max-pooling size after each conv layer. Default 3.
+        dense_units: 0 (default) or the size of a hidden ReLU dense layer before the output.
+        horizon: values forecast per target (direct multi-horizon). Default 1.
+        n_targets: target columns. Default 1.
+        seq2seq: predict at every input step instead of only after the last. Default False.
+    """
+
+    n_features: int
+    n_steps: int | None = None
+    cell: str = "gru"
+    units: int = 32
+    layers: int = 1
+    bidirectional: bool = False
+    dropout: float = 0.0
+    recurrent_dropout: float = 0.0
+    conv_filters: int = 0
+    conv_kernel: int = 5
+    pool: int = 3
+    dense_units: int = 0
+    horizon: int = 1
+    n_targets: int = 1
+    seq2seq: bool = False
+
+    def __post_init__(self):
+        if self.cell not in CELLS:
+            raise InvalidArgumentError.for_argument("cell", self.cell, f"one of {CELLS}")
+        for name in ("n_features", "units", "layers", "horizon", "n_targets", "conv_kernel", "pool"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise InvalidArgumentError.for_argument(name, v, "a positive integer")
+        if self.cell == "dense" and not self.n_steps:
+            raise InvalidArgumentError.for_argument(
+                "n_steps", self.n_steps, "the number of steps per window for cell='dense'",
+                "Pass n_steps=lookback // step.")
+        if self.seq2seq and (self.cell in ("dense", "conv") or self.conv_filters):
+            raise InvalidArgumentError.for_argument(
+                "seq2seq", True, "a recurrent cell without a conv front-end",
+                "Pooling shortens the sequence, so per-step targets no longer line up; drop conv_filters.")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ForecasterConfig":
+        names = {f.name for f in fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise InvalidArgumentError.for_argument("config", sorted(unknown), f"keys among {sorted(names)}")
+        return cls(**d)
+
+
+def _conv_stack(in_ch: int, filters: int, kernel: int, pool: int, n: int) -> nn.Sequential:
+    mods: list[nn.Module] = []
+    for i in range(n):
+        mods += [nn.Conv1d(in_ch if i == 0 else filters, filters, kernel, padding=kernel // 2), nn.ReLU(),
+                 nn.MaxPool1d(pool, ceil_mode=True)]
+    return nn.Sequential(*mods)
+
+
+class Forecaster(nn.Module):
+    """A forecasting model: ``(batch, time, n_features)`` -> ``(batch, horizon)`` (single target),
+    ``(batch, horizon, n_targets)``, or with ``seq2seq`` ``(batch, time, horizon)``.
+
+    Call arguments: ``x`` and optional ``lengths`` (recurrent bodies only).
+    """
+
+    def __init__(self, config: ForecasterConfig):
+        super().__init__()
+        self.config = c = config
+        self.front = None
+        feat = c.n_features
+        if c.conv_filters and c.cell in RECURRENT:
+            self.front = _conv_stack(feat, c.conv_filters, c.conv_kernel, c.pool, 1)
+            feat = c.conv_filters
+        if c.cell == "dense":
+            self.body = nn.Sequential(nn.Flatten(), nn.Linear(c.n_steps * feat, c.units), nn.ReLU())
+            out_features = c.units
+        elif c.cell == "conv":
+            self.body = _conv_stack(feat, c.units, c.conv_kernel, c.pool, c.layers)
+            out_features = c.units
+        else:
+            self.body = RECURRENT[c.cell](
+                feat, c.units, num_layers=c.layers, bidirectional=c.bidirectional,
+                input_dropout=c.dropout, recurrent_dropout=c.recurrent_dropout,
+                return_sequences=c.seq2seq, return_state=False)
+            out_features = c.units * (2 if c.bidirectional else 1)
+        head: list[nn.Module] = []
+        if c.dense_units:
+            head += [nn.Linear(out_features, c.dense_units), nn.ReLU()]
+            out_features = c.dense_units
+        head.append(nn.Linear(out_features, c.horizon * c.n_targets))
+        self.head = nn.Sequential(*head)
+
+    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        c = self.config
+        if x.dim() != 3 or x.shape[-1] != c.n_features:
+            raise InvalidArgumentError.for_argument(
+                "x", tuple(x.shape), f"a tensor of shape (batch, time, {c.n_features})")
+        if self.front is not None:
+            x = self.front(x.transpose(1, 2)).transpose(1, 2)
+            lengths = None if lengths is None else torch.div(lengths + c.pool - 1, c.pool, rounding_mode="floor")
+        if c.cell == "dense":
+            z = self.body(x)
+        elif c.cell == "conv":
+            z = self.body(x.transpose(1, 2)).amax(-1)  # global max pooling over time
+        else:
+            z = self.body(x, lengths=lengths)
+        y = self.head(z)
+        if c.seq2seq:
+            return y if c.n_targets > 1 else y.reshape(*y.shape[:2], c.horizon)
+        if c.n_targets > 1:
+            return y.reshape(-1, c.horizon, c.n_targets)
+        return y
+
+    @torch.no_grad()
+    def rollout(self, x: Tensor, steps: int, target_index: int) -> Tensor:
+        """Recursive multi-step forecast, one value at a time (seed 000).
+
+        Predict the next value, append a row to the window (the last row with the target
+        feature replaced by the prediction; other features held at their last value), drop
+        the oldest row, repeat. Valid for a model trained with ``delay=1, step=1, horizon=1``
+        whose target is input feature ``target_index``. Returns ``(batch, steps)``.
+        """
+        c = self.config
+        if c.horizon != 1 or c.n_targets != 1 or c.seq2seq:
+            raise InvalidArgumentError(
+                "rollout() needs a one-step model (horizon=1, n_targets=1, seq2seq=False); "
+                f"this one has horizon={c.horizon}, n_targets={c.n_targets}, seq2seq={c.seq2seq}.")
+        if not -c.n_features <= target_index < c.n_features:
+            raise InvalidArgumentError.for_argument("target_index", target_index,
+                                                    f"a feature index in [0, {c.n_features})")
+        was = self.training
+        self.eval()
+        window = x.clone()
+        preds = []
+        for _ in range(steps):
+            y = self(window)[:, 0]
+            preds.append(y)
+            row = window[:, -1:].clone()
+            row[:, 0, target_index] = y
+            window = torch.cat([window[:, 1:], row], 1)
+        self.train(was)
+        return torch.stack(preds, 1)
