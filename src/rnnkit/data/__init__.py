@@ -13,10 +13,13 @@ from rnnkit.data.splits import split_rows
 from rnnkit.data.series import clean_series, read_table, parse_times
 from rnnkit.data.prepared import PreparedSeries, prepare_series
 from rnnkit.data.weather import load_weather, load_stations, prepare_weather
+from rnnkit.data.download import cache_dir, download, sha256_file
+from rnnkit.data.jena import load_jena, jena_path, jena_float_data, prepare_jena
 
 __all__ = [
     "Windows", "WindowBatches", "windows_view",
     "wind_vector", "angle_sin_cos", "time_features", "Scaler", "split_rows",
     "clean_series", "read_table", "parse_times", "PreparedSeries", "prepare_series",
     "load_weather", "load_stations", "prepare_weather",
+    "cache_dir", "download", "sha256_file", "load_jena", "jena_path", "jena_float_data", "prepare_jena",
 ]
