@@ -1,0 +1,154 @@
+// Shared pieces of the fused recurrent scan: vectorisable activations, the
+// length plan (rows sorted by length so active rows are a prefix at every
+// step) and a GEMM helper that picks the backend.
+#pragma once
+#include <torch/extension.h>
+#include <ATen/Parallel.h>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+namespace at { namespace native {
+// Exported by libtorch_cpu (oneDNN matmul): result = beta*result + alpha*mat1@mat2.
+void mkldnn_matmul(const at::Tensor& mat1, const at::Tensor& mat2, const at::Tensor& result,
+                   float beta, float alpha);
+}}
+
+namespace rnnkit {
+using at::Tensor;
+
+enum Mode { LSTM = 0, GRU = 1, RNN = 2 };
+enum Backend { ATEN = 0, DNNL = 1, BLAS = 2 };
+
+// exp accurate to ~2 ulp written with branch-free float ops, so loops over it vectorise.
+template <typename T> inline T fexp(T x) { return std::exp(x); }
+template <> inline float fexp<float>(float x) {
+  x = x > 88.0f ? 88.0f : x;
+  x = x < -87.0f ? -87.0f : x;
+  float fx = __builtin_floorf(x * 1.44269504088896341f + 0.5f);
+  float r = x - fx * 0.693359375f + fx * 2.12194440e-4f;
+  float y = 1.9875691500E-4f;
+  y = y * r + 1.3981999507E-3f;
+  y = y * r + 8.3334519073E-3f;
+  y = y * r + 4.1665795894E-2f;
+  y = y * r + 1.6666665459E-1f;
+  y = y * r + 5.0000001201E-1f;
+  y = y * r * r + r + 1.0f;
+  int32_t e = (static_cast<int32_t>(fx) + 127) << 23;
+  float p;
+  std::memcpy(&p, &e, 4);
+  return y * p;
+}
+template <typename T> inline T fsigmoid(T x) { return T(1) / (T(1) + fexp<T>(-x)); }
+template <typename T> inline T ftanh(T x) { return std::tanh(x); }
+template <> inline float ftanh<float>(float x) {
+  float big = 1.0f - 2.0f / (1.0f + fexp<float>(2.0f * x));
+  float x2 = x * x;  // Taylor series near 0 keeps the relative error small
+  float small = x * (1.0f + x2 * (-0.333333333f + x2 * (0.133333333f + x2 * -0.0539682540f)));
+  return (x2 < 0.01f) ? small : big;
+}
+
+// Rows sorted by decreasing length: at step s the active rows are 0..nb[s]-1.
+struct Plan {
+  int64_t B = 0, T = 0, steps = 0;  // steps = max length
+  std::vector<int64_t> perm, len, nb;
+  bool identity = true;
+  Tensor perm_t;
+  inline int64_t time(int64_t j, int64_t s, bool reverse) const {
+    return reverse ? len[j] - 1 - s : s;
+  }
+};
+
+inline Plan make_plan(int64_t B, int64_t T, const c10::optional<Tensor>& lengths) {
+  Plan p;
+  p.B = B; p.T = T; p.perm.resize(B); p.len.assign(B, T); p.nb.assign(T, B);
+  for (int64_t b = 0; b < B; ++b) p.perm[b] = b;
+  p.steps = T;
+  if (lengths.has_value() && lengths->defined()) {
+    auto L = lengths->to(at::kLong).contiguous();
+    const int64_t* l = L.data_ptr<int64_t>();
+    std::stable_sort(p.perm.begin(), p.perm.end(), [&](int64_t a, int64_t b) { return l[a] > l[b]; });
+    for (int64_t j = 0; j < B; ++j) {
+      p.len[j] = l[p.perm[j]];
+      TORCH_CHECK(p.len[j] >= 1 && p.len[j] <= T, "lengths must be in [1, T]");
+      if (p.perm[j] != j) p.identity = false;
+    }
+    p.steps = B ? p.len[0] : 0;
+    for (int64_t s = 0; s < T; ++s) {
+      int64_t n = 0;
+      while (n < B && p.len[n] > s) ++n;
+      p.nb[s] = n;
+    }
+  }
+  p.perm_t = torch::from_blob(p.perm.data(), {B}, at::kLong).clone();
+  return p;
+}
+
+inline Tensor to_sorted(const Plan& p, const Tensor& t) {
+  return p.identity ? t.contiguous().clone() : t.index_select(0, p.perm_t).contiguous();
+}
+inline Tensor from_sorted(const Plan& p, const Tensor& t) {
+  if (p.identity) return t;
+  return at::empty_like(t).index_copy_(0, p.perm_t, t);
+}
+
+// ---- GEMM: c = beta*c + a @ b (a, b may be transposed views) ----
+using sgemm_fn = void (*)(const char*, const char*, const int*, const int*, const int*,
+                          const float*, const float*, const int*, const float*, const int*,
+                          const float*, float*, const int*);
+using dgemm_fn = void (*)(const char*, const char*, const int*, const int*, const int*,
+                          const double*, const double*, const int*, const double*, const int*,
+                          const double*, double*, const int*);
+void* blas_symbol(const char* name);
+
+template <typename T>
+inline bool blas_operand(const Tensor& a, char* trans, int* ld) {
+  if (a.stride(1) == 1 && a.stride(0) >= std::max<int64_t>(1, a.size(1))) {
+    *trans = 'N'; *ld = (int)std::max<int64_t>(1, a.stride(0)); return true;
+  }
+  if (a.stride(0) == 1 && a.stride(1) >= std::max<int64_t>(1, a.size(0))) {
+    *trans = 'T'; *ld = (int)std::max<int64_t>(1, a.stride(1)); return true;
+  }
+  return false;
+}
+
+template <typename T>
+inline void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double beta, int backend) {
+  const int64_t M = a.size(0), K = a.size(1), N = b.size(1);
+  if (M == 0 || N == 0) return;
+  if (K == 0) { if (beta == 0) c.zero_(); else c.mul_(beta); return; }
+  if (backend == DNNL && std::is_same<T, float>::value && c.is_contiguous()) {
+    at::native::mkldnn_matmul(a, b, c, (float)beta, 1.0f);
+    return;
+  }
+  if (backend == BLAS && c.stride(1) == 1) {
+    // Column-major BLAS on row-major data: C^T = B^T A^T.
+    char ta, tb; int lda, ldb;
+    void* f = blas_symbol(std::is_same<T, float>::value ? "sgemm_" : "dgemm_");
+    if (f && blas_operand<T>(a, &ta, &lda) && blas_operand<T>(b, &tb, &ldb)) {
+      int m = (int)N, n = (int)M, k = (int)K, ldc = (int)std::max<int64_t>(1, c.stride(0));
+      T alpha = 1, bt = (T)beta;
+      if constexpr (std::is_same<T, float>::value)
+        ((sgemm_fn)f)(&tb, &ta, &m, &n, &k, &alpha, b.data_ptr<T>(), &ldb, a.data_ptr<T>(), &lda,
+                      &bt, c.data_ptr<T>(), &ldc);
+      else
+        ((dgemm_fn)f)(&tb, &ta, &m, &n, &k, &alpha, b.data_ptr<T>(), &ldb, a.data_ptr<T>(), &lda,
+                      &bt, c.data_ptr<T>(), &ldc);
+      return;
+    }
+  }
+  if (beta == 0) at::mm_out(const_cast<Tensor&>(c), a, b);
+  else const_cast<Tensor&>(c).addmm_(a, b, beta, 1.0);
+}
+
+// Rows per parallel task so that each task has enough pointwise work.
+inline int64_t grain_rows(int64_t width) {
+  static int64_t work = [] {
+    const char* e = std::getenv("RNNKIT_GRAIN");
+    return e ? std::atoll(e) : (int64_t)4096;
+  }();
+  return std::max<int64_t>(1, work / std::max<int64_t>(1, width));
+}
+
+}  // namespace rnnkit
