@@ -35,10 +35,8 @@ class Hook(Callback):
             time.sleep(0.15)
 
 
-def main():
-    out, mode = sys.argv[1], sys.argv[2]
-    k = int(sys.argv[3]) if len(sys.argv) > 3 else 0
-    torch.set_num_threads(1)
+def build(out, mode="full", k=0):
+    """The model, trainer and data of this run (also used in-process by the tests)."""
     seed_everything(7)
     model = TinyGRU()
     x, y = sequence_data()
@@ -50,6 +48,14 @@ def main():
     train = DataLoader(TensorDataset(x[:32], y[:32]), batch_size=8, shuffle=True,
                        generator=trainer.generator)
     val = DataLoader(TensorDataset(x[32:], y[32:]), batch_size=8)
+    return trainer, train, val
+
+
+def main():
+    out, mode = sys.argv[1], sys.argv[2]
+    k = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+    torch.set_num_threads(1)
+    trainer, train, val = build(out, mode, k)
     trainer.fit(train, val, resume=(mode == "resume"))
 
 

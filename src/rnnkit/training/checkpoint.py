@@ -24,6 +24,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import pickle
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -137,11 +138,22 @@ def load_state(path: str | os.PathLike) -> dict:
         raise CheckpointError(f"Checkpoint {path} does not exist.")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
+    except pickle.UnpicklingError as e:
+        if "weights_only" not in str(e).lower().replace(" ", "_"):
+            raise _corrupt(path, e) from None
         raise CheckpointError(
-            f"Checkpoint {path} is corrupt or truncated ({path.stat().st_size} bytes): "
-            f"{type(e).__name__}: {str(e)[:200]}. Resume cannot continue from it: start a new run "
-            "with a new --out directory (or delete the checkpoints/ folder of this run).") from None
+            f"Checkpoint {path} holds Python objects other than tensors and plain values; rnnkit "
+            "refuses to unpickle them (weights_only=True). It was not written by rnnkit: start "
+            "a new run with a new --out directory.") from None
+    except Exception as e:
+        raise _corrupt(path, e) from None
     if not isinstance(state, dict) or "epoch" not in state:
         raise CheckpointError(f"Checkpoint {path} is not an rnnkit training checkpoint.")
     return state
+
+
+def _corrupt(path: Path, e: Exception) -> CheckpointError:
+    return CheckpointError(
+        f"Checkpoint {path} is corrupt or truncated ({path.stat().st_size} bytes): "
+        f"{type(e).__name__}: {str(e)[:200]}. Resume cannot continue from it: start a new run "
+        "with a new --out directory (or delete the checkpoints/ folder of this run).")

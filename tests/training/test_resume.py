@@ -1,0 +1,164 @@
+"""Resume: an interrupted run, resumed, ends with bitwise the weights of an uninterrupted run.
+
+Training runs in subprocesses (resume_script.py) that are really killed with SIGKILL."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from training_helpers import dir_digest
+from rnnkit.errors import CheckpointError
+from rnnkit.training import Callback, TrainConfig, Trainer, load_state, read_history_csv, seed_everything
+
+SCRIPT = Path(__file__).resolve().parent / "resume_script.py"
+
+
+def run_script(out, *args, check=True):
+    proc = subprocess.run([sys.executable, str(SCRIPT), str(out), *args], capture_output=True,
+                          text=True, timeout=120)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"script failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return proc
+
+
+def without_time(rows):
+    return [{k: v for k, v in r.items() if k != "time"} for r in rows]
+
+
+def in_process(out, mode):
+    """Run resume_script's training here, single-threaded as in the subprocess."""
+    import resume_script
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        trainer, train, val = resume_script.build(out, mode)
+        trainer.fit(train, val, resume=(mode == "resume"))
+    finally:
+        torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory):
+    """The uninterrupted reference run (in this process: equality is across processes)."""
+    out = tmp_path_factory.mktemp("full") / "run"
+    in_process(out, "full")
+    return out
+
+
+def assert_same_run(a: Path, b: Path):
+    assert (a / "model.safetensors").read_bytes() == (b / "model.safetensors").read_bytes()
+    assert without_time(read_history_csv(a / "history.csv")) == \
+        without_time(read_history_csv(b / "history.csv"))
+
+
+def test_sigkill_after_epoch_then_resume_is_bitwise_identical(full_run, tmp_path):
+    out = tmp_path / "run"
+    proc = run_script(out, "kill", "3", check=False)
+    assert proc.returncode == -signal.SIGKILL
+    assert not (out / "model.safetensors").exists()
+    assert load_state(out / "checkpoints" / "last.pt")["epoch"] == 3
+    in_process(out, "resume")
+    assert_same_run(full_run, out)
+    assert len(list((out / "tensorboard").glob("events.out.tfevents.*"))) == 2
+
+
+def test_sigkill_at_an_arbitrary_moment_then_resume(full_run, tmp_path):
+    """Killed from outside as soon as a checkpoint exists, wherever the run then is."""
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, str(SCRIPT), str(out), "slow"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    last = out / "checkpoints" / "last.pt"
+    while proc.poll() is None and not last.exists():
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    in_process(out, "resume")
+    assert_same_run(full_run, out)
+
+
+class StopAt(Callback):
+    def __init__(self, k):
+        self.k = k
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        if epoch == self.k:
+            raise KeyboardInterrupt
+
+
+def small_trainer(out, callbacks=(), **overrides):
+    from training_helpers import TinyGRU, sequence_data
+    from torch.utils.data import DataLoader, TensorDataset
+
+    seed_everything(11)
+    model = TinyGRU()
+    x, y = sequence_data(n=24)
+    cfg = TrainConfig(epochs=4, lr=0.01, patience=3, seed=11, quiet=True, tensorboard=False)
+    overrides.setdefault("run_config", {"hidden": 5})
+    t = Trainer(model, cfg, out, callbacks=callbacks, **overrides)
+    loader = DataLoader(TensorDataset(x, y), batch_size=8, shuffle=True, generator=t.generator)
+    return t, loader
+
+
+def test_in_process_interrupt_and_resume_and_early_stopped_runs_stay_stopped(tmp_path):
+    t_full, data = small_trainer(tmp_path / "full")
+    t_full.fit(data, data)
+    t, data = small_trainer(tmp_path / "cut", [StopAt(2)])
+    with pytest.raises(KeyboardInterrupt):
+        t.fit(data, data)
+    t, data = small_trainer(tmp_path / "cut")
+    t.fit(data, data, resume=True)
+    assert_same_run(tmp_path / "full", tmp_path / "cut")
+    # resuming a finished run trains no further and rewrites the same weights
+    before = (tmp_path / "cut" / "model.safetensors").read_bytes()
+    t, data = small_trainer(tmp_path / "cut")
+    t.fit(data, data, resume=True)
+    assert (tmp_path / "cut" / "model.safetensors").read_bytes() == before
+
+
+def test_resume_with_a_different_config_names_the_difference(tmp_path):
+    t, data = small_trainer(tmp_path / "run")
+    t.fit(data, data)
+    before = dir_digest(tmp_path / "run")
+    t, data = small_trainer(tmp_path / "run", lr=0.02)
+    with pytest.raises(CheckpointError, match=r"train\.lr: 0\.01 \(checkpoint\) != 0\.02 \(now\).*--out"):
+        t.fit(data, data, resume=True)
+    t, data = small_trainer(tmp_path / "run", run_config={"hidden": 6})
+    with pytest.raises(CheckpointError, match=r"run\.hidden: 5"):
+        t.fit(data, data, resume=True)
+    assert dir_digest(tmp_path / "run") == before
+
+
+def test_starting_over_an_existing_run_is_refused(tmp_path):
+    t, data = small_trainer(tmp_path / "run")
+    t.fit(data, data)
+    before = dir_digest(tmp_path / "run")
+    t, data = small_trainer(tmp_path / "run")
+    with pytest.raises(CheckpointError, match="resume=True"):
+        t.fit(data, data)
+    assert dir_digest(tmp_path / "run") == before
+
+
+@pytest.mark.parametrize("keep", [0, 10, 0.5])
+def test_truncated_checkpoint_gives_checkpoint_error_and_damages_nothing(tmp_path, keep):
+    t, data = small_trainer(tmp_path / "run")
+    t.fit(data, data)
+    last = tmp_path / "run" / "checkpoints" / "last.pt"
+    raw = last.read_bytes()
+    last.write_bytes(raw[: int(len(raw) * keep) if isinstance(keep, float) else keep])
+    before = dir_digest(tmp_path / "run")
+    t, data = small_trainer(tmp_path / "run")
+    with pytest.raises(CheckpointError, match="corrupt or truncated"):
+        t.fit(data, data, resume=True)
+    assert dir_digest(tmp_path / "run") == before
+
+
+def test_resume_without_run_dir_is_an_error():
+    with pytest.raises(CheckpointError, match="run_dir"):
+        Trainer(torch.nn.Linear(3, 1), quiet=True).fit([(torch.randn(2, 3), torch.randn(2, 1))],
+                                                        resume=True)
