@@ -62,7 +62,7 @@ def _flat(name: str, a) -> np.ndarray:
 
 
 def plot_history(path: str | os.PathLike, history, metrics: Sequence[str] | None = None,
-                 title: str = "Training history") -> None:
+                 title: str = "Training history", loss_label: str = "loss") -> None:
     """Plot loss curves (training and validation) to a PNG, one panel per quantity.
 
     Args:
@@ -71,6 +71,7 @@ def plot_history(path: str | os.PathLike, history, metrics: Sequence[str] | None
         metrics: extra columns to plot in their own panels (e.g. ``["val_mae"]``); by default
             every column except epoch, loss/val_loss (drawn together), lr and time.
         title: figure title.
+        loss_label: y label of the loss panel, e.g. ``"MAE (scaled units)"``.
     """
     rows = getattr(history, "rows", history)
     if not rows:
@@ -84,21 +85,24 @@ def plot_history(path: str | os.PathLike, history, metrics: Sequence[str] | None
     n = 1 + len(metrics)
     fig, axes = plt.subplots(1, n, figsize=(5.5 * n, 4), squeeze=False)
 
-    def draw(ax, name, label, style):
+    def draw(ax, name, label, style, color):
         ys = [r.get(name, math.nan) for r in rows]
         if any(isinstance(y, (int, float)) and not math.isnan(y) for y in ys):
-            ax.plot(epochs, ys, style, label=label)
+            ax.plot(epochs, ys, style, label=label, color=color)
 
     ax = axes[0][0]
-    draw(ax, "loss", "training loss", "o-")
-    draw(ax, "val_loss", "validation loss", "s-")
-    ax.set(title="loss", xlabel="epoch", ylabel="loss")
+    draw(ax, "loss", "training", "o-", "C0")
+    draw(ax, "val_loss", "validation", "s-", "C1")
+    ax.set(title="loss", xlabel="epoch", ylabel=loss_label)
     for ax, m in zip(axes[0][1:], metrics):
         base = m[4:] if m.startswith("val_") else m
-        draw(ax, base, f"training {base}", "o-")
-        draw(ax, f"val_{base}", f"validation {base}", "s-")
+        draw(ax, base, "training", "o-", "C0")
+        draw(ax, f"val_{base}", "validation", "s-", "C1")
         ax.set(title=base, xlabel="epoch", ylabel=base)
+    from matplotlib.ticker import MaxNLocator
+
     for ax in axes[0]:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend()
@@ -108,7 +112,7 @@ def plot_history(path: str | os.PathLike, history, metrics: Sequence[str] | None
 
 def plot_forecast(path: str | os.PathLike, truth, predictions: Mapping[str, object],
                   title: str = "Forecast", units: str = "", x=None, xlabel: str = "time step",
-                  max_points: int | None = 2000) -> None:
+                  ylabel: str = "value", max_points: int | None = 2000) -> None:
     """Plot forecasts against the truth, baselines included, to a PNG.
 
     Args:
@@ -121,6 +125,7 @@ def plot_forecast(path: str | os.PathLike, truth, predictions: Mapping[str, obje
         units: units of the values, shown on the y axis (e.g. ``"°C"``).
         x: optional x values (e.g. timestamps), same length as ``truth``.
         xlabel: x-axis label.
+        ylabel: y-axis quantity, e.g. ``"temperature"``; the units are appended.
         max_points: plot only the last ``max_points`` values (None = all) to keep it readable.
     """
     y = _flat("truth", truth)
@@ -149,8 +154,8 @@ def plot_forecast(path: str | os.PathLike, truth, predictions: Mapping[str, obje
                 alpha=1.0 if i == 0 else 0.8, label=f"{name} (MAE {err:.3g}{unit})")
     ax.set_title(title)
     ax.set_xlabel(xlabel)
-    ax.set_ylabel(f"value ({units})" if units else "value")
+    ax.set_ylabel(f"{ylabel} ({units})" if units else ylabel)
     ax.grid(alpha=0.3)
-    ax.legend(loc="best")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     fig.autofmt_xdate() if np.issubdtype(np.asarray(xs).dtype, np.datetime64) else None
     _save(fig, path)

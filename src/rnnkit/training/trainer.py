@@ -246,6 +246,11 @@ class Trainer:
                 self._save_checkpoint(epoch, fp)
                 if not c.quiet:
                     print_line(format_epoch(row, c.epochs), show_bar)
+                    if self.stopped_early:
+                        es = self.early_stopping
+                        print_line(f"early stopping after epoch {epoch}: best "
+                                   f"{'val_loss' if val_data is not None else 'loss'} "
+                                   f"{es.best:.4f} at epoch {es.best_epoch}", show_bar)
                 for cb in self.callbacks:
                     cb.on_epoch_end(self, epoch, row)
             self._finish()
@@ -263,12 +268,7 @@ class Trainer:
                 self.best_state = copy.deepcopy(self.model.state_dict())
                 if self.run_dir is not None:
                     save_weights(self._path(BEST), self.best_state)
-            if stop:
-                self.stopped_early = True
-                if not self.config.quiet:
-                    print_line(f"early stopping at epoch {epoch}: best val_loss "
-                               f"{self.early_stopping.best:.4f} at epoch "
-                               f"{self.early_stopping.best_epoch}", False)
+            self.stopped_early = stop
 
     def _finish(self) -> None:
         if self.early_stopping is not None and self.config.restore_best and self.best_state:
@@ -278,7 +278,9 @@ class Trainer:
             if self.history.rows:
                 from rnnkit.training.plots import plot_history
 
-                plot_history(self._path("loss.png"), self.history)
+                loss = self.config.loss if isinstance(self.config.loss, str) else "loss"
+                plot_history(self._path("loss.png"), self.history, loss_label=f"loss ({loss})",
+                             title=self.run_dir.name)
 
     def _save_checkpoint(self, epoch: int, fp: dict) -> None:
         if self.run_dir is None:
