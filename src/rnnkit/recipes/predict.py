@@ -1,0 +1,85 @@
+"""Load a forecasting run and forecast from the end of each series (``rnnkit predict``).
+
+The run's ``config.json`` rebuilds the job, the model and the scaler fitted at training time;
+``model.safetensors`` holds the weights. The data (the run's own source, or a CSV with the same
+columns) is prepared exactly as in training, with the saved scaler, and each series' last
+``lookback`` rows give one forecast of the next ``horizon`` targets, ``delay`` rows ahead.
+
+    >>> import tempfile, rnnkit.recipes.forecast as f
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = f.run_forecast(f.ForecastJob(stations=["JFK"], epochs=1, units=4, steps_per_epoch=1,
+    ...                                      quiet=True, out=d + "/run"))
+    ...     table = forecast_from_run(d + "/run")
+    >>> list(table.columns)
+    ['series', 'last_observed', 'target_time', 'forecast']
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import torch
+
+from rnnkit.data import prepare_series
+from rnnkit.data.weather import load_stations
+from rnnkit.errors import CheckpointError
+from rnnkit.models import Forecaster, ForecasterConfig
+from rnnkit.recipes.forecast import ForecastJob, prepare
+from rnnkit.training import load_run
+
+
+def load_forecaster(run_dir) -> tuple[Forecaster, ForecastJob, dict]:
+    """The trained model (eval mode), its job and the run's config dict."""
+    run = load_run(run_dir)
+    cfg = run["config"]
+    if "job" not in cfg or "model" not in cfg:
+        raise CheckpointError(f"{run_dir} is not a forecasting run (config.json has no 'job'/'model').")
+    names = {f.name for f in dataclasses.fields(ForecastJob)}
+    job = ForecastJob(**{k: v for k, v in cfg["job"].items() if k in names})
+    model = Forecaster(ForecasterConfig.from_dict(cfg["model"]))
+    try:
+        model.load_state_dict(run["weights"])
+    except RuntimeError as e:
+        raise CheckpointError(f"{run_dir}/model.safetensors does not fit the model in config.json: {e}") from None
+    return model.eval(), job, cfg
+
+
+def _prepare_for_prediction(job: ForecastJob, cfg: dict, csv: str | None):
+    scaler = cfg["data"]["scaler"]
+    split = (1.0, 0.0)
+    if csv is None:
+        return prepare(dataclasses.replace(job, split=split), scaler=scaler)
+    if job.csv is None:  # trained on the embedded weather: a CSV of the same table
+        return prepare_series(csv, time="time_hour", target=job.target, group="origin",
+                              angles={"wind_dir": "wind_speed"}, resample=job.resample or "1h",
+                              agg={"precip": "sum"}, features=job.features, nan=job.nan,
+                              duplicates=job.duplicates, split=split, scaler=scaler,
+                              static=load_stations()[["lat", "lon", "alt"]])
+    return prepare(dataclasses.replace(job, csv=csv, split=split), scaler=scaler)
+
+
+def forecast_from_run(run_dir, csv: str | None = None) -> pd.DataFrame:
+    """One row per series and horizon step: the forecast in the target's own units."""
+    model, job, cfg = load_forecaster(run_dir)
+    prepared = _prepare_for_prediction(job, cfg, csv)
+    n_steps = job.lookback // job.step
+    rows = []
+    for i, (a, b) in enumerate(prepared.bounds):
+        if b - a < job.lookback:
+            continue
+        idx = b - 1 - (n_steps - 1 - np.arange(n_steps)) * job.step
+        x = torch.from_numpy(np.ascontiguousarray(prepared.data[idx]))
+        if prepared.static is not None:
+            x = torch.cat([x, torch.from_numpy(prepared.static[i]).expand(n_steps, -1)], -1)
+        with torch.no_grad():
+            y = model(x.unsqueeze(0)).reshape(-1).numpy()
+        y = prepared.inverse_target(y)
+        last = prepared.times[b - 1]
+        freq = prepared.times[b - 1] - prepared.times[b - 2] if b - a > 1 else pd.Timedelta(0)
+        for h, value in enumerate(np.atleast_1d(y)):
+            rows.append({"series": prepared.groups[i], "last_observed": last,
+                         "target_time": last + freq * (job.delay + h * job.step), "forecast": float(value)})
+    if not rows:
+        raise CheckpointError(f"No series in the data has the {job.lookback} rows this model needs.")
+    return pd.DataFrame(rows)
