@@ -162,3 +162,45 @@ def test_resume_without_run_dir_is_an_error():
     with pytest.raises(CheckpointError, match="run_dir"):
         Trainer(torch.nn.Linear(3, 1), quiet=True).fit([(torch.randn(2, 3), torch.randn(2, 1))],
                                                         resume=True)
+
+
+class PassCountingShuffle:
+    """Like rnnkit.data.WindowBatches: the permutation of pass k comes from (seed, k), the
+    pass counter lives in the object and set_epoch(k) moves it."""
+
+    def __init__(self, x, y, seed=0):
+        self.x, self.y, self.seed, self.epoch, self.calls = x, y, seed, 0, []
+
+    def set_epoch(self, epoch):
+        self.calls.append(epoch)
+        self.epoch = epoch
+
+    def __iter__(self):
+        g = torch.Generator().manual_seed(self.seed * 1000 + self.epoch)
+        self.epoch += 1
+        order = torch.randperm(len(self.x), generator=g)
+        for i in range(0, len(order), 8):
+            idx = order[i:i + 8]
+            yield self.x[idx], self.y[idx]
+
+
+def test_set_epoch_makes_pass_counting_shufflers_resume_exactly(tmp_path):
+    from training_helpers import TinyGRU, sequence_data
+
+    x, y = sequence_data(n=24)
+
+    def run(out, callbacks=(), resume=False):
+        seed_everything(5)
+        data = PassCountingShuffle(x, y)
+        t = Trainer(TinyGRU(), TrainConfig(epochs=4, seed=5, quiet=True, tensorboard=False), out,
+                    callbacks=callbacks)
+        try:
+            t.fit(data, [(x, y)], resume=resume)
+        except KeyboardInterrupt:  # raised by StopAt: the run is "killed" after that epoch
+            pass
+        return data.calls
+
+    assert run(tmp_path / "full") == [0, 1, 2, 3]
+    assert run(tmp_path / "cut", [StopAt(2)]) == [0, 1]
+    assert run(tmp_path / "cut", resume=True) == [2, 3]
+    assert_same_run(tmp_path / "full", tmp_path / "cut")

@@ -82,9 +82,19 @@ def check_shapes(pred: torch.Tensor, y: torch.Tensor, elementwise: bool) -> None
             "The loss would broadcast them; reshape the model output or the targets.")
 
 
-def batches(data, epoch: int) -> Iterable:
-    """The iterable of one epoch: ``data`` itself, or ``data(epoch)`` when it is callable."""
-    it = data(epoch) if callable(data) else data
+def batches(data, epoch: int, training: bool = False) -> Iterable:
+    """The iterable of one epoch: ``data(epoch)`` when ``data`` is callable, else ``data``
+    itself, after (``training`` only) ``set_epoch(epoch - 1)`` on it (or on its ``sampler``, as for a DataLoader
+    with a DistributedSampler) when it has one: passes count from 0, so a resumed run shuffles
+    its remaining epochs exactly as the uninterrupted run did."""
+    if callable(data) and not hasattr(data, "__iter__"):
+        it = data(epoch)
+    else:
+        it = data
+        for obj in (data, getattr(data, "sampler", None)) if training else ():
+            if callable(getattr(obj, "set_epoch", None)):
+                obj.set_epoch(epoch - 1)
+                break
     if it is None:
         raise DataError("The data callable returned None instead of an iterable of batches.")
     return it

@@ -125,7 +125,7 @@ class Trainer:
         c, model = self.config, self.model
         model.train()
         total, count = 0.0, 0
-        it = steps.batches(data, epoch)
+        it = steps.batches(data, epoch, training=True)
         n_batches = len(it) if hasattr(it, "__len__") else None
         if c.steps_per_epoch and n_batches is not None:
             n_batches = min(n_batches, c.steps_per_epoch)
