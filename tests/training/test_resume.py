@@ -204,3 +204,33 @@ def test_set_epoch_makes_pass_counting_shufflers_resume_exactly(tmp_path):
     assert run(tmp_path / "cut", [StopAt(2)]) == [0, 1]
     assert run(tmp_path / "cut", resume=True) == [2, 3]
     assert_same_run(tmp_path / "full", tmp_path / "cut")
+
+
+def test_resume_restores_plateau_scheduler_and_early_stopping_state(tmp_path):
+    """Interrupted while ReduceLROnPlateau and early stopping are mid-count: the resumed run
+    reduces the LR and stops at the same epochs as the uninterrupted one."""
+    from training_helpers import TinyGRU, sequence_data
+
+    x, y = sequence_data(n=16)
+    offsets = [3.0, 1.0, 1.5, 2.0, 0.5, 2.5, 3.0, 4.0, 5.0]
+
+    def val(epoch):
+        return [(x, y + offsets[epoch - 1])]
+
+    def run(out, callbacks=(), resume=False):
+        seed_everything(2)
+        cfg = TrainConfig(epochs=9, lr=1e-3, lr_patience=1, lr_factor=0.5, patience=3,
+                          seed=2, quiet=True, tensorboard=False)
+        t = Trainer(TinyGRU(), cfg, out, callbacks=callbacks)
+        try:
+            t.fit([(x, y)], val, resume=resume)
+        except KeyboardInterrupt:
+            pass
+
+    run(tmp_path / "full")
+    rows = read_history_csv(tmp_path / "full" / "history.csv")
+    assert [r["epoch"] for r in rows] == [1, 2, 3, 4, 5, 6, 7, 8]  # stopped early after 8
+    assert len(set(r["lr"] for r in rows)) > 1  # the LR was reduced
+    run(tmp_path / "cut", [StopAt(4)])  # epoch 4: scheduler has 2 bad epochs, early stop 2
+    run(tmp_path / "cut", resume=True)
+    assert_same_run(tmp_path / "full", tmp_path / "cut")

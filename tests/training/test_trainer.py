@@ -54,11 +54,7 @@ def test_adam_mse_with_clipping_matches_reference(batches):
 
 
 def test_clip_value_bounds_each_gradient():
-    seen = []
-
-    class Spy(torch.optim.Optimizer):  # records the gradients the optimizer receives
-        pass
-
+    seen = []  # largest |gradient| the optimizer receives at each step
     model = torch.nn.Linear(3, 1)
     trainer = Trainer(model, TrainConfig(epochs=1, clip_value=0.01, loss="mse", quiet=True))
     orig = trainer.optimizer.step
@@ -225,3 +221,19 @@ def test_cross_entropy_sequence_tagging_trains():
     hist = Trainer(emb, cfg).fit(data, data)
     assert hist.rows[-1]["val_accuracy"] == 1.0
     assert hist.rows[-1]["val_loss"] < hist.rows[0]["val_loss"]
+
+
+def test_steps_per_epoch_and_val_steps_cap_the_batches(batches):
+    seen = {"train": 0, "val": 0}
+
+    class Count(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(3, 1)
+
+        def forward(self, x):
+            seen["train" if self.training else "val"] += 1
+            return self.lin(x)
+
+    Trainer(Count(), epochs=2, steps_per_epoch=3, val_steps=1, quiet=True).fit(batches, batches)
+    assert seen == {"train": 6, "val": 2}

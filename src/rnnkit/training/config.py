@@ -50,12 +50,13 @@ class TrainConfig:
         metrics: extra validation metrics logged as ``val_<name>`` (e.g. ``("mae", "rmse")``).
         clip_norm: clip the global gradient norm to this value (default None = off).
         clip_value: clip each gradient element to ``[-clip_value, clip_value]`` (default None).
-        patience: early stopping after this many epochs without validation improvement
-            (default None = off).
+        patience: early stopping after this many epochs without improvement of ``val_loss``
+            (of the training ``loss`` when there is no validation data) (default None = off).
         min_delta: smallest change counted as an improvement (default 0.0).
         restore_best: at the end, load the weights of the best epoch (default True; only
             with ``patience``).
-        lr_patience: ReduceLROnPlateau patience in epochs (default None = off).
+        lr_patience: ReduceLROnPlateau patience in epochs, on the same monitored loss
+            (default None = off).
         lr_factor: ReduceLROnPlateau factor (default 0.1).
         min_lr: ReduceLROnPlateau lower bound (default 0.0).
         steps_per_epoch: take at most this many training batches per epoch (default None = all).

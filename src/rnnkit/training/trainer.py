@@ -67,7 +67,13 @@ class Trainer:
             epoch's checkpoint is written.
 
     Data passed to :meth:`fit` / :meth:`evaluate` / :meth:`predict` is a re-iterable of batches
-    (a list, a DataLoader) or a callable ``f(epoch) -> iterable``.
+    (a list, a DataLoader) or a callable ``f(epoch) -> iterable`` (epochs count from 1).
+
+    Exact resume needs the shuffling to be reproducible from what the checkpoint holds: shuffle
+    with ``trainer.generator`` (DataLoader ``generator=``), or derive the order from the epoch
+    (a callable ``f(epoch)``, or an object with ``set_epoch(k)``, which the trainer calls with
+    ``k = epoch - 1`` before each training pass, like ``rnnkit.data.WindowBatches``). The torch,
+    numpy and Python global RNGs are checkpointed too (dropout draws from torch's).
     """
 
     def __init__(self, model: torch.nn.Module, config: TrainConfig | None = None, run_dir=None,
