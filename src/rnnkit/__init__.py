@@ -8,12 +8,19 @@
 """
 __version__ = "0.1.0"
 
-from rnnkit.errors import RnnkitError, InvalidArgumentError, DataError, CheckpointError
-from rnnkit.layers import (
-    SimpleRNN, LSTM, GRU, SimpleRNNCell, LSTMCell, GRUCell, summary,
-)
+from rnnkit.errors import CheckpointError, DataError, InvalidArgumentError, RnnkitError
+from rnnkit.layers import GRU, LSTM, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell, summary
+from rnnkit.data import (PreparedSeries, Scaler, Windows, load_weather, prepare_series,
+                         prepare_weather)
+from rnnkit.models import Forecaster, ForecasterConfig
+from rnnkit.training import (Callback, EarlyStopping, History, TrainConfig, Trainer, create_run_dir,
+                             fit, load_run, plot_forecast, plot_history, save_run)
 
 __all__ = [
     "__version__", "RnnkitError", "InvalidArgumentError", "DataError", "CheckpointError",
     "SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRUCell", "summary",
+    "Windows", "PreparedSeries", "Scaler", "prepare_series", "prepare_weather", "load_weather",
+    "Forecaster", "ForecasterConfig",
+    "Trainer", "TrainConfig", "fit", "History", "EarlyStopping", "Callback", "create_run_dir",
+    "save_run", "load_run", "plot_forecast", "plot_history",
 ]
