@@ -195,3 +195,16 @@ def test_series_shorter_than_window_is_an_error():
         p.windows("train", lookback=3, delay=0)
     with pytest.raises(InvalidArgumentError, match="`part`"):
         p.windows("validation", lookback=3)
+
+
+def test_saved_preparation_is_reused_for_a_subset_of_series():
+    static = {"A": {"lat": 1.0, "alt": 10.0}, "B": {"lat": 3.0, "alt": 30.0}}
+    p = prepare_series(two_stations(), time="time", target="temp", group="st", time_features=(),
+                       split=(0.5, 0.25, 0.25), static=static)
+    saved = json.loads(json.dumps(p.to_dict()))
+    only_b = two_stations().query("st == 'B'")
+    q = prepare_series(only_b, time="time", target="temp", group="st", time_features=(),
+                       split=(1.0, 0.0), static=static, scaler=saved)
+    assert q.scaler == p.scaler
+    np.testing.assert_allclose(q.static, p.static[1:], atol=1e-6)        # B is still (+1, +1)
+    np.testing.assert_array_equal(q.data, p.data[30:])

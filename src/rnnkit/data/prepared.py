@@ -55,7 +55,8 @@ class PreparedSeries:
         config: the preparation arguments (JSON-able), for :meth:`to_dict`.
     """
 
-    def __init__(self, frames: dict, target: str, split, scaler: Scaler | None, static, config: dict):
+    def __init__(self, frames: dict, target: str, split, scaler: Scaler | None, static, config: dict,
+                 static_scaler: Scaler | None = None):
         self.groups = list(frames)
         self.target = target
         self.feature_names = list(next(iter(frames.values())).columns)
@@ -82,9 +83,9 @@ class PreparedSeries:
         self.data = scaler.transform(raw).astype(np.float32)
         self.static, self.static_names, self.static_scaler = None, [], None
         if static is not None:
-            self._set_static(static)
+            self._set_static(static, static_scaler)
 
-    def _set_static(self, static) -> None:
+    def _set_static(self, static, static_scaler: Scaler | None = None) -> None:
         table = pd.DataFrame(static)
         missing = [g for g in self.groups if g not in table.index]
         if missing:
@@ -92,7 +93,11 @@ class PreparedSeries:
                             f"Index it by the values of the group column.")
         table = table.loc[self.groups].astype(np.float64)
         self.static_names = [str(c) for c in table.columns]
-        self.static_scaler = Scaler.fit(table.to_numpy(), self.static_names)
+        if static_scaler is None:
+            static_scaler = Scaler.fit(table.to_numpy(), self.static_names)
+        elif static_scaler.columns != self.static_names:
+            raise DataError(f"The saved static scaler is for {static_scaler.columns}, `static` has {self.static_names}.")
+        self.static_scaler = static_scaler
         self.static = self.static_scaler.transform(table.to_numpy()).astype(np.float32)
 
     # -------------------------------------------------------------------------------------
@@ -136,7 +141,7 @@ class PreparedSeries:
         raw = self.scaler.inverse_transform(self.data[a:b])
         frame = pd.DataFrame(raw, index=self.times[a:b], columns=self.feature_names)
         new = PreparedSeries({group: frame}, self.target, self.config["split"], None, None, dict(self.config))
-        if self.static is not None:
+        if self.static is not None:          # keeps the standardisation across all series
             new.static, new.static_names = self.static[i:i + 1], list(self.static_names)
             new.static_scaler = self.static_scaler
         return new
@@ -159,7 +164,8 @@ def prepare_series(source, *, time: str, target: str, features: Sequence[str] | 
                    time_features: Sequence[str] = ("day", "year"), resample: str | None = None,
                    agg: Mapping[str, str] | None = None, nan: str = "interpolate",
                    duplicates: str = "error", time_format: str | None = None,
-                   split=(0.7, 0.15, 0.15), static=None, scaler: Scaler | dict | None = None) -> PreparedSeries:
+                   split=(0.7, 0.15, 0.15), static=None, scaler: Scaler | dict | None = None,
+                   static_scaler: Scaler | dict | None = None) -> PreparedSeries:
     """Clean, encode, split and scale a table of time series for forecasting.
 
     Arguments (see :func:`rnnkit.data.series.clean_series` for the cleaning ones):
@@ -170,7 +176,10 @@ def prepare_series(source, *, time: str, target: str, features: Sequence[str] | 
         static: optional per-series constants, a DataFrame or ``{group: {name: value}}`` indexed
             by the group values.
         scaler: a fitted :class:`Scaler` (or its dict) to reuse instead of fitting one, e.g. the
-            one saved with a model when predicting on new data.
+            one saved with a model when predicting on new data; or a whole
+            :meth:`PreparedSeries.to_dict` (then its static scaler is reused too).
+        static_scaler: a fitted scaler of the static features (default: fitted across the
+            series given; pass the saved one when predicting for a subset of the series).
     """
     if not isinstance(target, str):
         raise InvalidArgumentError.for_argument("target", target, "one column name")
@@ -181,11 +190,16 @@ def prepare_series(source, *, time: str, target: str, features: Sequence[str] | 
                   for k, f in frames.items()}
     if isinstance(static, Mapping) and not isinstance(static, pd.DataFrame):
         static = pd.DataFrame.from_dict(static, orient="index")
-    if isinstance(scaler, dict):
+    if isinstance(scaler, Mapping) and "scaler" in scaler:           # a PreparedSeries.to_dict()
+        static_scaler = static_scaler if static_scaler is not None else scaler.get("static_scaler")
+        scaler = scaler["scaler"]
+    if isinstance(scaler, Mapping):
         scaler = Scaler.from_dict(scaler)
+    if isinstance(static_scaler, Mapping):
+        static_scaler = Scaler.from_dict(static_scaler)
     config = {"time": time, "target": target, "features": None if features is None else list(features),
               "group": group, "angles": None if angles is None else dict(angles),
               "time_features": list(time_features), "resample": resample,
               "agg": None if agg is None else dict(agg), "nan": nan, "duplicates": duplicates,
               "time_format": time_format, "split": [s if isinstance(s, (int, float)) else str(s) for s in split]}
-    return PreparedSeries(frames, target, tuple(split), scaler, static, config)
+    return PreparedSeries(frames, target, tuple(split), scaler, static, config, static_scaler)
