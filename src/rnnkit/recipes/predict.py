@@ -46,7 +46,7 @@ def load_forecaster(run_dir) -> tuple[Forecaster, ForecastJob, dict]:
 
 
 def _prepare_for_prediction(job: ForecastJob, cfg: dict, csv: str | None):
-    scaler = cfg["data"]["scaler"]
+    scaler = cfg["data"]  # both the feature scaler and the static-feature scaler
     split = (1.0, 0.0)
     if csv is None:
         return prepare(dataclasses.replace(job, split=split), scaler=scaler)
