@@ -1,0 +1,191 @@
+"""Named recipes (the seed labs as runnable configurations) and the ``recipes``/``recipe`` commands.
+
+    $ rnnkit recipes                                   # names and one-line descriptions
+    $ rnnkit recipe seed001-jena-sequence              # seed 001's model sequence, one table
+    $ rnnkit recipe seed001 --quick --models common-sense,dense,gru --stations JFK
+
+A recipe is a :class:`Recipe`: a name (plus aliases), a description, a function adding its own
+options to an ``argparse`` parser and a function running it from the parsed options.
+``rnnkit recipe NAME ARGS...`` looks the name up (an unknown one raises
+:class:`~rnnkit.errors.InvalidArgumentError` listing the names) and parses ``ARGS`` with the
+recipe's own parser, so ``rnnkit recipe NAME --help`` shows that recipe's options.
+
+    >>> get_recipe("seed001").name
+    'seed001-jena-sequence'
+    >>> "seed001-jena-sequence" in list_recipes()
+    True
+"""
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from typing import Callable
+
+from rnnkit.errors import InvalidArgumentError
+
+__all__ = ["Recipe", "RECIPES", "get_recipe", "list_recipes", "recipe_parser", "add_recipe_commands"]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A named, runnable configuration.
+
+    Args:
+        name: the command-line name, e.g. ``"seed001-jena-sequence"``.
+        description: one line, shown by ``rnnkit recipes``.
+        add_arguments: adds the recipe's options to an ``argparse.ArgumentParser``.
+        run: runs the recipe from the parsed options; returns the exit code.
+        aliases: other accepted names, e.g. ``("seed001",)``.
+    """
+
+    name: str
+    description: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+    aliases: tuple[str, ...] = field(default_factory=tuple)
+
+
+# ---------------------------------------------------------------------------------------------
+# seed 001
+
+def _split(text: str):
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        return tuple(float(p) for p in parts)
+    except ValueError:
+        return tuple(parts)
+
+
+def _seed001_arguments(p: argparse.ArgumentParser) -> None:
+    from rnnkit.recipes.seed001 import DEFAULT_JOB as J, MODEL_NAMES
+
+    d = p.add_argument_group("data (default: the embedded 2013 New York airport weather, temp in F)")
+    d.add_argument("--csv", help="CSV file of the series (one row per time step)")
+    d.add_argument("--target", help="column to forecast (default temp on the embedded weather)")
+    d.add_argument("--time-col", help="time column of the CSV")
+    d.add_argument("--group-col", help="column naming several series (e.g. stations)")
+    d.add_argument("--features", type=lambda s: [c.strip() for c in s.split(",")],
+                   help="comma-separated input columns (default: every numeric column)")
+    d.add_argument("--stations", type=lambda s: s.split(","), help="embedded weather: e.g. JFK,LGA")
+    d.add_argument("--resample", help="pandas frequency, e.g. 3h (lookback/step/delay count rows after it)")
+    d.add_argument("--duplicates", default="error", choices=["error", "mean", "first", "last"])
+    d.add_argument("--nan", default="interpolate", choices=["interpolate", "refuse"])
+    d.add_argument("--split", type=_split, default=J.split,
+                   help="train,val,test fractions or val_start,test_start dates (default 0.7,0.15,0.15)")
+    w = p.add_argument_group("windows (in rows; default: 10 days of hourly rows sampled every 2 h, 24 h ahead)")
+    for name in ("lookback", "step", "delay"):
+        w.add_argument(f"--{name}", type=int, default=getattr(J, name), help=f"default {getattr(J, name)}")
+    t = p.add_argument_group("run")
+    t.add_argument("--models", help="comma-separated subset, in any order, of: " + ", ".join(MODEL_NAMES))
+    t.add_argument("--epochs", type=int, default=J.epochs, help=f"maximum epochs per model (default {J.epochs})")
+    t.add_argument("--steps-per-epoch", type=int, default=J.steps_per_epoch,
+                   help=f"batches per epoch (default {J.steps_per_epoch}; 0 = whole training set)")
+    t.add_argument("--batch-size", type=int, default=J.batch_size)
+    t.add_argument("--lr", type=float, default=J.lr, help=f"RMSprop learning rate (default {J.lr})")
+    t.add_argument("--patience", type=int, default=J.patience, help="early stopping patience (epochs)")
+    t.add_argument("--quick", action="store_true",
+                   help="smoke test: 1 epoch of 2 batches per model (overrides --epochs/--steps-per-epoch)")
+    t.add_argument("--seed", type=int, default=J.seed)
+    t.add_argument("--out", help="output directory, new or empty (default runs/seed001-jena-sequence-<time>)")
+    t.add_argument("--quiet", action="store_true", help="print only the comparison table")
+
+
+def _seed001_job(args):
+    import dataclasses
+
+    from rnnkit.recipes.seed001 import DEFAULT_JOB
+
+    if args.csv and not args.target:
+        raise InvalidArgumentError.for_argument("--target", None, "the CSV column to forecast",
+                                                "Pass --target COLUMN with --csv.")
+    for name in ("epochs", "lookback", "step", "delay", "batch_size"):
+        v = getattr(args, name)
+        if v < 1:
+            raise InvalidArgumentError.for_argument("--" + name.replace("_", "-"), v, "a positive integer")
+    if args.steps_per_epoch is not None and args.steps_per_epoch < 0:
+        raise InvalidArgumentError.for_argument("--steps-per-epoch", args.steps_per_epoch,
+                                                "a positive integer, or 0 for whole epochs")
+    epochs, steps = (1, 2) if args.quick else (args.epochs, args.steps_per_epoch or None)
+    return dataclasses.replace(
+        DEFAULT_JOB, csv=args.csv, target=args.target or "temp", time_col=args.time_col,
+        group_col=args.group_col, features=args.features, stations=args.stations, resample=args.resample,
+        duplicates=args.duplicates, nan=args.nan, split=args.split, lookback=args.lookback, step=args.step,
+        delay=args.delay, epochs=epochs, steps_per_epoch=steps, batch_size=args.batch_size, lr=args.lr,
+        patience=args.patience, seed=args.seed, quiet=args.quiet)
+
+
+def _seed001_run(args) -> int:
+    from rnnkit.recipes.seed001 import _units, check_models, format_comparison, run_seed001
+
+    base = _seed001_job(args)
+    models = check_models(args.models)
+    if args.out is None:
+        from rnnkit.training import create_run_dir
+        args.out = str(create_run_dir("seed001-jena-sequence", None))
+    rows = run_seed001(base, models, out=args.out)
+    print(format_comparison(rows, _units(base)))
+    print(f"written: comparison.csv, comparison.md, test_mae.png and one run per model in {args.out}")
+    return 0
+
+
+RECIPES: dict[str, Recipe] = {r.name: r for r in (
+    Recipe("seed001-jena-sequence",
+           "seed 001 (Chollet ch. 6.3): common sense, dense, GRU, dropout GRU, stacked GRU, "
+           "bidirectional GRU, 1D convnet, Conv1D+GRU; one comparison table",
+           _seed001_arguments, _seed001_run, aliases=("seed001",)),
+)}
+
+
+def _aliases() -> dict[str, str]:
+    return {a: r.name for r in RECIPES.values() for a in (r.name, *r.aliases)}
+
+
+def get_recipe(name: str) -> Recipe:
+    """The recipe called ``name`` (or one of its aliases); unknown names raise
+    :class:`~rnnkit.errors.InvalidArgumentError` listing the recipes."""
+    found = _aliases().get(name)
+    if found is None:
+        names = ", ".join(r.name + (f" (alias {', '.join(r.aliases)})" if r.aliases else "") for r in RECIPES.values())
+        raise InvalidArgumentError.for_argument("recipe", name, "one of: " + names,
+                                                "List them with `rnnkit recipes`.")
+    return RECIPES[found]
+
+
+def list_recipes() -> str:
+    """One line per recipe: name, aliases, description."""
+    width = max(len(n) for n in RECIPES)
+    return "\n".join(f"{r.name:{width}s}  {r.description}" + (f" (alias: {', '.join(r.aliases)})" if r.aliases else "")
+                     for r in RECIPES.values())
+
+
+def recipe_parser(recipe: Recipe) -> argparse.ArgumentParser:
+    """The ``argparse`` parser of ``rnnkit recipe NAME``."""
+    p = argparse.ArgumentParser(prog=f"rnnkit recipe {recipe.name}", description=recipe.description)
+    recipe.add_arguments(p)
+    return p
+
+
+def _list_command(args) -> int:
+    print(list_recipes())
+    return 0
+
+
+def _recipe_command(args) -> int:
+    if not args.name:
+        print("usage: rnnkit recipe NAME [options]; the recipes are:\n" + list_recipes())
+        return 2
+    recipe = get_recipe(args.name)
+    return recipe.run(recipe_parser(recipe).parse_args(args.args))
+
+
+def add_recipe_commands(sub) -> None:
+    """Add ``recipes`` and ``recipe`` to the ``rnnkit`` subcommands (``sub``: argparse subparsers)."""
+    ls = sub.add_parser("recipes", help="list the named recipes (the seed labs)",
+                        description="List the named recipes with a one-line description each.")
+    ls.set_defaults(func=_list_command)
+    run = sub.add_parser("recipe", help="run a named recipe: rnnkit recipe NAME [options]",
+                         description="Run a named recipe. `rnnkit recipe NAME --help` shows its options.",
+                         epilog="recipes:\n" + list_recipes(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("name", nargs="?", metavar="NAME", help="recipe name (see `rnnkit recipes`)")
+    run.add_argument("args", nargs=argparse.REMAINDER, help="the recipe's own options")
+    run.set_defaults(func=_recipe_command)
