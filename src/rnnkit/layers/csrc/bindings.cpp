@@ -27,5 +27,11 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("forward", &rnnkit::scan_forward, "fused scan forward");
   m.def("backward", &rnnkit::scan_backward, "fused scan backward");
   m.def("has_blas", &rnnkit::has_blas, "whether a Fortran sgemm_ symbol is loaded");
-  m.attr("ABI_VERSION") = 1;
+#ifdef RNNKIT_SRC_HASH
+#define RNNKIT_STR2(x) #x
+#define RNNKIT_STR(x) RNNKIT_STR2(x)
+  m.attr("SRC_HASH") = RNNKIT_STR(RNNKIT_SRC_HASH);
+#else
+  m.attr("SRC_HASH") = "";
+#endif
 }

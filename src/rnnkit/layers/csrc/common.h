@@ -4,9 +4,13 @@
 #pragma once
 #include <torch/extension.h>
 #include <ATen/Parallel.h>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdint>
 #include <cstring>
+#include <algorithm>
+#include <mutex>
 #include <vector>
 
 namespace at { namespace native {
@@ -26,7 +30,8 @@ template <typename T> inline T fexp(T x) { return std::exp(x); }
 template <> inline float fexp<float>(float x) {
   x = x > 88.0f ? 88.0f : x;
   x = x < -87.0f ? -87.0f : x;
-  float fx = __builtin_floorf(x * 1.44269504088896341f + 0.5f);
+  // round to nearest with the 1.5*2^23 trick: vectorises where floorf would be a libm call
+  float fx = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
   float r = x - fx * 0.693359375f + fx * 2.12194440e-4f;
   float y = 1.9875691500E-4f;
   y = y * r + 1.3981999507E-3f;
@@ -140,6 +145,42 @@ inline void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double beta,
   }
   if (beta == 0) at::mm_out(const_cast<Tensor&>(c), a, b);
   else const_cast<Tensor&>(c).addmm_(a, b, beta, 1.0);
+}
+
+// RNNKIT_PROFILE=1 prints the time of each phase (development aid).
+struct PhaseTimer {
+  bool on;
+  std::chrono::steady_clock::time_point t0;
+  PhaseTimer() : on(std::getenv("RNNKIT_PROFILE") != nullptr), t0(std::chrono::steady_clock::now()) {}
+  void mark(const char* what) {
+    if (!on) return;
+    auto t = std::chrono::steady_clock::now();
+    fprintf(stderr, "  %-12s %8.3f ms\n", what, std::chrono::duration<double, std::milli>(t - t0).count());
+    t0 = t;
+  }
+};
+
+// Work buffers are reused across calls: a pooled buffer is free again once nobody but the pool
+// holds its storage (autograd's saved tensors keep theirs alive). This avoids page-faulting tens
+// of MB of fresh memory on every training step.
+inline Tensor pooled(at::IntArrayRef sizes, const at::TensorOptions& opt) {
+  static std::mutex mu;
+  static std::vector<Tensor> pool;
+  int64_t n = 1;
+  for (auto v : sizes) n *= v;
+  if (n * (int64_t)opt.dtype().itemsize() < (1 << 16)) return at::empty(sizes, opt);
+  std::lock_guard<std::mutex> lock(mu);
+  for (auto& t : pool)
+    if (t.numel() == n && t.dtype() == opt.dtype() && t.storage().use_count() == 1)
+      return t.view(sizes);
+  if (pool.size() >= 48) {  // drop free buffers of other sizes before growing further
+    pool.erase(std::remove_if(pool.begin(), pool.end(),
+                              [](const Tensor& t) { return t.storage().use_count() == 1; }),
+               pool.end());
+  }
+  Tensor t = at::empty({n}, opt);
+  pool.push_back(t);
+  return t.view(sizes);
 }
 
 // Rows per parallel task so that each task has enough pointwise work.

@@ -10,15 +10,17 @@ template <typename T>
 std::vector<Tensor> backward_impl(int64_t mode, const Tensor& x, const Tensor& w_ih,
                                   const Tensor& w_hh, bool has_b_ih, bool has_b_hh,
                                   const c10::optional<Tensor>& lengths, const Tensor& mask,
-                                  const Tensor& hm, const Tensor& gates, const Tensor& cs,
+                                  const Tensor& xh, const Tensor& gates, const Tensor& cs,
                                   const Tensor& hs, const Tensor& rh, const Tensor& h0s,
                                   const Tensor& c0s, const Tensor& gout, const Tensor& ghn,
                                   const Tensor& gcn, bool reverse, bool reset_after, bool relu,
                                   int64_t backend) {
   const int64_t B = x.size(0), Tn = x.size(1), I = x.size(2), H = h0s.size(1);
   const int64_t G = mode == LSTM ? 4 : mode == GRU ? 3 : 1, GH = G * H;
-  const bool before = mode == GRU && !reset_after;
-  const int64_t SH = gates.size(2);
+  const bool before = mode == GRU && !reset_after, after = mode == GRU && reset_after;
+  const int64_t SH = gates.size(2), XW = I + H + 1;
+  const int64_t step_be = backend & 15, big_be = backend >> 4;
+  PhaseTimer timer;
   Plan p = make_plan(B, Tn, lengths);
   auto opt = x.options();
 
@@ -29,124 +31,124 @@ std::vector<Tensor> backward_impl(int64_t mode, const Tensor& x, const Tensor& w
   Tensor zero_row = at::zeros({H}, opt);
   Tensor pend = at::empty({B, H}, opt);
   int64_t pend_nb = 0;
-  Tensor dxw = at::empty({B, Tn, GH}, opt);
-  Tensor dgh = at::empty({std::max<int64_t>(p.steps, 1), B, GH}, opt);
+  Tensor dxw = pooled({B, Tn, GH}, opt);
+  Tensor dghn = after ? pooled({B, Tn, H}, opt) : Tensor();  // GRU: d(W_hn h) = dn * r
+  Tensor dgstep = at::empty({B, before ? 2 * H : GH}, opt);
   Tensor dn_buf = before ? at::empty({B, H}, opt) : Tensor();
-  Tensor drz_buf = before ? at::empty({B, 2 * H}, opt) : Tensor();
   Tensor drh = before ? at::empty({B, H}, opt) : Tensor();
   Tensor w_rz = before ? w_hh.narrow(0, 0, 2 * H) : w_hh;
   Tensor w_n = before ? w_hh.narrow(0, 2 * H, H) : Tensor();
 
   T* dxwp = dxw.data_ptr<T>();
-  for (int64_t j = 0; j < B; ++j)
-    if (p.len[j] < Tn)
-      std::memset(dxwp + (p.perm[j] * Tn + p.len[j]) * GH, 0, sizeof(T) * (Tn - p.len[j]) * GH);
+  T* dghnp = after ? dghn.data_ptr<T>() : nullptr;
+  for (int64_t j = 0; j < B; ++j) {
+    const int64_t b = p.perm[j];
+    if (p.len[j] < Tn) {
+      std::memset(dxwp + (b * Tn + p.len[j]) * GH, 0, sizeof(T) * (Tn - p.len[j]) * GH);
+      if (dghnp) std::memset(dghnp + (b * Tn + p.len[j]) * H, 0, sizeof(T) * (Tn - p.len[j]) * H);
+    }
+  }
   const T* goutp = gout.defined() ? gout.data_ptr<T>() : nullptr;
   const T* mp = m.data_ptr<T>();
   const T* zp = zero_row.data_ptr<T>();
   T* dhp = dh.data_ptr<T>();
   T* dcp = mode == LSTM ? dc.data_ptr<T>() : nullptr;
   T* pendp = pend.data_ptr<T>();
+  T* dgp = dgstep.data_ptr<T>();
+  const int64_t dgs = dgstep.size(1);
   const T* gp = gates.data_ptr<T>();
   const T* csp = mode == LSTM ? cs.data_ptr<T>() : nullptr;
   const T* hsp = mode != LSTM ? hs.data_ptr<T>() : nullptr;
+  const T* xhp = xh.data_ptr<T>();
   const T* h0p = h0s.data_ptr<T>();
   const T* c0p = mode == LSTM ? c0s.data_ptr<T>() : nullptr;
   const int64_t BH = B * H;
+  const int64_t grain = grain_rows(GH);
+  timer.mark("bwd setup");
 
   for (int64_t s = p.steps - 1; s >= 0; --s) {
     const int64_t nb = p.nb[s];
-    if (nb < B) dgh[s].narrow(0, nb, B - nb).zero_();
-    T* dghp = dgh[s].data_ptr<T>();
     const T* gs_s = gp + s * B * SH;
     const int64_t pnb = pend_nb;
-    const int64_t grain = grain_rows(GH);
     // Gradient reaching h at this step: carried + from the recurrent GEMM of step s+1 + output.
-    auto row = [&](int64_t j, int64_t& b, int64_t& t, const T*& go, const T*& pd) {
-      t = p.time(j, s, reverse); b = p.perm[j];
-      go = goutp ? goutp + (b * Tn + t) * H : zp;
-      pd = j < pnb ? pendp + j * H : zp;
+    struct Row { int64_t b, t; const T* go; const T* pd; const T* mj; T* dx; T* dg; T* dh; };
+    auto row = [&](int64_t j) {
+      const int64_t t = p.time(j, s, reverse), b = p.perm[j];
+      return Row{b, t, goutp ? goutp + (b * Tn + t) * H : zp, j < pnb ? pendp + j * H : zp,
+                 mp + j * mstride, dxwp + (b * Tn + t) * GH, dgp + j * dgs, dhp + j * H};
     };
     auto hprev = [&](int64_t j) { return s > 0 ? hsp + (s - 1) * BH + j * H : h0p + j * H; };
     if (mode == LSTM) {
       at::parallel_for(0, nb, grain, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) {
-          int64_t b, t; const T* go; const T* pd; row(j, b, t, go, pd);
-          const T* mj = mp + j * mstride;
+          Row r = row(j);
+          const T* go = r.go; const T* pd = r.pd; const T* mj = r.mj;
           const T* gs = gs_s + j * SH;
           const T* cn = csp + s * BH + j * H;
           const T* cprev = s > 0 ? csp + (s - 1) * BH + j * H : c0p + j * H;
-          T* dx = dxwp + (b * Tn + t) * GH;
-          T* dg = dghp + j * GH;
-          T* dhj = dhp + j * H; T* dcj = dcp + j * H;
+          T* dx = r.dx; T* dg = r.dg; T* dhj = r.dh; T* dcj = dcp + j * H;
 #pragma omp simd
           for (int64_t k = 0; k < H; ++k) {
             T g = dhj[k] + pd[k] * mj[k] + go[k];
             T i = gs[k], f = gs[H + k], gg = gs[2 * H + k], o = gs[3 * H + k];
             T tc = ftanh<T>(cn[k]);
             T dcn = dcj[k] + g * o * (T(1) - tc * tc);
-            T di = dcn * gg * i * (T(1) - i);
-            T df = dcn * cprev[k] * f * (T(1) - f);
-            T dgg = dcn * i * (T(1) - gg * gg);
-            T dout = g * tc * o * (T(1) - o);
-            dx[k] = di; dx[H + k] = df; dx[2 * H + k] = dgg; dx[3 * H + k] = dout;
-            dg[k] = di; dg[H + k] = df; dg[2 * H + k] = dgg; dg[3 * H + k] = dout;
+            dg[k] = dcn * gg * i * (T(1) - i);
+            dg[H + k] = dcn * cprev[k] * f * (T(1) - f);
+            dg[2 * H + k] = dcn * i * (T(1) - gg * gg);
+            dg[3 * H + k] = g * tc * o * (T(1) - o);
             dcj[k] = dcn * f; dhj[k] = T(0);
           }
+          std::memcpy(dx, dg, sizeof(T) * GH);
         }
       });
     } else if (mode == RNN) {
       at::parallel_for(0, nb, grain, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) {
-          int64_t b, t; const T* go; const T* pd; row(j, b, t, go, pd);
-          const T* mj = mp + j * mstride;
+          Row r = row(j);
+          const T* go = r.go; const T* pd = r.pd; const T* mj = r.mj;
           const T* hn = hsp + s * BH + j * H;
-          T* dx = dxwp + (b * Tn + t) * GH;
-          T* dg = dghp + j * GH;
-          T* dhj = dhp + j * H;
+          T* dg = r.dg; T* dhj = r.dh;
 #pragma omp simd
           for (int64_t k = 0; k < H; ++k) {
             T g = dhj[k] + pd[k] * mj[k] + go[k];
-            T d = relu ? (hn[k] > T(0) ? g : T(0)) : g * (T(1) - hn[k] * hn[k]);
-            dx[k] = d; dg[k] = d; dhj[k] = T(0);
+            dg[k] = relu ? (hn[k] > T(0) ? g : T(0)) : g * (T(1) - hn[k] * hn[k]);
+            dhj[k] = T(0);
           }
+          std::memcpy(r.dx, dg, sizeof(T) * GH);
         }
       });
-    } else if (reset_after) {
+    } else if (after) {
       at::parallel_for(0, nb, grain, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) {
-          int64_t b, t; const T* go; const T* pd; row(j, b, t, go, pd);
-          const T* mj = mp + j * mstride;
+          Row r = row(j);
+          const T* go = r.go; const T* pd = r.pd; const T* mj = r.mj;
           const T* gs = gs_s + j * SH;
           const T* hpv = hprev(j);
-          T* dx = dxwp + (b * Tn + t) * GH;
-          T* dg = dghp + j * GH;
-          T* dhj = dhp + j * H;
+          T* dx = r.dx; T* dg = r.dg; T* dhj = r.dh;
 #pragma omp simd
           for (int64_t k = 0; k < H; ++k) {
             T g = dhj[k] + pd[k] * mj[k] + go[k];
-            T r = gs[k], z = gs[H + k], n = gs[2 * H + k], hn_ = gs[3 * H + k];
+            T rr = gs[k], z = gs[H + k], n = gs[2 * H + k], hn_ = gs[3 * H + k];
             T dn = g * (T(1) - z) * (T(1) - n * n);
             T dz = g * (hpv[k] - n) * z * (T(1) - z);
-            T dr = dn * hn_ * r * (T(1) - r);
+            T dr = dn * hn_ * rr * (T(1) - rr);
             dx[k] = dr; dx[H + k] = dz; dx[2 * H + k] = dn;
-            dg[k] = dr; dg[H + k] = dz; dg[2 * H + k] = dn * r;
+            dg[k] = dr; dg[H + k] = dz; dg[2 * H + k] = dn * rr;
             dhj[k] = g * z;
           }
+          std::memcpy(dghnp + (r.b * Tn + r.t) * H, dg + 2 * H, sizeof(T) * H);
         }
       });
     } else {
       T* dnp = dn_buf.data_ptr<T>();
-      T* drzp = drz_buf.data_ptr<T>();
       at::parallel_for(0, nb, grain, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) {
-          int64_t b, t; const T* go; const T* pd; row(j, b, t, go, pd);
-          const T* mj = mp + j * mstride;
+          Row r = row(j);
+          const T* go = r.go; const T* pd = r.pd; const T* mj = r.mj;
           const T* gs = gs_s + j * SH;
           const T* hpv = hprev(j);
-          T* dx = dxwp + (b * Tn + t) * GH;
-          T* dg = dghp + j * GH;
-          T* dhj = dhp + j * H;
+          T* dx = r.dx; T* dg = r.dg; T* dhj = r.dh; T* dnj = dnp + j * H;
 #pragma omp simd
           for (int64_t k = 0; k < H; ++k) {
             T g = dhj[k] + pd[k] * mj[k] + go[k];
@@ -154,71 +156,72 @@ std::vector<Tensor> backward_impl(int64_t mode, const Tensor& x, const Tensor& w
             T dn = g * (T(1) - z) * (T(1) - n * n);
             T dz = g * (hpv[k] - n) * z * (T(1) - z);
             dx[H + k] = dz; dx[2 * H + k] = dn;
-            dg[H + k] = dz; dg[2 * H + k] = dn;
-            dnp[j * H + k] = dn; drzp[j * 2 * H + H + k] = dz;
+            dg[H + k] = dz; dnj[k] = dn;
             dhj[k] = g * z;
           }
         }
       });
-      gemm<T>(dn_buf.narrow(0, 0, nb), w_n, drh.narrow(0, 0, nb), 0.0, backend);
+      gemm<T>(dn_buf.narrow(0, 0, nb), w_n, drh.narrow(0, 0, nb), 0.0, step_be);
       const T* drhp = drh.data_ptr<T>();
-      const T* hmp = hm[s].data_ptr<T>();
       at::parallel_for(0, nb, grain, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) {
-          const int64_t t = p.time(j, s, reverse), b = p.perm[j];
+          Row r = row(j);
           const T* gs = gs_s + j * SH;
-          T* dx = dxwp + (b * Tn + t) * GH;
-          T* dg = dghp + j * GH;
+          const T* hmj = xhp + (r.b * Tn + r.t) * XW + I;
+          const T* d = drhp + j * H;
+          T* dx = r.dx; T* dg = r.dg; T* pj = pendp + j * H;
 #pragma omp simd
           for (int64_t k = 0; k < H; ++k) {
-            T r = gs[k], d = drhp[j * H + k];
-            T dr = d * hmp[j * H + k] * r * (T(1) - r);
-            dx[k] = dr; dg[k] = dr; drzp[j * 2 * H + k] = dr;
-            pendp[j * H + k] = d * r;
+            T rr = gs[k];
+            T dr = d[k] * hmj[k] * rr * (T(1) - rr);
+            dx[k] = dr; dg[k] = dr;
+            pj[k] = d[k] * rr;
           }
         }
       });
     }
-    if (before)
-      gemm<T>(drz_buf.narrow(0, 0, nb), w_rz, pend.narrow(0, 0, nb), 1.0, backend);
-    else
-      gemm<T>(dgh[s].narrow(0, 0, nb), w_rz, pend.narrow(0, 0, nb), 0.0, backend);
+    gemm<T>(dgstep.narrow(0, 0, nb), w_rz, pend.narrow(0, 0, nb), before ? 1.0 : 0.0, step_be);
     pend_nb = nb;
   }
   if (pend_nb > 0) {
     Tensor mm = mask.defined() ? m.narrow(0, 0, pend_nb) : m;
     dh.narrow(0, 0, pend_nb).add_(pend.narrow(0, 0, pend_nb) * mm);
   }
+  timer.mark("bwd loop");
   Tensor dh0 = from_sorted(p, dh);
   Tensor dc0 = mode == LSTM ? from_sorted(p, dc) : at::empty({0}, opt);
 
   Tensor dxw2 = dxw.view({B * Tn, GH});
-  Tensor x2 = x.reshape({B * Tn, I});
   Tensor dx = at::empty({B * Tn, I}, opt);
-  gemm<T>(dxw2, w_ih, dx, 0.0, backend);
-  Tensor dw_ih = at::empty({GH, I}, opt);
-  gemm<T>(dxw2.t(), x2, dw_ih, 0.0, backend);
-  const int64_t S = p.steps;
-  Tensor dgh2 = dgh.narrow(0, 0, S).view({S * B, GH});
-  Tensor hm2 = hm.narrow(0, 0, S).view({S * B, H});
-  Tensor dw_hh = at::empty({GH, H}, opt);
-  if (before) {
-    gemm<T>(dgh2.narrow(1, 0, 2 * H).t(), hm2, dw_hh.narrow(0, 0, 2 * H), 0.0, backend);
-    Tensor rh2 = rh.narrow(0, 0, S).view({S * B, H});
-    gemm<T>(dgh2.narrow(1, 2 * H, H).t(), rh2, dw_hh.narrow(0, 2 * H, H), 0.0, backend);
-  } else {
-    gemm<T>(dgh2.t(), hm2, dw_hh, 0.0, backend);
+  gemm<T>(dxw2, w_ih, dx, 0.0, big_be);
+  timer.mark("bwd dx");
+  // [dW_ih | dW_hh | db] = dgates^T @ [x | h_masked | 1], one GEMM over all steps.
+  Tensor xh2 = xh.view({B * Tn, XW});
+  Tensor wall = at::empty({GH, XW}, opt);
+  gemm<T>(dxw2.t(), xh2, wall, 0.0, big_be);
+  Tensor dw_ih = wall.narrow(1, 0, I).contiguous();
+  Tensor dw_hh = wall.narrow(1, I, H).contiguous();
+  Tensor db = wall.select(1, I + H).contiguous();
+  Tensor db_hh = db;
+  if (after) {  // n rows: d(W_hn h + b_hn) is dn * r, not dn
+    Tensor wn = at::empty({H, H + 1}, opt);
+    gemm<T>(dghn.view({B * Tn, H}).t(), xh2.narrow(1, I, H + 1), wn, 0.0, big_be);
+    dw_hh.narrow(0, 2 * H, H).copy_(wn.narrow(1, 0, H));
+    db_hh = db.clone();
+    db_hh.narrow(0, 2 * H, H).copy_(wn.select(1, H));
+  } else if (before) {  // n rows: W_hn multiplies r * h_masked
+    gemm<T>(dxw2.narrow(1, 2 * H, H).t(), rh.view({B * Tn, H}), dw_hh.narrow(0, 2 * H, H), 0.0,
+            big_be);
   }
-  Tensor db_ih = has_b_ih ? dxw2.sum(0) : at::empty({0}, opt);
-  Tensor db_hh = at::empty({0}, opt);
-  if (has_b_hh) db_hh = (mode == GRU && reset_after) ? dgh2.sum(0) : (has_b_ih ? db_ih : dxw2.sum(0));
-  return {dx.view({B, Tn, I}), dh0, dc0, dw_ih, dw_hh, db_ih, db_hh};
+  timer.mark("bwd weights");
+  return {dx.view({B, Tn, I}), dh0, dc0, dw_ih, dw_hh, has_b_ih ? db : at::empty({0}, opt),
+          has_b_hh ? db_hh : at::empty({0}, opt)};
 }
 
 std::vector<Tensor> scan_backward(int64_t mode, const Tensor& x, const Tensor& w_ih,
                                   const Tensor& w_hh, bool has_b_ih, bool has_b_hh,
                                   const c10::optional<Tensor>& lengths,
-                                  const c10::optional<Tensor>& mask, const Tensor& hm,
+                                  const c10::optional<Tensor>& mask, const Tensor& xh,
                                   const Tensor& gates, const Tensor& cs, const Tensor& hs,
                                   const Tensor& rh, const Tensor& h0s, const Tensor& c0s,
                                   const c10::optional<Tensor>& gout,
@@ -232,7 +235,7 @@ std::vector<Tensor> scan_backward(int64_t mode, const Tensor& x, const Tensor& w
   std::vector<Tensor> r;
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "rnnkit_scan_backward", [&] {
     r = backward_impl<scalar_t>(mode, x.contiguous(), w_ih.contiguous(), w_hh.contiguous(),
-                                has_b_ih, has_b_hh, lengths, def(mask), hm, gates, cs, hs, rh, h0s,
+                                has_b_ih, has_b_hh, lengths, def(mask), xh, gates, cs, hs, rh, h0s,
                                 c0s, def(gout), def(ghn), def(gcn), reverse, reset_after, relu,
                                 backend);
   });

@@ -22,7 +22,9 @@ std::vector<Tensor> forward_impl(int64_t mode, const Tensor& x, const Tensor& h0
   const int64_t B = x.size(0), Tn = x.size(1), I = x.size(2), H = h0.size(1);
   const int64_t G = mode == LSTM ? 4 : mode == GRU ? 3 : 1, GH = G * H;
   const bool before = mode == GRU && !reset_after;
-  const int64_t SH = mode == LSTM ? 4 * H : mode == GRU ? (reset_after ? 4 * H : 3 * H) : 0;
+  const int64_t SH = mode == LSTM ? 4 * H : mode == GRU ? (reset_after ? 4 * H : 3 * H) : 1;
+  const int64_t step_be = backend & 15, big_be = backend >> 4;
+  PhaseTimer timer;
   Plan p = make_plan(B, Tn, lengths);
   auto opt = x.options();
 
@@ -37,18 +39,27 @@ std::vector<Tensor> forward_impl(int64_t mode, const Tensor& x, const Tensor& h0
       bx.add_(b_hh);
     }
   }
-  Tensor xw = at::empty({B * Tn, GH}, opt);
-  gemm<T>(x.reshape({B * Tn, I}), w_ih.t(), xw, 0.0, backend);
+  Tensor xw = pooled({B * Tn, GH}, opt);
+  gemm<T>(x.reshape({B * Tn, I}), w_ih.t(), xw, 0.0, big_be);
 
+  // xh[b, t] = [x[b, t] | masked h entering step t | 1]: backward gets dW_ih, dW_hh and the
+  // bias gradient from ONE GEMM dgates^T @ xh.
+  const int64_t XW = I + H + 1;
+  Tensor xh = train ? pooled({B, Tn, XW}, opt) : at::empty({0}, opt);
+  T* xhp = train ? xh.data_ptr<T>() : nullptr;
+  if (train) {
+    xh.narrow(2, 0, I).copy_(x);
+    xh.select(2, I + H).fill_(1);
+  }
   Tensor h = to_sorted(p, h0), c = mode == LSTM ? to_sorted(p, c0) : Tensor();
   Tensor m = mask.defined() ? to_sorted(p, mask) : at::ones({1, H}, opt);
   const int64_t mstride = mask.defined() ? H : 0;
-  const int64_t slots = train ? Tn : 2;
-  Tensor hm = at::empty({slots, B, H}, opt);
-  Tensor gates = at::empty({train ? Tn : 1, B, std::max<int64_t>(SH, 1)}, opt);
-  Tensor cs = (train && mode == LSTM) ? at::empty({Tn, B, H}, opt) : at::empty({0}, opt);
-  Tensor hs = (train && mode != LSTM) ? at::empty({Tn, B, H}, opt) : at::empty({0}, opt);
-  Tensor rh = before ? at::empty({train ? Tn : 1, B, H}, opt) : at::empty({0}, opt);
+  Tensor hmbuf = at::empty({2, B, H}, opt);
+  Tensor gates = pooled({train ? Tn : 1, B, SH}, opt);
+  Tensor cs = (train && mode == LSTM) ? pooled({Tn, B, H}, opt) : at::empty({0}, opt);
+  Tensor hs = (train && mode != LSTM) ? pooled({Tn, B, H}, opt) : at::empty({0}, opt);
+  Tensor rh = (train && before) ? pooled({B, Tn, H}, opt) : at::empty({0}, opt);
+  Tensor rhstep = before ? at::empty({B, H}, opt) : Tensor();
   Tensor gh = at::empty({B, before ? 2 * H : GH}, opt);
   Tensor ghn = before ? at::empty({B, H}, opt) : Tensor();
   Tensor out = at::empty({B, Tn, H}, opt);
@@ -56,10 +67,26 @@ std::vector<Tensor> forward_impl(int64_t mode, const Tensor& x, const Tensor& h0
   Tensor w_n = before ? w_hh.narrow(0, 2 * H, H).t() : Tensor();
 
   T* outp = out.data_ptr<T>();
-  for (int64_t j = 0; j < B; ++j)  // outputs after a row's length are exactly zero
-    if (p.len[j] < Tn)
-      std::memset(outp + (p.perm[j] * Tn + p.len[j]) * H, 0, sizeof(T) * (Tn - p.len[j]) * H);
-  hm[0].copy_(h * m);
+  T* rhp = (train && before) ? rh.data_ptr<T>() : nullptr;
+  for (int64_t j = 0; j < B; ++j) {  // outputs after a row's length are exactly zero
+    const int64_t b = p.perm[j];
+    for (int64_t t = p.len[j]; t < Tn; ++t) {
+      std::memset(outp + (b * Tn + t) * H, 0, sizeof(T) * H);
+      if (xhp) std::memset(xhp + (b * Tn + t) * XW + I, 0, sizeof(T) * H);
+      if (rhp) std::memset(rhp + (b * Tn + t) * H, 0, sizeof(T) * H);
+    }
+  }
+  {
+    Tensor hm0 = h * m;
+    hmbuf[0].copy_(hm0);
+    if (xhp) {
+      const T* src = hm0.data_ptr<T>();
+      for (int64_t j = 0; j < B; ++j)
+        std::memcpy(xhp + (p.perm[j] * Tn + p.time(j, 0, reverse)) * XW + I, src + j * H,
+                    sizeof(T) * H);
+    }
+  }
+  timer.mark("fwd setup");
 
   const T* xwp = xw.data_ptr<T>();
   const T* bxp = bx.data_ptr<T>();
@@ -69,39 +96,34 @@ std::vector<Tensor> forward_impl(int64_t mode, const Tensor& x, const Tensor& h0
   T* cp = mode == LSTM ? c.data_ptr<T>() : nullptr;
   T* ghp = gh.data_ptr<T>();
   const int64_t ghs = gh.size(1);
+  const int64_t grain = grain_rows(GH);
 
   for (int64_t s = 0; s < p.steps; ++s) {
     const int64_t nb = p.nb[s];
-    Tensor hm_s = hm[train ? s : s % 2];
-    if (train && nb < B) hm_s.narrow(0, nb, B - nb).zero_();
+    Tensor hm_s = hmbuf[s % 2];
     T* hm_sp = hm_s.data_ptr<T>();
-    T* hm_next = (s + 1 < Tn) ? hm[train ? s + 1 : (s + 1) % 2].data_ptr<T>() : nullptr;
+    T* hm_next = hmbuf[(s + 1) % 2].data_ptr<T>();
     T* gsp = gates[train ? s : 0].data_ptr<T>();
     T* csp = (train && mode == LSTM) ? cs[s].data_ptr<T>() : nullptr;
     T* hsp = (train && mode != LSTM) ? hs[s].data_ptr<T>() : nullptr;
-    gemm<T>(hm_s.narrow(0, 0, nb), w_rz, gh.narrow(0, 0, nb), 0.0, backend);
+    gemm<T>(hm_s.narrow(0, 0, nb), w_rz, gh.narrow(0, 0, nb), 0.0, step_be);
 
-    auto rowinfo = [&](int64_t j, const T*& xr, T*& outr) {
+    // Per row: where its input, output and next masked state live.
+    struct Row { const T* xr; T* outr; T* hmo; const T* mj; };
+    auto row = [&](int64_t j) {
       const int64_t t = p.time(j, s, reverse), b = p.perm[j];
-      xr = xwp + (b * Tn + t) * GH;
-      outr = outp + (b * Tn + t) * H;
+      Row r{xwp + (b * Tn + t) * GH, outp + (b * Tn + t) * H, nullptr, mp + j * mstride};
+      if (xhp && s + 1 < p.len[j])
+        r.hmo = xhp + (b * Tn + (reverse ? t - 1 : t + 1)) * XW + I;
+      return r;
     };
-    auto finish = [&](int64_t j, int64_t k, T hn, T* outr) {
-      hp[j * H + k] = hn;
-      outr[k] = hn;
-      if (hm_next) hm_next[j * H + k] = hn * mp[j * mstride + k];
-      if (hsp) hsp[j * H + k] = hn;
-    };
-    const int64_t grain = grain_rows(GH);
     if (mode == LSTM) {
       at::parallel_for(0, nb, grain, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) {
-          const T* xr; T* outr; rowinfo(j, xr, outr);
-          const T* g = ghp + j * ghs;
-          T* gs = gsp + j * SH;
-          T* cj = cp + j * H; T* hj = hp + j * H;
-          T* hmn = hm_next ? hm_next + j * H : nullptr;
-          const T* mj = mp + j * mstride;
+          Row r = row(j);
+          const T* xr = r.xr; const T* g = ghp + j * ghs; const T* mj = r.mj;
+          T* gs = gsp + j * SH; T* cj = cp + j * H; T* hj = hp + j * H;
+          T* hmn = hm_next + j * H; T* outr = r.outr;
 #pragma omp simd
           for (int64_t k = 0; k < H; ++k) {
             T i = fsigmoid<T>(xr[k] + bxp[k] + g[k]);
@@ -110,79 +132,93 @@ std::vector<Tensor> forward_impl(int64_t mode, const Tensor& x, const Tensor& h0
             T o = fsigmoid<T>(xr[3 * H + k] + bxp[3 * H + k] + g[3 * H + k]);
             T cn = f * cj[k] + i * gg;
             T hn = o * ftanh<T>(cn);
-            cj[k] = cn; hj[k] = hn; outr[k] = hn;
+            cj[k] = cn; hj[k] = hn; outr[k] = hn; hmn[k] = hn * mj[k];
             gs[k] = i; gs[H + k] = f; gs[2 * H + k] = gg; gs[3 * H + k] = o;
-            if (hmn) hmn[k] = hn * mj[k];
-            if (csp) csp[j * H + k] = cn;
           }
+          if (csp) std::memcpy(csp + j * H, cj, sizeof(T) * H);
+          if (r.hmo) std::memcpy(r.hmo, hmn, sizeof(T) * H);
         }
       });
     } else if (mode == RNN) {
       at::parallel_for(0, nb, grain, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) {
-          const T* xr; T* outr; rowinfo(j, xr, outr);
-          const T* g = ghp + j * ghs;
+          Row r = row(j);
+          const T* xr = r.xr; const T* g = ghp + j * ghs; const T* mj = r.mj;
+          T* hj = hp + j * H; T* hmn = hm_next + j * H; T* outr = r.outr;
+#pragma omp simd
           for (int64_t k = 0; k < H; ++k) {
             T pre = xr[k] + bxp[k] + g[k];
             T hn = relu ? (pre > T(0) ? pre : T(0)) : ftanh<T>(pre);
-            finish(j, k, hn, outr);
+            hj[k] = hn; outr[k] = hn; hmn[k] = hn * mj[k];
           }
+          if (hsp) std::memcpy(hsp + j * H, hj, sizeof(T) * H);
+          if (r.hmo) std::memcpy(r.hmo, hmn, sizeof(T) * H);
         }
       });
     } else if (reset_after) {
       at::parallel_for(0, nb, grain, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) {
-          const T* xr; T* outr; rowinfo(j, xr, outr);
-          const T* g = ghp + j * ghs;
-          T* gs = gsp + j * SH;
+          Row r = row(j);
+          const T* xr = r.xr; const T* g = ghp + j * ghs; const T* mj = r.mj;
+          T* gs = gsp + j * SH; T* hj = hp + j * H; T* hmn = hm_next + j * H; T* outr = r.outr;
+#pragma omp simd
           for (int64_t k = 0; k < H; ++k) {
-            T r = fsigmoid<T>(xr[k] + bxp[k] + g[k]);
+            T rr = fsigmoid<T>(xr[k] + bxp[k] + g[k]);
             T z = fsigmoid<T>(xr[H + k] + bxp[H + k] + g[H + k]);
             T hn_ = g[2 * H + k] + bhnp[k];
-            T n = ftanh<T>(xr[2 * H + k] + bxp[2 * H + k] + r * hn_);
-            T hnew = (T(1) - z) * n + z * hp[j * H + k];
-            gs[k] = r; gs[H + k] = z; gs[2 * H + k] = n; gs[3 * H + k] = hn_;
-            finish(j, k, hnew, outr);
+            T n = ftanh<T>(xr[2 * H + k] + bxp[2 * H + k] + rr * hn_);
+            T hn = (T(1) - z) * n + z * hj[k];
+            gs[k] = rr; gs[H + k] = z; gs[2 * H + k] = n; gs[3 * H + k] = hn_;
+            hj[k] = hn; outr[k] = hn; hmn[k] = hn * mj[k];
           }
+          if (hsp) std::memcpy(hsp + j * H, hj, sizeof(T) * H);
+          if (r.hmo) std::memcpy(r.hmo, hmn, sizeof(T) * H);
         }
       });
     } else {  // GRU, reset before the matmul: n uses (r * h_masked) @ W_hn^T
-      T* rhp = rh[train ? s : 0].data_ptr<T>();
-      if (train && nb < B) rh[s].narrow(0, nb, B - nb).zero_();
+      T* rsp = rhstep.data_ptr<T>();
       at::parallel_for(0, nb, grain, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) {
-          const T* xr; T* outr; rowinfo(j, xr, outr);
-          const T* g = ghp + j * ghs;
-          T* gs = gsp + j * SH;
+          Row r = row(j);
+          const T* xr = r.xr; const T* g = ghp + j * ghs;
+          T* gs = gsp + j * SH; T* rj = rsp + j * H; const T* hmj = hm_sp + j * H;
+#pragma omp simd
           for (int64_t k = 0; k < H; ++k) {
-            T r = fsigmoid<T>(xr[k] + bxp[k] + g[k]);
+            T rr = fsigmoid<T>(xr[k] + bxp[k] + g[k]);
             T z = fsigmoid<T>(xr[H + k] + bxp[H + k] + g[H + k]);
-            gs[k] = r; gs[H + k] = z;
-            rhp[j * H + k] = r * hm_sp[j * H + k];
+            gs[k] = rr; gs[H + k] = z;
+            rj[k] = rr * hmj[k];
           }
+          if (rhp) std::memcpy(rhp + (r.outr - outp), rj, sizeof(T) * H);
         }
       });
-      gemm<T>(rh[train ? s : 0].narrow(0, 0, nb), w_n, ghn.narrow(0, 0, nb), 0.0, backend);
+      gemm<T>(rhstep.narrow(0, 0, nb), w_n, ghn.narrow(0, 0, nb), 0.0, step_be);
       const T* ghnp = ghn.data_ptr<T>();
       at::parallel_for(0, nb, grain, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) {
-          const T* xr; T* outr; rowinfo(j, xr, outr);
-          T* gs = gsp + j * SH;
+          Row r = row(j);
+          const T* xr = r.xr; const T* mj = r.mj; const T* gn = ghnp + j * H;
+          T* gs = gsp + j * SH; T* hj = hp + j * H; T* hmn = hm_next + j * H; T* outr = r.outr;
+#pragma omp simd
           for (int64_t k = 0; k < H; ++k) {
             T z = gs[H + k];
-            T n = ftanh<T>(xr[2 * H + k] + bxp[2 * H + k] + ghnp[j * H + k]);
+            T n = ftanh<T>(xr[2 * H + k] + bxp[2 * H + k] + gn[k]);
             gs[2 * H + k] = n;
-            finish(j, k, (T(1) - z) * n + z * hp[j * H + k], outr);
+            T hn = (T(1) - z) * n + z * hj[k];
+            hj[k] = hn; outr[k] = hn; hmn[k] = hn * mj[k];
           }
+          if (hsp) std::memcpy(hsp + j * H, hj, sizeof(T) * H);
+          if (r.hmo) std::memcpy(r.hmo, hmn, sizeof(T) * H);
         }
       });
     }
   }
+  timer.mark("fwd loop");
   Tensor h_n = from_sorted(p, h);
   Tensor c_n = mode == LSTM ? from_sorted(p, c) : at::empty({0}, opt);
   Tensor h0s = train ? to_sorted(p, h0) : at::empty({0}, opt);
   Tensor c0s = (train && mode == LSTM) ? to_sorted(p, c0) : at::empty({0}, opt);
-  return {out, h_n, c_n, hm, gates, cs, hs, rh, h0s, c0s};
+  return {out, h_n, c_n, xh, gates, cs, hs, rh, h0s, c0s};
 }
 
 std::vector<Tensor> scan_forward(int64_t mode, const Tensor& x, const Tensor& h0,

@@ -19,13 +19,12 @@ import warnings
 from pathlib import Path
 
 CSRC = Path(__file__).resolve().parent.parent / "csrc"
-ABI_VERSION = 1
 _state: dict = {}
 
 
 def compile_flags() -> list[str]:
     """C++ flags shared by setup.py and the first-use compile (``RNNKIT_PORTABLE=1``: no -march=native)."""
-    flags = ["-O3", "-fno-math-errno", "-fopenmp-simd"]
+    flags = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-fopenmp-simd"]
     if os.environ.get("RNNKIT_PORTABLE", "0") != "1":
         flags.append("-march=native")
     return flags
@@ -35,11 +34,18 @@ def sources() -> list[Path]:
     return sorted(CSRC.glob("*.cpp"))
 
 
+def source_hash(csrc=CSRC) -> str:
+    """Hash of the C++ sources; setup.py compiles it in, so a stale build is never loaded."""
+    h = hashlib.sha256()
+    for p in sorted(Path(csrc).iterdir()):
+        if p.suffix in (".cpp", ".h"):
+            h.update(p.name.encode() + p.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def _fingerprint() -> str:
     import torch
-    h = hashlib.sha256(torch.__version__.encode())
-    for p in sorted(CSRC.iterdir()):
-        h.update(p.name.encode() + p.read_bytes())
+    h = hashlib.sha256((torch.__version__ + source_hash()).encode())
     h.update(" ".join(compile_flags()).encode())
     return h.hexdigest()[:12]
 
@@ -54,7 +60,8 @@ def _jit():
         warnings.warn("rnnkit: compiling the fused CPU kernels once (about a minute); the result is "
                       f"cached in {build}. Install with setup.py's build to avoid this.", stacklevel=3)
     return cpp_load(name=f"rnnkit_fused_{tag}", sources=[str(s) for s in sources()],
-                    extra_cflags=compile_flags(), build_directory=str(build), verbose=False)
+                    extra_cflags=compile_flags() + [f"-DRNNKIT_SRC_HASH={source_hash()}"],
+                    build_directory=str(build), verbose=False)
 
 
 def load():
@@ -68,8 +75,8 @@ def load():
         try:
             mod = importlib.import_module("rnnkit.layers.fused._C")
             how = "compiled at install"
-            if getattr(mod, "ABI_VERSION", None) != ABI_VERSION:
-                mod, why = None, "the installed build is stale (reinstall rnnkit)"
+            if getattr(mod, "SRC_HASH", None) != source_hash():
+                mod, why = None, "the build from install is stale (reinstall rnnkit)"
         except ImportError as e:
             why = f"no build from install ({e})"
         if mod is None and os.environ.get("RNNKIT_FUSED_JIT", "1") != "0":

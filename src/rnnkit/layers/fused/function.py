@@ -24,12 +24,15 @@ MODES = {"lstm": (0, 4), "gru": (1, 3), "rnn": (2, 1)}
 ATEN, DNNL, BLAS = 0, 1, 2
 
 
-def gemm_backend(hidden_size: int, mod) -> int:
-    """oneDNN for large hidden sizes (it reaches ~2x MKL's GFLOP/s there), a direct BLAS call for
-    small ones (least per-call overhead), ATen's mm if no BLAS symbol is visible."""
-    if hidden_size >= 256:
-        return DNNL
-    return BLAS if mod.has_blas() else ATEN
+def gemm_backend(hidden_size: int, mod, dtype=torch.float32) -> int:
+    """GEMM backends, packed as ``step | big << 4``. Per-step GEMMs (h @ W_hh^T): a direct BLAS
+    call for small hidden sizes (least per-call overhead), oneDNN from 256 on (about 2x MKL's
+    GFLOP/s there). The big GEMMs over all steps (x W_ih, dx, dW): oneDNN, 2-5x faster than
+    MKL on these tall-thin shapes on this CPU. ATen's mm where neither is usable."""
+    dnnl = dtype == torch.float32 and torch.backends.mkldnn.is_available()
+    small = BLAS if mod.has_blas() else ATEN
+    step = DNNL if (dnnl and hidden_size >= 256) else small
+    return step | ((DNNL if dnnl else small) << 4)
 
 
 class _FusedScan(torch.autograd.Function):
@@ -51,11 +54,11 @@ class _FusedScan(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g_out, g_h, g_c):
         mode, has_bi, has_bh, reverse, reset_after, relu, backend, has_c0 = ctx.cfg
-        x, w_ih, w_hh, lengths, mask, hm, gates, cs, hs, rh, h0s, c0s = ctx.saved_tensors
+        x, w_ih, w_hh, lengths, mask, xh, gates, cs, hs, rh, h0s, c0s = ctx.saved_tensors
         if g_c is not None and g_c.numel() == 0:
             g_c = None
         dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh = _loader.load().backward(
-            mode, x, w_ih, w_hh, has_bi, has_bh, lengths, mask, hm, gates, cs, hs, rh, h0s, c0s,
+            mode, x, w_ih, w_hh, has_bi, has_bh, lengths, mask, xh, gates, cs, hs, rh, h0s, c0s,
             g_out, g_h, g_c, reverse, reset_after, relu, backend)
         return (None, dx, dh0, dc0 if has_c0 else None, dw_ih, dw_hh,
                 db_ih if has_bi else None, db_hh if has_bh else None,
@@ -126,9 +129,9 @@ def fused_scan(mode: str, x: Tensor, h0: Tensor | None, c0: Tensor | None, w_ih:
     dt = x.dtype
     cast = lambda t: None if t is None else t.to(dt)  # noqa: E731
     if gemm is None:
-        backend = gemm_backend(H, mod)
+        backend = gemm_backend(H, mod, x.dtype)
     elif gemm in ("aten", "dnnl", "blas"):
-        backend = {"aten": ATEN, "dnnl": DNNL, "blas": BLAS}[gemm]
+        backend = {"aten": ATEN, "dnnl": DNNL, "blas": BLAS}[gemm] * 17
     else:
         raise InvalidArgumentError.for_argument("gemm", gemm, "'aten', 'dnnl', 'blas' or None")
     out, h_n, c_n = _FusedScan.apply(MODES[mode][0], x, cast(h0), cast(c0), cast(w_ih),
