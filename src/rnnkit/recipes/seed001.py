@@ -272,7 +272,7 @@ def _bar_chart(path: Path, rows: list[dict], units: str) -> None:
     ax.set_xlim(0, max(maes) * 1.15)
     ax.set_xlabel(f"test MAE ({units})")
     ax.set_title("Seed 001 sequence: test MAE per model (green: beats common sense)")
-    ax.legend(loc="upper right", fontsize=9)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize=9, frameon=False)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
