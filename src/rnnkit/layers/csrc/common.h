@@ -28,8 +28,10 @@ enum Backend { ATEN = 0, DNNL = 1, BLAS = 2 };
 // exp accurate to ~2 ulp written with branch-free float ops, so loops over it vectorise.
 template <typename T> inline T fexp(T x) { return std::exp(x); }
 template <> inline float fexp<float>(float x) {
-  x = x > 88.0f ? 88.0f : x;
-  x = x < -87.0f ? -87.0f : x;
+  // Saturates like expf: +inf above ~88.7 (so sigmoid(-200) is exactly 0), 0 below -87.
+  const bool tiny = x < -87.0f;
+  x = x > 89.0f ? 89.0f : x;
+  x = tiny ? -87.0f : x;
   // round to nearest with the 1.5*2^23 trick: vectorises where floorf would be a libm call
   float fx = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
   float r = x - fx * 0.693359375f + fx * 2.12194440e-4f;
@@ -43,7 +45,7 @@ template <> inline float fexp<float>(float x) {
   int32_t e = (static_cast<int32_t>(fx) + 127) << 23;
   float p;
   std::memcpy(&p, &e, 4);
-  return y * p;
+  return tiny ? 0.0f : y * p;
 }
 template <typename T> inline T fsigmoid(T x) { return T(1) / (T(1) + fexp<T>(-x)); }
 template <typename T> inline T ftanh(T x) { return std::tanh(x); }

@@ -52,6 +52,7 @@ class _FusedScan(torch.autograd.Function):
         return out, h_n, c_n
 
     @staticmethod
+    @torch.autograd.function.once_differentiable
     def backward(ctx, g_out, g_h, g_c):
         mode, has_bi, has_bh, reverse, reset_after, relu, backend, has_c0 = ctx.cfg
         x, w_ih, w_hh, lengths, mask, xh, gates, cs, hs, rh, h0s, c0s = ctx.saved_tensors
