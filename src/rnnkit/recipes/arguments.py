@@ -1,0 +1,65 @@
+"""Command-line options shared by ``rnnkit forecast`` and the recipes: where the data come from.
+
+    >>> import argparse
+    >>> p = argparse.ArgumentParser()
+    >>> add_data_arguments(p)
+    >>> data_fields(p.parse_args(["--stations", "JFK,LGA"]))["stations"]
+    ['JFK', 'LGA']
+"""
+from __future__ import annotations
+
+import argparse
+
+from rnnkit.errors import InvalidArgumentError
+
+JENA_TARGET = "T (degC)"
+
+
+def split_arg(text: str):
+    """``"0.7,0.15,0.15"`` -> fractions; ``"2013-09-01,2013-11-01"`` -> dates."""
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        return tuple(float(p) for p in parts)
+    except ValueError:
+        return tuple(parts)
+
+
+def _names(text: str) -> list[str]:
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
+def add_data_arguments(p: argparse.ArgumentParser, split_default=(0.7, 0.15, 0.15)) -> None:
+    """The data options: embedded weather (default), ``--csv`` or ``--jena``, and their preparation."""
+    d = p.add_argument_group("data (default: the embedded 2013 New York airport weather, temp in °F)")
+    d.add_argument("--csv", help="CSV file of the series (one row per time step)")
+    d.add_argument("--jena", metavar="PATH_OR_URL",
+                   help="the Jena climate CSV (seed 001): a local path, or a URL to download and cache")
+    d.add_argument("--target", help="column to forecast (default temp; 'T (degC)' with --jena)")
+    d.add_argument("--time-col", help="time column of the CSV")
+    d.add_argument("--group-col", help="column naming several series (e.g. stations)")
+    d.add_argument("--features", type=_names, help="comma-separated input columns (default: every numeric column)")
+    d.add_argument("--stations", type=_names, help="embedded weather only: e.g. JFK,LGA")
+    d.add_argument("--resample", help="pandas frequency, e.g. 3h (lookback/step/delay count rows after it)")
+    d.add_argument("--duplicates", default="error", choices=["error", "mean", "first", "last"],
+                   help="what to do with repeated timestamps (default: refuse)")
+    d.add_argument("--nan", default="interpolate", choices=["interpolate", "refuse"])
+    d.add_argument("--split", type=split_arg, default=split_default,
+                   help="train,val,test fractions or val_start,test_start dates "
+                        f"(default {','.join(map(str, split_default))})")
+
+
+def data_fields(args: argparse.Namespace) -> dict:
+    """The :class:`~rnnkit.recipes.forecast.ForecastJob` fields of the data options, checked."""
+    if args.csv and args.jena:
+        raise InvalidArgumentError.for_argument("--jena", args.jena, "no --csv beside it",
+                                                "Pass either --csv FILE or --jena PATH_OR_URL.")
+    if args.csv and not args.target:
+        raise InvalidArgumentError.for_argument("--target", None, "the CSV column to forecast",
+                                                "Pass --target COLUMN with --csv.")
+    if args.csv and not args.time_col:
+        raise InvalidArgumentError.for_argument("--time-col", None, "the CSV's time column",
+                                                "Pass --time-col COLUMN with --csv.")
+    target = args.target or (JENA_TARGET if args.jena else "temp")
+    return dict(csv=args.csv, jena=args.jena, target=target, time_col=args.time_col, group_col=args.group_col,
+                features=args.features, stations=args.stations, resample=args.resample,
+                duplicates=args.duplicates, nan=args.nan, split=args.split)
