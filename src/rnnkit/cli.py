@@ -14,59 +14,12 @@ import sys
 
 import rnnkit
 from rnnkit.errors import RnnkitError
-from rnnkit.recipes.arguments import add_data_arguments, data_fields
-
-
-def _forecast_args(p: argparse.ArgumentParser) -> None:
-    add_data_arguments(p)
-    w = p.add_argument_group("windows (in rows)")
-    for name, default in (("lookback", 120), ("step", 1), ("delay", 24), ("horizon", 1), ("stride", 1)):
-        w.add_argument(f"--{name}", type=int, default=default, help=f"default {default}")
-    w.add_argument("--seasonal-period", type=int, help="rows per season for the seasonal-naive baseline")
-    m = p.add_argument_group("model")
-    m.add_argument("--cell", default="gru", choices=["gru", "lstm", "rnn", "dense", "conv"])
-    m.add_argument("--units", type=int, default=32)
-    m.add_argument("--layers", type=int, default=1)
-    m.add_argument("--bidirectional", action="store_true")
-    m.add_argument("--dropout", type=float, default=0.1, help="variational input dropout")
-    m.add_argument("--recurrent-dropout", type=float, default=0.25)
-    m.add_argument("--conv-filters", type=int, default=0, help="Conv1D front-end filters (0 = none)")
-    m.add_argument("--dense-units", type=int, default=0)
-    t = p.add_argument_group("training")
-    t.add_argument("--epochs", type=int, default=8)
-    t.add_argument("--batch-size", type=int, default=128)
-    t.add_argument("--optimizer", default="rmsprop", choices=["rmsprop", "adam"])
-    t.add_argument("--lr", type=float, default=2e-3)
-    t.add_argument("--loss", default="mae", choices=["mae", "mse", "huber"])
-    t.add_argument("--clip-norm", type=float, default=1.0)
-    t.add_argument("--patience", type=int, default=3, help="early stopping patience (epochs)")
-    t.add_argument("--steps-per-epoch", type=int)
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--out", help="run directory (default runs/forecast-<timestamp>)")
-    t.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
-    t.add_argument("--quiet", action="store_true")
-
-
-def _job_from_args(args):
-    from rnnkit.errors import InvalidArgumentError
-    from rnnkit.recipes.forecast import ForecastJob
-    if args.resume and not args.out:
-        raise InvalidArgumentError.for_argument("--out", None, "the run directory to resume",
-                                                "Pass --out DIR of the interrupted run with --resume.")
-    return ForecastJob(
-        **data_fields(args), lookback=args.lookback, step=args.step, delay=args.delay,
-        horizon=args.horizon, stride=args.stride, seasonal_period=args.seasonal_period, cell=args.cell,
-        units=args.units, layers=args.layers, bidirectional=args.bidirectional, dropout=args.dropout,
-        recurrent_dropout=args.recurrent_dropout, conv_filters=args.conv_filters,
-        dense_units=args.dense_units, epochs=args.epochs, batch_size=args.batch_size,
-        optimizer=args.optimizer, lr=args.lr, loss=args.loss, clip_norm=args.clip_norm,
-        patience=args.patience, steps_per_epoch=args.steps_per_epoch, seed=args.seed, quiet=args.quiet,
-        out=args.out, resume=args.resume)
+from rnnkit.recipes.arguments import add_forecast_arguments, forecast_job
 
 
 def _forecast(args) -> int:
     from rnnkit.recipes.forecast import run_forecast
-    run_forecast(_job_from_args(args))
+    run_forecast(forecast_job(args))
     return 0
 
 
@@ -96,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     f = sub.add_parser("forecast", help="train a forecaster and compare it with baselines",
                        description="Train a recurrent forecaster; print the test MAE of the model and "
                                    "of the common-sense, seasonal-naive and mean baselines; write a run dir.")
-    _forecast_args(f)
+    add_forecast_arguments(f)
     f.set_defaults(func=_forecast)
     p = sub.add_parser("predict", help="forecast from the end of each series with a trained run")
     p.add_argument("--run", required=True, help="run directory written by `rnnkit forecast`")

@@ -29,3 +29,13 @@ def test_station_comparison_per_series_baseline(tmp_path):
         assert np.isfinite(table[name]["own_model"]) and np.isfinite(table[name]["one_model"])
     assert (tmp_path / "cmp" / "comparison.json").is_file()
     assert (tmp_path / "cmp" / "only-A" / "model.safetensors").is_file()
+
+
+def test_stations_recipe_is_registered(tmp_path, capsys):
+    from rnnkit.cli import main
+    assert main(["recipes"]) == 0
+    assert "seed000-stations" in capsys.readouterr().out
+    assert main(["recipe", "seed000", "--stations", "JFK,LGA", "--units", "4", "--epochs", "1",
+                 "--steps-per-epoch", "2", "--lookback", "24", "--out", str(tmp_path / "s")]) == 0
+    out = capsys.readouterr().out
+    assert "JFK" in out and "LGA" in out and "one model" in out

@@ -63,3 +63,51 @@ def data_fields(args: argparse.Namespace) -> dict:
     return dict(csv=args.csv, jena=args.jena, target=target, time_col=args.time_col, group_col=args.group_col,
                 features=args.features, stations=args.stations, resample=args.resample,
                 duplicates=args.duplicates, nan=args.nan, split=args.split)
+
+
+def add_forecast_arguments(p: argparse.ArgumentParser) -> None:
+    """Every option of ``rnnkit forecast``: data, windows, model, training."""
+    add_data_arguments(p)
+    w = p.add_argument_group("windows (in rows)")
+    for name, default in (("lookback", 120), ("step", 1), ("delay", 24), ("horizon", 1), ("stride", 1)):
+        w.add_argument(f"--{name}", type=int, default=default, help=f"default {default}")
+    w.add_argument("--seasonal-period", type=int, help="rows per season for the seasonal-naive baseline")
+    m = p.add_argument_group("model")
+    m.add_argument("--cell", default="gru", choices=["gru", "lstm", "rnn", "dense", "conv"])
+    m.add_argument("--units", type=int, default=32)
+    m.add_argument("--layers", type=int, default=1)
+    m.add_argument("--bidirectional", action="store_true")
+    m.add_argument("--dropout", type=float, default=0.1, help="variational input dropout")
+    m.add_argument("--recurrent-dropout", type=float, default=0.25)
+    m.add_argument("--conv-filters", type=int, default=0, help="Conv1D front-end filters (0 = none)")
+    m.add_argument("--dense-units", type=int, default=0)
+    t = p.add_argument_group("training")
+    t.add_argument("--epochs", type=int, default=8)
+    t.add_argument("--batch-size", type=int, default=128)
+    t.add_argument("--optimizer", default="rmsprop", choices=["rmsprop", "adam"])
+    t.add_argument("--lr", type=float, default=2e-3)
+    t.add_argument("--loss", default="mae", choices=["mae", "mse", "huber"])
+    t.add_argument("--clip-norm", type=float, default=1.0)
+    t.add_argument("--patience", type=int, default=3, help="early stopping patience (epochs)")
+    t.add_argument("--steps-per-epoch", type=int)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--out", help="run directory (default runs/forecast-<timestamp>)")
+    t.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
+    t.add_argument("--quiet", action="store_true")
+
+
+def forecast_job(args: argparse.Namespace):
+    """The :class:`~rnnkit.recipes.forecast.ForecastJob` of parsed forecast options."""
+    from rnnkit.recipes.forecast import ForecastJob
+    if args.resume and not args.out:
+        raise InvalidArgumentError.for_argument("--out", None, "the run directory to resume",
+                                                "Pass --out DIR of the interrupted run with --resume.")
+    return ForecastJob(
+        **data_fields(args), lookback=args.lookback, step=args.step, delay=args.delay,
+        horizon=args.horizon, stride=args.stride, seasonal_period=args.seasonal_period, cell=args.cell,
+        units=args.units, layers=args.layers, bidirectional=args.bidirectional, dropout=args.dropout,
+        recurrent_dropout=args.recurrent_dropout, conv_filters=args.conv_filters,
+        dense_units=args.dense_units, epochs=args.epochs, batch_size=args.batch_size,
+        optimizer=args.optimizer, lr=args.lr, loss=args.loss, clip_norm=args.clip_norm,
+        patience=args.patience, steps_per_epoch=args.steps_per_epoch, seed=args.seed, quiet=args.quiet,
+        out=args.out, resume=args.resume)

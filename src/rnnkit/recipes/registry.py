@@ -104,7 +104,26 @@ def _seed001_run(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------------------------
+# seed 000
+
+def _stations_arguments(p: argparse.ArgumentParser) -> None:
+    from rnnkit.recipes.arguments import add_forecast_arguments
+    add_forecast_arguments(p)
+
+
+def _stations_run(args) -> int:
+    from rnnkit.recipes.arguments import forecast_job
+    from rnnkit.recipes.stations import compare_station_models
+    compare_station_models(forecast_job(args))
+    return 0
+
+
 RECIPES: dict[str, Recipe] = {r.name: r for r in (
+    Recipe("seed000-stations",
+           "seed 000: one model for all weather stations (with their coordinates) vs one model "
+           "per station; test MAE per station beside common sense", _stations_arguments, _stations_run,
+           aliases=("seed000",)),
     Recipe("seed001-jena-sequence",
            "seed 001 (Chollet ch. 6.3): common sense, dense, GRU, dropout GRU, stacked GRU, "
            "bidirectional GRU, 1D convnet, Conv1D+GRU; one comparison table",
