@@ -24,14 +24,22 @@ G = {"lstm": 4, "gru": 3, "rnn": 1}
 
 
 def median_ms(fn, reps, warmup=2):
+    return interleaved({"x": fn}, reps, warmup)["x"]
+
+
+def interleaved(fns, reps, warmup=2):
+    """Median ms of each function, run round-robin so that load from other processes on a
+    shared machine hits every candidate alike (the ratios stay meaningful)."""
     for _ in range(warmup):
-        fn()
-    ts = []
+        for f in fns.values():
+            f()
+    ts = {k: [] for k in fns}
     for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        ts.append((time.perf_counter() - t) * 1e3)
-    return statistics.median(ts)
+        for k, f in fns.items():
+            t = time.perf_counter()
+            f()
+            ts[k].append((time.perf_counter() - t) * 1e3)
+    return {k: statistics.median(v) for k, v in ts.items()}
 
 
 def flops(mode, B, T, I, H, L):
@@ -61,35 +69,34 @@ def bench_shape(name, mode, B, T, I, H, L, reps, layers_too):
     def nn_step():
         out, _ = ref(x)
         out.sum().backward()
-    t_nn = median_ms(nn_step, reps)
-    fl = flops(mode, B, T, I, H, L)
-    rows = [(name, "torch.nn", "none", t_nn, 1.0, fl / t_nn / 1e6)]
+    fns = {("torch.nn", "none"): nn_step}
     ws = [[getattr(ref, f"{p}_l{k}") for p in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
           for k in range(L)]
     for kind in ("none", "recdrop", "lengths", "both"):
         lengths, masks = make_extras(kind, B, T, H, L, gen)
 
-        def step():
+        def step(lengths=lengths, masks=masks):
             h = x
             for k in range(L):
                 h, _, _ = fused_scan(mode, h, None, None, *ws[k], lengths=lengths, rec_mask=masks[k])
             h.sum().backward()
-        t = median_ms(step, reps)
-        rows.append((name, "fused_scan", kind, t, t / t_nn, fl / t / 1e6))
+        fns[("fused_scan", kind)] = step
     if layers_too:
         import rnnkit
+        cls = {"lstm": rnnkit.LSTM, "gru": rnnkit.GRU}[mode]
         for kind in ("none", "recdrop", "lengths", "both"):
             lengths, _ = make_extras(kind, B, T, H, L, gen)
             p = 0.25 if kind in ("recdrop", "both") else 0.0
-            cls = {"lstm": rnnkit.LSTM, "gru": rnnkit.GRU}[mode]
             layer = cls(I, H, L, recurrent_dropout=p).train()
 
-            def lstep():
+            def lstep(layer=layer, lengths=lengths):
                 out, _ = layer(x, lengths=lengths)
                 out.sum().backward()
-            t = median_ms(lstep, reps)
-            rows.append((name, f"rnnkit.{cls.__name__}", kind, t, t / t_nn, fl / t / 1e6))
-    return rows
+            fns[(f"rnnkit.{cls.__name__}", kind)] = lstep
+    t = interleaved(fns, reps)
+    fl = flops(mode, B, T, I, H, L)
+    t_nn = t[("torch.nn", "none")]
+    return [(name, path, kind, ms, ms / t_nn, fl / ms / 1e6) for (path, kind), ms in t.items()]
 
 
 def inference_us(mode="lstm", H=32, I=14, reps=2000):

@@ -88,7 +88,7 @@ inline Plan make_plan(int64_t B, int64_t T, const c10::optional<Tensor>& lengths
       p.nb[s] = n;
     }
   }
-  p.perm_t = torch::from_blob(p.perm.data(), {B}, at::kLong).clone();
+  if (!p.identity) p.perm_t = torch::from_blob(p.perm.data(), {B}, at::kLong).clone();
   return p;
 }
 
@@ -121,10 +121,13 @@ inline bool blas_operand(const Tensor& a, char* trans, int* ld) {
 }
 
 template <typename T>
-inline void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double beta, int backend) {
+inline void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double beta, int64_t backend) {
   const int64_t M = a.size(0), K = a.size(1), N = b.size(1);
   if (M == 0 || N == 0) return;
   if (K == 0) { if (beta == 0) c.zero_(); else c.mul_(beta); return; }
+  // oneDNN always opens a parallel region: only worth it (and only safe from OpenMP barrier
+  // stalls when another process holds a core) for GEMMs of a few MFLOP and more.
+  if (backend == DNNL && M * N * K < (int64_t(1) << 21)) backend = BLAS;
   if (backend == DNNL && std::is_same<T, float>::value && c.is_contiguous()) {
     at::native::mkldnn_matmul(a, b, c, (float)beta, 1.0f);
     return;
@@ -185,11 +188,31 @@ inline Tensor pooled(at::IntArrayRef sizes, const at::TensorOptions& opt) {
   return t.view(sizes);
 }
 
+// Per-step GEMM on raw row-major pointers, no tensor views: C[M,N] = beta*C + A[M,K] @ op(W),
+// op(W) = W^T for W stored [N,K] (trans_w) or W for W stored [K,N]. Returns false if no BLAS.
+template <typename T>
+inline bool gemm_raw(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* W,
+                     int64_t ldw, bool trans_w, T* C, int64_t ldc, T beta) {
+  void* f = blas_symbol(std::is_same<T, float>::value ? "sgemm_" : "dgemm_");
+  if (!f || M == 0) return f != nullptr;
+  // column-major: C^T[N,M] = op(W)^T[N,K] @ A^T[K,M]
+  char tw = trans_w ? 'T' : 'N', ta = 'N';
+  int m = (int)N, n = (int)M, k = (int)K, lw = (int)ldw, la = (int)lda, lc = (int)ldc;
+  T alpha = 1;
+  if constexpr (std::is_same<T, float>::value)
+    ((sgemm_fn)f)(&tw, &ta, &m, &n, &k, &alpha, W, &lw, A, &la, &beta, C, &lc);
+  else
+    ((dgemm_fn)f)(&tw, &ta, &m, &n, &k, &alpha, W, &lw, A, &la, &beta, C, &lc);
+  return true;
+}
+
 // Rows per parallel task so that each task has enough pointwise work.
 inline int64_t grain_rows(int64_t width) {
   static int64_t work = [] {
     const char* e = std::getenv("RNNKIT_GRAIN");
-    return e ? std::atoll(e) : (int64_t)4096;
+    // Below ~32k elements per step a parallel region costs more than it saves (and stalls for
+    // a whole scheduler slice when another process holds a core).
+    return e ? std::atoll(e) : (int64_t)32768;
   }();
   return std::max<int64_t>(1, work / std::max<int64_t>(1, width));
 }

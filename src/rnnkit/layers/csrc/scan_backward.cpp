@@ -64,6 +64,8 @@ std::vector<Tensor> backward_impl(int64_t mode, const Tensor& x, const Tensor& w
   const T* c0p = mode == LSTM ? c0s.data_ptr<T>() : nullptr;
   const int64_t BH = B * H;
   const int64_t grain = grain_rows(GH);
+  const T* whh = w_hh.data_ptr<T>();
+  const bool raw = step_be != DNNL;
   timer.mark("bwd setup");
 
   for (int64_t s = p.steps - 1; s >= 0; --s) {
@@ -161,7 +163,8 @@ std::vector<Tensor> backward_impl(int64_t mode, const Tensor& x, const Tensor& w
           }
         }
       });
-      gemm<T>(dn_buf.narrow(0, 0, nb), w_n, drh.narrow(0, 0, nb), 0.0, step_be);
+      if (!(raw && gemm_raw<T>(nb, H, H, dnp, H, whh + 2 * H * H, H, false, drh.data_ptr<T>(), H, T(0))))
+        gemm<T>(dn_buf.narrow(0, 0, nb), w_n, drh.narrow(0, 0, nb), 0.0, step_be);
       const T* drhp = drh.data_ptr<T>();
       at::parallel_for(0, nb, grain, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) {
@@ -180,7 +183,8 @@ std::vector<Tensor> backward_impl(int64_t mode, const Tensor& x, const Tensor& w
         }
       });
     }
-    gemm<T>(dgstep.narrow(0, 0, nb), w_rz, pend.narrow(0, 0, nb), before ? 1.0 : 0.0, step_be);
+    if (!(raw && gemm_raw<T>(nb, H, dgs, dgp, dgs, whh, H, false, pendp, H, T(before ? 1 : 0))))
+      gemm<T>(dgstep.narrow(0, 0, nb), w_rz, pend.narrow(0, 0, nb), before ? 1.0 : 0.0, step_be);
     pend_nb = nb;
   }
   if (pend_nb > 0) {

@@ -98,15 +98,21 @@ std::vector<Tensor> forward_impl(int64_t mode, const Tensor& x, const Tensor& h0
   const int64_t ghs = gh.size(1);
   const int64_t grain = grain_rows(GH);
 
+  T* hmb = hmbuf.data_ptr<T>();
+  T* gates0 = gates.data_ptr<T>();
+  T* cs0 = (train && mode == LSTM) ? cs.data_ptr<T>() : nullptr;
+  T* hs0 = (train && mode != LSTM) ? hs.data_ptr<T>() : nullptr;
+  const T* whh = w_hh.data_ptr<T>();
+  const bool raw = step_be != DNNL;
   for (int64_t s = 0; s < p.steps; ++s) {
     const int64_t nb = p.nb[s];
-    Tensor hm_s = hmbuf[s % 2];
-    T* hm_sp = hm_s.data_ptr<T>();
-    T* hm_next = hmbuf[(s + 1) % 2].data_ptr<T>();
-    T* gsp = gates[train ? s : 0].data_ptr<T>();
-    T* csp = (train && mode == LSTM) ? cs[s].data_ptr<T>() : nullptr;
-    T* hsp = (train && mode != LSTM) ? hs[s].data_ptr<T>() : nullptr;
-    gemm<T>(hm_s.narrow(0, 0, nb), w_rz, gh.narrow(0, 0, nb), 0.0, step_be);
+    T* hm_sp = hmb + (s % 2) * B * H;
+    T* hm_next = hmb + ((s + 1) % 2) * B * H;
+    T* gsp = gates0 + (train ? s : 0) * B * SH;
+    T* csp = cs0 ? cs0 + s * B * H : nullptr;
+    T* hsp = hs0 ? hs0 + s * B * H : nullptr;
+    if (!(raw && gemm_raw<T>(nb, ghs, H, hm_sp, H, whh, H, true, ghp, ghs, T(0))))
+      gemm<T>(hmbuf[s % 2].narrow(0, 0, nb), w_rz, gh.narrow(0, 0, nb), 0.0, step_be);
 
     // Per row: where its input, output and next masked state live.
     struct Row { const T* xr; T* outr; T* hmo; const T* mj; };
@@ -192,7 +198,8 @@ std::vector<Tensor> forward_impl(int64_t mode, const Tensor& x, const Tensor& h0
           if (rhp) std::memcpy(rhp + (r.outr - outp), rj, sizeof(T) * H);
         }
       });
-      gemm<T>(rhstep.narrow(0, 0, nb), w_n, ghn.narrow(0, 0, nb), 0.0, step_be);
+      if (!(raw && gemm_raw<T>(nb, H, H, rsp, H, whh + 2 * H * H, H, true, ghn.data_ptr<T>(), H, T(0))))
+        gemm<T>(rhstep.narrow(0, 0, nb), w_n, ghn.narrow(0, 0, nb), 0.0, step_be);
       const T* ghnp = ghn.data_ptr<T>();
       at::parallel_for(0, nb, grain, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) {
