@@ -39,7 +39,10 @@ class ForecastJob:
     """Every choice of a forecasting run, with the main job's defaults (JSON-able).
 
     Data: ``csv`` (None = embedded weather), ``jena`` (path or URL of the Jena climate CSV), ``target``, ``time_col``, ``group_col``,
-    ``features``, ``stations`` (embedded only), ``resample``, ``duplicates``, ``nan``, ``split``.
+    ``features``, ``stations`` (embedded only), ``resample``, ``duplicates``, ``nan``, ``split``,
+    ``time_features`` (sin/cos of the time of ``"day"`` and/or ``"year"``; the default leaves the
+    year out: with one year of data, a chronological split makes the test months' time of year
+    unseen in training, and the model overfits to it).
     Windows (in rows after resampling): ``lookback``, ``step``, ``delay``, ``horizon``,
     ``stride``; ``seasonal_period`` in rows for the seasonal-naive baseline (None: 1 day of rows
     when the series has a regular frequency of at most a day).
@@ -58,6 +61,7 @@ class ForecastJob:
     duplicates: str = "error"
     nan: str = "interpolate"
     split: tuple = DEFAULT_SPLIT
+    time_features: tuple = ("day",)
     lookback: int = 120
     step: int = 1
     delay: int = 24
@@ -90,6 +94,7 @@ class ForecastJob:
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["split"] = list(d["split"])
+        d["time_features"] = list(d["time_features"])
         return d
 
     def model_config(self, n_features: int) -> ForecasterConfig:
@@ -116,19 +121,21 @@ def prepare(job: ForecastJob, scaler=None):
             kw["split"] = tuple(job.split)
         return prepare_jena(job.target, path=None if remote else job.jena,
                             download_kwargs={"url": job.jena} if remote else None, nan=job.nan,
-                            scaler=scaler, **kw)
+                            time_features=tuple(job.time_features), scaler=scaler, **kw)
     if job.csv is None:
         kw = {} if job.resample is None else {"resample": job.resample}
         if job.features is not None:
             kw["features"] = job.features
         return prepare_weather(job.target, stations=job.stations, split=tuple(job.split), nan=job.nan,
-                               duplicates=job.duplicates, scaler=scaler, **kw)
+                               duplicates=job.duplicates, time_features=tuple(job.time_features),
+                               scaler=scaler, **kw)
     if not job.time_col:
         raise InvalidArgumentError.for_argument(
             "time_col", job.time_col, "the name of the CSV's time column", "Pass --time-col COLUMN.")
     return prepare_series(job.csv, time=job.time_col, target=job.target, features=job.features,
                           group=job.group_col, resample=job.resample, duplicates=job.duplicates,
-                          nan=job.nan, split=tuple(job.split), scaler=scaler)
+                          nan=job.nan, split=tuple(job.split), time_features=tuple(job.time_features),
+                          scaler=scaler)
 
 
 def seasonal_period(job: ForecastJob, prepared) -> int | None:

@@ -55,6 +55,7 @@ def _prepare_for_prediction(job: ForecastJob, cfg: dict, csv: str | None):
                               angles={"wind_dir": "wind_speed"}, resample=job.resample or "1h",
                               agg={"precip": "sum"}, features=job.features, nan=job.nan,
                               duplicates=job.duplicates, split=split, scaler=scaler,
+                              time_features=tuple(job.time_features),
                               static=load_stations()[["lat", "lon", "alt"]])
     return prepare(dataclasses.replace(job, csv=csv, split=split), scaler=scaler)
 
