@@ -91,8 +91,8 @@ def test_quick_subset_end_to_end(tmp_path, capsys):
         assert np.isfinite(float(r["val_mae"])) and int(r["epochs"]) == 1
         assert (out / name / "model.safetensors").exists()
 
-    # parameters by hand: 13 weather columns + lat, lon, alt; 240 rows sampled every 2 -> 120 steps
-    # 9 weather columns (wind as a vector) + time-of-day sin/cos + station lat/lon/alt
+    # parameters by hand: 9 weather columns (wind as a vector) + time-of-day sin/cos + station
+    # lat/lon/alt; 240 rows sampled every 2 -> 120 steps
     n_in, steps = 9 + 2 + 3, DEFAULT_JOB.lookback // DEFAULT_JOB.step
     assert int(rows["dense"]["params"]) == (steps * n_in * 32 + 32) + (32 + 1)
     assert int(rows["gru"]["params"]) == 3 * (32 * n_in + 32 * 32 + 2 * 32) + (32 + 1)
