@@ -199,23 +199,25 @@ std::vector<Tensor> backward_impl(int64_t mode, const Tensor& x, const Tensor& w
   Tensor dx = at::empty({B * Tn, I}, opt);
   gemm<T>(dxw2, w_ih, dx, 0.0, big_be);
   timer.mark("bwd dx");
-  // [dW_ih | dW_hh | db] = dgates^T @ [x | h_masked | 1], one GEMM over all steps.
+  // [dW_ih | dW_hh | db]^T = [x | h_masked | 1]^T @ dgates: one GEMM over all steps (this
+  // orientation runs ~1.5x faster in oneDNN than dgates^T @ [...]).
   Tensor xh2 = xh.view({B * Tn, XW});
-  Tensor wall = at::empty({GH, XW}, opt);
-  gemm<T>(dxw2.t(), xh2, wall, 0.0, big_be);
-  Tensor dw_ih = wall.narrow(1, 0, I).contiguous();
-  Tensor dw_hh = wall.narrow(1, I, H).contiguous();
-  Tensor db = wall.select(1, I + H).contiguous();
+  Tensor wallT = at::empty({XW, GH}, opt);
+  gemm<T>(xh2.t(), dxw2, wallT, 0.0, big_be);
+  Tensor dw_ih = wallT.narrow(0, 0, I).t().contiguous();
+  Tensor dw_hh = wallT.narrow(0, I, H).t().contiguous();
+  Tensor db = wallT.select(0, I + H).contiguous();
   Tensor db_hh = db;
   if (after) {  // n rows: d(W_hn h + b_hn) is dn * r, not dn
-    Tensor wn = at::empty({H, H + 1}, opt);
-    gemm<T>(dghn.view({B * Tn, H}).t(), xh2.narrow(1, I, H + 1), wn, 0.0, big_be);
-    dw_hh.narrow(0, 2 * H, H).copy_(wn.narrow(1, 0, H));
+    Tensor wnT = at::empty({H + 1, H}, opt);
+    gemm<T>(xh2.narrow(1, I, H + 1).t(), dghn.view({B * Tn, H}), wnT, 0.0, big_be);
+    dw_hh.narrow(0, 2 * H, H).copy_(wnT.narrow(0, 0, H).t());
     db_hh = db.clone();
-    db_hh.narrow(0, 2 * H, H).copy_(wn.select(1, H));
+    db_hh.narrow(0, 2 * H, H).copy_(wnT.select(0, H));
   } else if (before) {  // n rows: W_hn multiplies r * h_masked
-    gemm<T>(dxw2.narrow(1, 2 * H, H).t(), rh.view({B * Tn, H}), dw_hh.narrow(0, 2 * H, H), 0.0,
-            big_be);
+    Tensor wnT = at::empty({H, H}, opt);
+    gemm<T>(rh.view({B * Tn, H}).t(), dxw2.narrow(1, 2 * H, H), wnT, 0.0, big_be);
+    dw_hh.narrow(0, 2 * H, H).copy_(wnT.t());
   }
   timer.mark("bwd weights");
   return {dx.view({B, Tn, I}), dh0, dc0, dw_ih, dw_hh, has_b_ih ? db : at::empty({0}, opt),
