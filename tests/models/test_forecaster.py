@@ -57,3 +57,22 @@ def test_config_errors():
         ForecasterConfig(n_features=3, units=0)
     cfg = ForecasterConfig(n_features=3, horizon=2)
     assert ForecasterConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_residual_forecaster_starts_as_persistence():
+    """With the head zeroed, a residual model predicts the last observed target value."""
+    model = Forecaster(ForecasterConfig(n_features=3, residual_index=1, horizon=2))
+    with torch.no_grad():
+        model.head[-1].weight.zero_()
+        model.head[-1].bias.zero_()
+    x = torch.randn(4, 9, 3)
+    torch.testing.assert_close(model(x), x[:, -1, 1:2].expand(4, 2))
+    lengths = torch.tensor([9, 3, 5, 1])
+    torch.testing.assert_close(model(x, lengths=lengths)[:, 0], x[torch.arange(4), lengths - 1, 1])
+    seq = Forecaster(ForecasterConfig(n_features=3, residual_index=0, seq2seq=True))
+    with torch.no_grad():
+        seq.head[-1].weight.zero_()
+        seq.head[-1].bias.zero_()
+    torch.testing.assert_close(seq(x), x[..., :1])
+    with pytest.raises(InvalidArgumentError, match="residual_index"):
+        ForecasterConfig(n_features=3, residual_index=3)

@@ -48,6 +48,11 @@ class ForecasterConfig:
         horizon: values forecast per target (direct multi-horizon). Default 1.
         n_targets: target columns. Default 1.
         seq2seq: predict at every input step instead of only after the last. Default False.
+        residual_index: None (default), or the input feature holding the (scaled) target: the
+            model then predicts the change from the last observed value, which it adds back
+            (``y = head(z) + x[:, -1, residual_index]``, per step with ``seq2seq``), so an
+            untrained model starts as the common-sense baseline and a shift in level between
+            training and test months costs nothing. Single target only.
     """
 
     n_features: int
@@ -65,6 +70,7 @@ class ForecasterConfig:
     horizon: int = 1
     n_targets: int = 1
     seq2seq: bool = False
+    residual_index: int | None = None
 
     def __post_init__(self):
         if self.cell not in CELLS:
@@ -81,6 +87,12 @@ class ForecasterConfig:
             raise InvalidArgumentError.for_argument(
                 "seq2seq", True, "a recurrent cell without a conv front-end",
                 "Pooling shortens the sequence, so per-step targets no longer line up; drop conv_filters.")
+
+        if self.residual_index is not None and not (
+                0 <= self.residual_index < self.n_features and self.n_targets == 1):
+            raise InvalidArgumentError.for_argument(
+                "residual_index", self.residual_index,
+                f"an input feature index in [0, {self.n_features}) with n_targets=1")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -141,6 +153,20 @@ class Forecaster(nn.Module):
         if x.dim() != 3 or x.shape[-1] != c.n_features:
             raise InvalidArgumentError.for_argument(
                 "x", tuple(x.shape), f"a tensor of shape (batch, time, {c.n_features})")
+        y = self._predict(x, lengths)
+        if c.residual_index is None:
+            return y
+        level = x[..., c.residual_index]                                  # (batch, time)
+        if c.seq2seq:
+            return y + level.unsqueeze(-1)
+        if lengths is None:
+            last = level[:, -1]
+        else:
+            last = level.gather(1, (lengths.to(x.device) - 1).unsqueeze(1)).squeeze(1)
+        return y + last.unsqueeze(-1)
+
+    def _predict(self, x: Tensor, lengths: Tensor | None) -> Tensor:
+        c = self.config
         if self.front is not None:
             x = self.front(x.transpose(1, 2)).transpose(1, 2)
             lengths = None if lengths is None else torch.div(lengths + c.pool - 1, c.pool, rounding_mode="floor")

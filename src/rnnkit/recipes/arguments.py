@@ -81,6 +81,8 @@ def add_forecast_arguments(p: argparse.ArgumentParser) -> None:
     m.add_argument("--recurrent-dropout", type=float, default=0.25)
     m.add_argument("--conv-filters", type=int, default=0, help="Conv1D front-end filters (0 = none)")
     m.add_argument("--dense-units", type=int, default=0)
+    m.add_argument("--no-residual", dest="residual", action="store_false",
+                   help="predict the target itself, not its change from the last observed value")
     t = p.add_argument_group("training")
     t.add_argument("--epochs", type=int, default=8)
     t.add_argument("--batch-size", type=int, default=128)
@@ -107,7 +109,7 @@ def forecast_job(args: argparse.Namespace):
         horizon=args.horizon, stride=args.stride, seasonal_period=args.seasonal_period, cell=args.cell,
         units=args.units, layers=args.layers, bidirectional=args.bidirectional, dropout=args.dropout,
         recurrent_dropout=args.recurrent_dropout, conv_filters=args.conv_filters,
-        dense_units=args.dense_units, epochs=args.epochs, batch_size=args.batch_size,
+        dense_units=args.dense_units, residual=args.residual, epochs=args.epochs, batch_size=args.batch_size,
         optimizer=args.optimizer, lr=args.lr, loss=args.loss, clip_norm=args.clip_norm,
         patience=args.patience, steps_per_epoch=args.steps_per_epoch, seed=args.seed, quiet=args.quiet,
         out=args.out, resume=args.resume)

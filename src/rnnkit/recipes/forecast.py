@@ -46,7 +46,8 @@ class ForecastJob:
     Windows (in rows after resampling): ``lookback``, ``step``, ``delay``, ``horizon``,
     ``stride``; ``seasonal_period`` in rows for the seasonal-naive baseline (None: 1 day of rows
     when the series has a regular frequency of at most a day).
-    Model: see :class:`rnnkit.models.ForecasterConfig`. Training: see
+    Model: see :class:`rnnkit.models.ForecasterConfig`; ``residual`` (default True) makes the
+    model predict the change from the last observed target value (``residual_index``). Training: see
     :class:`rnnkit.training.TrainConfig`, plus ``batch_size``.
     """
 
@@ -76,6 +77,7 @@ class ForecastJob:
     recurrent_dropout: float = 0.25
     conv_filters: int = 0
     dense_units: int = 0
+    residual: bool = True
     epochs: int = 8
     batch_size: int = 128
     optimizer: str = "rmsprop"
@@ -97,12 +99,14 @@ class ForecastJob:
         d["time_features"] = list(d["time_features"])
         return d
 
-    def model_config(self, n_features: int) -> ForecasterConfig:
+    def model_config(self, n_features: int, target_index: int | None = None) -> ForecasterConfig:
+        """The model's config; ``target_index`` (the target among the inputs) enables ``residual``."""
         return ForecasterConfig(n_features=n_features, n_steps=self.lookback // self.step, cell=self.cell,
                                 units=self.units, layers=self.layers, bidirectional=self.bidirectional,
                                 dropout=self.dropout, recurrent_dropout=self.recurrent_dropout,
                                 conv_filters=self.conv_filters, dense_units=self.dense_units,
-                                horizon=self.horizon)
+                                horizon=self.horizon,
+                                residual_index=target_index if self.residual else None)
 
     def train_config(self) -> TrainConfig:
         return TrainConfig(epochs=self.epochs, optimizer=self.optimizer, lr=self.lr, loss=self.loss,
@@ -236,7 +240,7 @@ def run_forecast(job: ForecastJob, log=print, prepared=None) -> dict:
     say(f"data: {prepared}\nwindows: train {len(train_w)}, val {len(val_w)}, test {len(test_w)}")
     period = checked_period(job, prepared, (val_w, test_w), say)
     torch.manual_seed(job.seed)
-    cfg = job.model_config(prepared.input_size())
+    cfg = job.model_config(prepared.input_size(), prepared.feature_names.index(prepared.target))
     model = Forecaster(cfg)
     run_dir = create_run_dir(job.name, job.out, exist_ok=job.resume)
     run_config = {"job": job.to_dict() | {"resume": False, "quiet": False, "out": None},
