@@ -3,7 +3,8 @@
 Outputs, final states and gradients (input, initial state, every parameter) for every
 combination of cell type, 1-3 layers, uni/bidirectional, with and without lengths (torch
 side: pack_padded_sequence with enforce_sorted=False), with and without an initial state,
-batch sizes 1 and 7; on the whole-stack torch path and on the per-layer scan path.
+batch sizes 1 and 7; on the whole-stack torch path and on the per-layer scan path, the latter
+once on the fused kernels and once on the reference loop (conftest.py).
 """
 import itertools
 
@@ -37,10 +38,15 @@ def _flat(state):
     return list(state) if isinstance(state, tuple) else [state]
 
 
-@pytest.fixture(params=["torch_path", "scan_path"])
+@pytest.fixture(params=["torch_stack", "per_layer_scan"])
 def path(request, monkeypatch):
-    if request.param == "scan_path":
-        monkeypatch.setattr(RecurrentLayer, "_uses_fused_torch", lambda self, lengths: False)
+    """Whole stack in torch's kernel where it applies, or every layer through scan() (the fused
+    kernels or the reference loop, per the scan_path fixture in conftest.py)."""
+    allowed = RecurrentLayer._uses_fused_torch
+    if request.param == "torch_stack":
+        monkeypatch.setattr(RecurrentLayer, "_uses_fused_torch", lambda self, lengths, x=None: allowed(self, lengths))
+    else:
+        monkeypatch.setattr(RecurrentLayer, "_uses_fused_torch", lambda self, lengths, x=None: False)
     return request.param
 
 

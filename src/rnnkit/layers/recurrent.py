@@ -5,8 +5,8 @@ bidirectional merging, lengths/mask handling, input and recurrent dropout, weigh
 stateful state, L1/L2 penalties and the Keras-style return switches. The time loop of one
 layer and direction is :func:`rnnkit.layers.scan.scan`; the step math is in
 :mod:`rnnkit.layers.cells`. When nothing but what torch's fused kernel computes is asked
-(no lengths, no active recurrent/input dropout or weight drop, torch's GRU form) the whole
-stack runs in that kernel.
+(no lengths, no active recurrent/input dropout or weight drop, torch's GRU form) and it is
+the faster path (see ``_uses_fused_torch``), the whole stack runs in that kernel.
 
 Example:
     >>> import torch, rnnkit
@@ -192,11 +192,18 @@ class RecurrentLayer(nn.Module):
         return tuple(parts) if self.mode == "lstm" else parts[0]
 
     # ----------------------------------------------------------------- forward
-    def _uses_fused_torch(self, lengths) -> bool:
+    def _uses_fused_torch(self, lengths, x: Tensor | None = None) -> bool:
+        """Whether torch's own whole-stack kernel computes exactly what is asked and is the
+        faster choice. rnnkit's fused kernels (bench/layers.py) beat it on CPU everywhere
+        measured except large LSTMs with several threads, where oneDNN's LSTM is strong."""
         if lengths is not None or (self.mode == "gru" and not self.reset_after):
             return False
         if self.training and (self.input_dropout or self.recurrent_dropout or self.weight_drop):
             return False
+        if x is not None and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64):
+            from rnnkit.layers import fused
+            if fused.available():
+                return self.mode == "lstm" and self.hidden_size >= 256 and torch.get_num_threads() > 1
         return True
 
     def _torch_stack(self, x: Tensor, hx):
@@ -273,7 +280,7 @@ class RecurrentLayer(nn.Module):
         x = self._check_input(x)
         lengths = resolve_lengths(lengths, mask, x.shape[0], x.shape[1])
         hx = self._initial_state(x, state)
-        if self._uses_fused_torch(lengths):
+        if self._uses_fused_torch(lengths, x):
             out, new_state = self._torch_stack(x, hx)
         else:
             out, new_state = self._scan_stack(x, hx, lengths)
