@@ -194,3 +194,26 @@ def test_unreachable_seasonal_period_is_refused_before_training(tmp_path, capsys
                  "--seasonal-period", "500", "--out", str(tmp_path / "r")])
     assert code == 2 and "--seasonal-period" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_seq2seq_and_resampling_with_aggregation(tmp_path, capsys):
+    """--seq2seq trains on every step; --resample 3h with --agg sums one column per bin."""
+    csv = _csv(tmp_path / "s.csv", n=600, rain=1.0)
+    out = tmp_path / "r"
+    assert main(["forecast", "--csv", str(csv), "--time-col", "time", "--target", "temp", "--resample", "3h",
+                 "--agg", "rain=sum", "--seq2seq", "--units", "4", "--epochs", "1", "--lookback", "8",
+                 "--delay", "1", "--quiet", "--out", str(out)]) == 0
+    data = json.loads((out / "config.json").read_text())
+    assert data["model"]["seq2seq"] is True and data["job"]["agg"] == {"rain": "sum"}
+    from rnnkit.recipes.predict import load_forecaster
+    model, job, _ = load_forecaster(out)
+    import torch
+    assert model(torch.zeros(2, 8, model.config.n_features)).shape == (2, 8, 1)
+    # the 3h bins of a constant 1.0 hourly rain sum to 3.0: the scaler saw a constant column of 3
+    scaler = data["data"]["scaler"]
+    i = data["data"]["feature_names"].index("rain")
+    assert scaler["mean"][i] == pytest.approx(3.0)
+    with pytest.raises(SystemExit) as exit_info:  # argparse's own one-line usage error
+        main(["forecast", "--csv", str(csv), "--time-col", "time", "--target", "temp", "--agg", "rain"])
+    assert exit_info.value.code == 2
+    assert "COLUMN=FUNCTION" in capsys.readouterr().err

@@ -28,6 +28,17 @@ def _names(text: str) -> list[str]:
     return [c.strip() for c in text.split(",") if c.strip()]
 
 
+def _aggregations(text: str) -> dict:
+    """``"precip=sum,wind_speed=max"`` -> ``{"precip": "sum", "wind_speed": "max"}``."""
+    out = {}
+    for part in _names(text):
+        col, sep, fn = part.partition("=")
+        if not sep or not col.strip() or not fn.strip():
+            raise argparse.ArgumentTypeError(f"expected COLUMN=FUNCTION pairs like precip=sum, got {part!r}")
+        out[col.strip()] = fn.strip()
+    return out
+
+
 def add_data_arguments(p: argparse.ArgumentParser, split_default=(0.7, 0.15, 0.15)) -> None:
     """The data options: embedded weather (default), ``--csv`` or ``--jena``, and their preparation."""
     d = p.add_argument_group("data (default: the embedded 2013 New York airport weather, temp in °F)")
@@ -40,6 +51,8 @@ def add_data_arguments(p: argparse.ArgumentParser, split_default=(0.7, 0.15, 0.1
     d.add_argument("--features", type=_names, help="comma-separated input columns (default: every numeric column)")
     d.add_argument("--stations", type=_names, help="embedded weather only: e.g. JFK,LGA")
     d.add_argument("--resample", help="pandas frequency, e.g. 3h (lookback/step/delay count rows after it)")
+    d.add_argument("--agg", type=_aggregations, help="per-column aggregation when resampling, "
+                   "e.g. precip=sum,wind_speed=max (default mean)")
     d.add_argument("--duplicates", default="error", choices=["error", "mean", "first", "last"],
                    help="what to do with repeated timestamps (default: refuse)")
     d.add_argument("--nan", default="interpolate", choices=["interpolate", "refuse"])
@@ -61,7 +74,7 @@ def data_fields(args: argparse.Namespace) -> dict:
                                                 "Pass --time-col COLUMN with --csv.")
     target = args.target or (JENA_TARGET if args.jena else "temp")
     return dict(csv=args.csv, jena=args.jena, target=target, time_col=args.time_col, group_col=args.group_col,
-                features=args.features, stations=args.stations, resample=args.resample,
+                features=args.features, stations=args.stations, resample=args.resample, agg=args.agg,
                 duplicates=args.duplicates, nan=args.nan, split=args.split)
 
 
@@ -73,6 +86,8 @@ def add_forecast_arguments(p: argparse.ArgumentParser) -> None:
     w = p.add_argument_group("windows (in rows)")
     for name in ("lookback", "step", "delay", "horizon", "stride"):
         w.add_argument(f"--{name}", type=int, default=getattr(J, name), help=f"default {getattr(J, name)}")
+    w.add_argument("--seq2seq", action="store_true",
+                   help="train on the target at every input step (loss over every step)")
     w.add_argument("--seasonal-period", type=int, help="rows per season for the seasonal-naive baseline")
     m = p.add_argument_group("model")
     m.add_argument("--cell", default=J.cell, choices=["gru", "lstm", "rnn", "dense", "conv"])
@@ -108,7 +123,7 @@ def forecast_job(args: argparse.Namespace):
                                                 "Pass --out DIR of the interrupted run with --resume.")
     return ForecastJob(
         **data_fields(args), lookback=args.lookback, step=args.step, delay=args.delay,
-        horizon=args.horizon, stride=args.stride, seasonal_period=args.seasonal_period, cell=args.cell,
+        horizon=args.horizon, stride=args.stride, seq2seq=args.seq2seq, seasonal_period=args.seasonal_period, cell=args.cell,
         units=args.units, layers=args.layers, bidirectional=args.bidirectional, dropout=args.dropout,
         recurrent_dropout=args.recurrent_dropout, conv_filters=args.conv_filters,
         dense_units=args.dense_units, residual=args.residual, epochs=args.epochs, batch_size=args.batch_size,

@@ -43,8 +43,10 @@ class ForecastJob:
     ``time_features`` (sin/cos of the time of ``"day"`` and/or ``"year"``; the default leaves the
     year out: with one year of data, a chronological split makes the test months' time of year
     unseen in training, and the model overfits to it).
+    ``agg``: per-column aggregation when resampling (``{"precip": "sum"}``; default mean).
     Windows (in rows after resampling): ``lookback``, ``step``, ``delay``, ``horizon``,
-    ``stride``; ``seasonal_period`` in rows for the seasonal-naive baseline (None: 1 day of rows
+    ``stride``; ``seq2seq`` trains on the target at every input step (the inputs shifted by
+    ``delay``, seed 000's "improving our loss function"), evaluated after the last step; ``seasonal_period`` in rows for the seasonal-naive baseline (None: 1 day of rows
     when the series has a regular frequency of at most a day).
     Model: see :class:`rnnkit.models.ForecasterConfig`; ``residual`` (default True) makes the
     model predict the change from the last observed target value (``residual_index``). Training: see
@@ -59,6 +61,7 @@ class ForecastJob:
     features: list[str] | None = None
     stations: list[str] | None = None
     resample: str | None = None
+    agg: dict | None = None
     duplicates: str = "error"
     nan: str = "interpolate"
     split: tuple = DEFAULT_SPLIT
@@ -68,6 +71,7 @@ class ForecastJob:
     delay: int = 24
     horizon: int = 1
     stride: int = 1
+    seq2seq: bool = False
     seasonal_period: int | None = None
     cell: str = "gru"
     units: int = 64
@@ -105,7 +109,7 @@ class ForecastJob:
                                 units=self.units, layers=self.layers, bidirectional=self.bidirectional,
                                 dropout=self.dropout, recurrent_dropout=self.recurrent_dropout,
                                 conv_filters=self.conv_filters, dense_units=self.dense_units,
-                                horizon=self.horizon,
+                                horizon=self.horizon, seq2seq=self.seq2seq,
                                 residual_index=target_index if self.residual else None)
 
     def train_config(self) -> TrainConfig:
@@ -130,6 +134,8 @@ def prepare(job: ForecastJob, scaler=None):
         kw = {} if job.resample is None else {"resample": job.resample}
         if job.features is not None:
             kw["features"] = job.features
+        if job.agg:
+            kw["agg"] = {"precip": "sum", **job.agg}
         return prepare_weather(job.target, stations=job.stations, split=tuple(job.split), nan=job.nan,
                                duplicates=job.duplicates, time_features=tuple(job.time_features),
                                scaler=scaler, **kw)
@@ -137,7 +143,7 @@ def prepare(job: ForecastJob, scaler=None):
         raise InvalidArgumentError.for_argument(
             "time_col", job.time_col, "the name of the CSV's time column", "Pass --time-col COLUMN.")
     return prepare_series(job.csv, time=job.time_col, target=job.target, features=job.features,
-                          group=job.group_col, resample=job.resample, duplicates=job.duplicates,
+                          group=job.group_col, resample=job.resample, agg=job.agg, duplicates=job.duplicates,
                           nan=job.nan, split=tuple(job.split), time_features=tuple(job.time_features),
                           scaler=scaler)
 
@@ -192,7 +198,10 @@ def evaluate_part(model, trainer, prepared, windows, batch_size: int, period: in
     """MAE/RMSE in the target's units of the model and every baseline on ``windows``;
     returns ``(metrics, {name: predictions})`` with ``"truth"`` among the predictions."""
     x_batches = windows.batches(batch_size=batch_size)
-    pred = trainer.predict(x_batches).numpy()
+    pred = trainer.predict(x_batches)
+    if pred.dim() == 3:  # a seq2seq model: the forecast after the last input step
+        pred = pred[:, -1]
+    pred = pred.numpy()
     truth = np.concatenate([y.numpy() for _, y in windows.batches(batch_size=4096)])
     series = prepared.data[:, prepared.feature_names.index(prepared.target)]
     inv = prepared.inverse_target
@@ -235,8 +244,9 @@ def run_forecast(job: ForecastJob, log=print, prepared=None) -> dict:
     say = (lambda *a: None) if job.quiet else log
     prepared = prepare(job) if prepared is None else prepared
     kw = dict(lookback=job.lookback, step=job.step, delay=job.delay, horizon=job.horizon)
-    train_w = prepared.windows("train", stride=job.stride, **kw)
+    train_w = prepared.windows("train", stride=job.stride, seq2seq=job.seq2seq, **kw)
     val_w, test_w = prepared.windows("val", **kw), prepared.windows("test", **kw)
+    val_fit = prepared.windows("val", seq2seq=True, **kw) if job.seq2seq else val_w
     say(f"data: {prepared}\nwindows: train {len(train_w)}, val {len(val_w)}, test {len(test_w)}")
     period = checked_period(job, prepared, (val_w, test_w), say)
     torch.manual_seed(job.seed)
@@ -247,7 +257,7 @@ def run_forecast(job: ForecastJob, log=print, prepared=None) -> dict:
                   "model": cfg.to_dict(), "data": prepared.to_dict()}
     trainer = Trainer(model, job.train_config(), run_dir, run_config=run_config)
     trainer.fit(train_w.batches(job.batch_size, shuffle=True, seed=job.seed),
-                          val_w.batches(job.batch_size), resume=job.resume)
+                          val_fit.batches(job.batch_size), resume=job.resume)
     val_m, _ = evaluate_part(model, trainer, prepared, val_w, job.batch_size, period)
     test_m, preds = evaluate_part(model, trainer, prepared, test_w, job.batch_size, period)
     metrics = {"val": val_m, "test": test_m, "test_by_series": by_series(prepared, test_w, preds)}

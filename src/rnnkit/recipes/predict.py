@@ -53,7 +53,7 @@ def _prepare_for_prediction(job: ForecastJob, cfg: dict, csv: str | None):
     if job.csv is None:  # trained on the embedded weather: a CSV of the same table
         return prepare_series(csv, time="time_hour", target=job.target, group="origin",
                               angles={"wind_dir": "wind_speed"}, resample=job.resample or "1h",
-                              agg={"precip": "sum"}, features=job.features, nan=job.nan,
+                              agg={"precip": "sum", **(job.agg or {})}, features=job.features, nan=job.nan,
                               duplicates=job.duplicates, split=split, scaler=scaler,
                               time_features=tuple(job.time_features),
                               static=load_stations()[["lat", "lon", "alt"]])
