@@ -60,7 +60,7 @@ def _seed001_arguments(p: argparse.ArgumentParser) -> None:
     t.add_argument("--models", help="comma-separated subset, in any order, of: " + ", ".join(MODEL_NAMES))
     t.add_argument("--epochs", type=int, default=J.epochs, help=f"maximum epochs per model (default {J.epochs})")
     t.add_argument("--steps-per-epoch", type=int, default=J.steps_per_epoch,
-                   help=f"batches per epoch (default {J.steps_per_epoch}; 0 = whole training set)")
+                   help="batches per epoch (default: the whole training set; 0 = the same)")
     t.add_argument("--batch-size", type=int, default=J.batch_size)
     t.add_argument("--lr", type=float, default=J.lr, help=f"RMSprop learning rate (default {J.lr})")
     t.add_argument("--patience", type=int, default=J.patience, help="early stopping patience (epochs)")

@@ -87,9 +87,10 @@ MODELS: tuple[Seed001Model, ...] = (
 MODEL_NAMES = tuple(m.name for m in MODELS)
 _BY_NAME = {m.name: m for m in MODELS}
 
-#: The recipe's defaults: 10 days of hourly rows sampled every 2 h, 24 h ahead, short training;
+#: The recipe's defaults: 10 days of hourly rows sampled every 2 h, 24 h ahead, up to 10 full
+#: epochs with early stopping (the whole sequence takes ~1.5 min on 2 cores with the fused kernels);
 #: the models predict the temperature itself, as in the seed (no residual connection).
-DEFAULT_JOB = ForecastJob(lookback=240, step=2, delay=24, epochs=6, steps_per_epoch=32, residual=False)
+DEFAULT_JOB = ForecastJob(lookback=240, step=2, delay=24, epochs=10, residual=False)
 
 
 def check_models(models) -> list[str]:
