@@ -149,3 +149,17 @@ def test_bad_call_arguments(call, match):
     layer = rnnkit.GRU(3, 4)
     with pytest.raises(RnnkitError, match=match):
         call(layer)
+
+
+def test_summary_counts_parameters_a_container_owns():
+    class Scaled(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = torch.nn.Parameter(torch.ones(3))  # owned by the container itself
+            self.rnn = rnnkit.GRU(2, 3, return_state=False, return_sequences=False)
+
+        def forward(self, x):
+            return self.rnn(x) * self.scale
+
+    # GRU: 3 * (3*2 + 3*3 + 3) = 54 free (one bias vector per gate counted once), + 3 for `scale`
+    assert rnnkit.summary(Scaled(), (5, 2), print_fn=None) == 54 + 3

@@ -80,8 +80,9 @@ def summary(model: nn.Module, input_shape, dtype: torch.dtype = torch.float32,
         for h in hooks:
             h.remove()
         model.train(was_training)
-    free = sum(_free_params(m)[0] for m in _leaves(model))
     stored = sum(p.numel() for p in model.parameters())
+    free = stored - sum(p.numel() for m in model.modules() if isinstance(m, _ATOMIC)
+                        for n, p in m.named_parameters() if n.startswith("bias_hh"))
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     if print_fn is not None:
         w0 = max([len(r[0]) for r in rows] + [len("Layer (type)")]) + 2
@@ -98,21 +99,3 @@ def summary(model: nn.Module, input_shape, dtype: torch.dtype = torch.float32,
         print_fn("\n".join(lines))
     return free
 
-
-def _leaves(model: nn.Module):
-    if isinstance(model, _ATOMIC) or not list(model.children()):
-        yield model
-        return
-    own = [p for p in model.parameters(recurse=False)]
-    if own:
-        yield _Own(own)
-    for child in model.children():
-        yield from _leaves(child)
-
-
-class _Own(nn.Module):
-    """Holder for parameters a container module registers directly."""
-
-    def __init__(self, params):
-        super().__init__()
-        self.params = nn.ParameterList(params)
