@@ -110,15 +110,6 @@ def test_gradcheck_float64(mode, kw):
     assert torch.autograd.gradcheck(f, [inp[k] for k in names])
 
 
-def test_gemm_backends_agree():
-    inp = _inputs("lstm", 7, 5, 4, 8)
-    mask = torch.full((7, 8), 2.0)
-    res = [_run(lambda *a, **k: fused_scan(*a, gemm=gb, **k), "lstm", inp, rec_mask=mask)
-           for gb in ("aten", "dnnl", "blas")]
-    for r in res[1:]:
-        _close(res[0][0] + list(res[0][1]), r[0] + list(r[1]))
-
-
 def test_no_grad_inference_matches():
     inp = _inputs("gru", 2, 5, 3, 4)
     with torch.no_grad():

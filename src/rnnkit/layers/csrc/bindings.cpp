@@ -20,6 +20,36 @@ std::vector<Tensor> scan_backward(int64_t mode, const Tensor& x, const Tensor& w
                                   const c10::optional<Tensor>& gcn, bool reverse,
                                   bool reset_after, bool relu, int64_t backend);
 bool has_blas() { return blas_symbol("sgemm_") != nullptr; }
+
+// c = a @ b on one backend, exactly that one (no size heuristic, errors rethrown): the probe.
+Tensor gemm_probe(const Tensor& a, const Tensor& b, int64_t backend) {
+  at::NoGradGuard ng;
+  Tensor c = at::zeros({a.size(0), b.size(1)}, a.options());
+  AT_DISPATCH_FLOATING_TYPES(a.scalar_type(), "rnnkit_gemm_probe", [&] {
+    health().check_inject((int)backend);
+    if (!gemm_on<scalar_t>((int)backend, a, b, c, 0.0))
+      throw std::runtime_error("this backend does not apply to these operands");
+  });
+  return c;
+}
+
+// Backends that failed during a run since the last call: [(backend, reason)]; each once.
+std::vector<std::pair<int64_t, std::string>> take_failures() {
+  std::lock_guard<std::mutex> lock(health().mu);
+  std::vector<std::pair<int64_t, std::string>> r(health().news.begin(), health().news.end());
+  health().news.clear();
+  return r;
+}
+
+// Backends the probe rejected: never tried again in this process (no warning: it is the CPU's).
+void switch_off(int64_t backend) { health().off |= (1 << (int)backend); }
+
+// Test hook: make the backends in `mask` (1 << backend) throw from now on; 0 restores them
+// (and forgets which backends were switched off, so each test starts clean).
+void inject_failure(int64_t mask) {
+  health().inject = (int)mask;
+  if (mask == 0) health().off = 0;
+}
 }  // namespace rnnkit
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
@@ -27,6 +57,10 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("forward", &rnnkit::scan_forward, "fused scan forward");
   m.def("backward", &rnnkit::scan_backward, "fused scan backward");
   m.def("has_blas", &rnnkit::has_blas, "whether a Fortran sgemm_ symbol is loaded");
+  m.def("gemm_probe", &rnnkit::gemm_probe, "a @ b on exactly one backend (errors raised)");
+  m.def("take_failures", &rnnkit::take_failures, "backends that failed during a run, once each");
+  m.def("switch_off", &rnnkit::switch_off, "never use this backend in this process");
+  m.def("inject_failure", &rnnkit::inject_failure, "test hook: make backends (bit mask) fail");
 #ifdef RNNKIT_SRC_HASH
 #define RNNKIT_STR2(x) #x
 #define RNNKIT_STR(x) RNNKIT_STR2(x)

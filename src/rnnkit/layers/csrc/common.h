@@ -10,7 +10,10 @@
 #include <cstdint>
 #include <cstring>
 #include <algorithm>
+#include <atomic>
 #include <mutex>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace at { namespace native {
@@ -24,6 +27,29 @@ using at::Tensor;
 
 enum Mode { LSTM = 0, GRU = 1, RNN = 2 };
 enum Backend { ATEN = 0, DNNL = 1, BLAS = 2 };
+// Flags on the packed backend argument (step | big << 4 | flags).
+constexpr int64_t EXACT = 256;   // use the named backend for every GEMM size (tests, probes)
+constexpr int64_t STRICT = 512;  // rethrow a backend's error instead of falling back (probes)
+
+// Which GEMM backends have failed in this process. A backend that throws (oneDNN refusing a
+// CPU it cannot run on, say) is switched off for the rest of the process and the GEMM is
+// redone on the next backend (DNNL -> BLAS -> ATen); Python reads the reason and warns once.
+// `inject` makes a backend fail on purpose so tests can see the fallback on any machine.
+struct Health {
+  std::atomic<int> off{0}, inject{0};
+  std::mutex mu;
+  std::vector<std::pair<int, std::string>> news;  // failures not yet reported to Python
+  bool usable(int be) const { return !(off.load() & (1 << be)); }
+  void check_inject(int be) const {
+    if (inject.load() & (1 << be))
+      throw std::runtime_error("rnnkit test hook: backend made to fail (inject_failure)");
+  }
+  void fail(int be, const char* why) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!(off.fetch_or(1 << be) & (1 << be))) news.emplace_back(be, why);
+  }
+};
+inline Health& health() { static Health h; return h; }
 
 // exp accurate to ~2 ulp written with branch-free float ops, so loops over it vectorise.
 template <typename T> inline T fexp(T x) { return std::exp(x); }
@@ -121,35 +147,62 @@ inline bool blas_operand(const Tensor& a, char* trans, int* ld) {
 }
 
 template <typename T>
+inline bool gemm_blas(const Tensor& a, const Tensor& b, const Tensor& c, double beta) {
+  if (c.stride(1) != 1) return false;
+  // Column-major BLAS on row-major data: C^T = B^T A^T.
+  char ta, tb; int lda, ldb;
+  void* f = blas_symbol(std::is_same<T, float>::value ? "sgemm_" : "dgemm_");
+  if (!f || !blas_operand<T>(a, &ta, &lda) || !blas_operand<T>(b, &tb, &ldb)) return false;
+  const int64_t M = a.size(0), K = a.size(1), N = b.size(1);
+  int m = (int)N, n = (int)M, k = (int)K, ldc = (int)std::max<int64_t>(1, c.stride(0));
+  T alpha = 1, bt = (T)beta;
+  if constexpr (std::is_same<T, float>::value)
+    ((sgemm_fn)f)(&tb, &ta, &m, &n, &k, &alpha, b.data_ptr<T>(), &ldb, a.data_ptr<T>(), &lda,
+                  &bt, c.data_ptr<T>(), &ldc);
+  else
+    ((dgemm_fn)f)(&tb, &ta, &m, &n, &k, &alpha, b.data_ptr<T>(), &ldb, a.data_ptr<T>(), &lda,
+                  &bt, c.data_ptr<T>(), &ldc);
+  return true;
+}
+
+// Runs one backend; false if it does not apply to these operands (dtype, layout, no symbol).
+// Throws what the backend throws.
+template <typename T>
+inline bool gemm_on(int be, const Tensor& a, const Tensor& b, const Tensor& c, double beta) {
+  health().check_inject(be);
+  if (be == DNNL) {
+    if (!std::is_same<T, float>::value || !c.is_contiguous()) return false;
+    at::native::mkldnn_matmul(a, b, c, (float)beta, 1.0f);
+    return true;
+  }
+  if (be == BLAS) return gemm_blas<T>(a, b, c, beta);
+  if (beta == 0) at::mm_out(const_cast<Tensor&>(c), a, b);
+  else const_cast<Tensor&>(c).addmm_(a, b, beta, 1.0);
+  return true;
+}
+
+// c = beta*c + a @ b (a, b may be transposed views) on `backend`, falling back DNNL -> BLAS
+// -> ATen when a backend does not apply, is switched off, or throws (switching it off).
+template <typename T>
 inline void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double beta, int64_t backend) {
   const int64_t M = a.size(0), K = a.size(1), N = b.size(1);
   if (M == 0 || N == 0) return;
   if (K == 0) { if (beta == 0) c.zero_(); else c.mul_(beta); return; }
+  int be = (int)(backend & 15);
   // oneDNN always opens a parallel region: only worth it (and only safe from OpenMP barrier
   // stalls when another process holds a core) for GEMMs of a few MFLOP and more.
-  if (backend == DNNL && M * N * K < (int64_t(1) << 21)) backend = BLAS;
-  if (backend == DNNL && std::is_same<T, float>::value && c.is_contiguous()) {
-    at::native::mkldnn_matmul(a, b, c, (float)beta, 1.0f);
-    return;
-  }
-  if (backend == BLAS && c.stride(1) == 1) {
-    // Column-major BLAS on row-major data: C^T = B^T A^T.
-    char ta, tb; int lda, ldb;
-    void* f = blas_symbol(std::is_same<T, float>::value ? "sgemm_" : "dgemm_");
-    if (f && blas_operand<T>(a, &ta, &lda) && blas_operand<T>(b, &tb, &ldb)) {
-      int m = (int)N, n = (int)M, k = (int)K, ldc = (int)std::max<int64_t>(1, c.stride(0));
-      T alpha = 1, bt = (T)beta;
-      if constexpr (std::is_same<T, float>::value)
-        ((sgemm_fn)f)(&tb, &ta, &m, &n, &k, &alpha, b.data_ptr<T>(), &ldb, a.data_ptr<T>(), &lda,
-                      &bt, c.data_ptr<T>(), &ldc);
-      else
-        ((dgemm_fn)f)(&tb, &ta, &m, &n, &k, &alpha, b.data_ptr<T>(), &ldb, a.data_ptr<T>(), &lda,
-                      &bt, c.data_ptr<T>(), &ldc);
-      return;
+  if (be == DNNL && !(backend & EXACT) && M * N * K < (int64_t(1) << 21)) be = BLAS;
+  static const int order[3][3] = {{ATEN, ATEN, ATEN}, {DNNL, BLAS, ATEN}, {BLAS, ATEN, ATEN}};
+  for (int i = 0; i < 3; ++i) {
+    const int cand = order[be][i];
+    if (cand != ATEN && !health().usable(cand)) continue;
+    try {
+      if (gemm_on<T>(cand, a, b, c, beta)) return;
+    } catch (const std::exception& e) {
+      if ((backend & STRICT) || cand == ATEN) throw;
+      health().fail(cand, e.what());
     }
   }
-  if (beta == 0) at::mm_out(const_cast<Tensor&>(c), a, b);
-  else const_cast<Tensor&>(c).addmm_(a, b, beta, 1.0);
 }
 
 // RNNKIT_PROFILE=1 prints the time of each phase (development aid).
@@ -194,7 +247,8 @@ template <typename T>
 inline bool gemm_raw(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* W,
                      int64_t ldw, bool trans_w, T* C, int64_t ldc, T beta) {
   void* f = blas_symbol(std::is_same<T, float>::value ? "sgemm_" : "dgemm_");
-  if (!f || M == 0) return f != nullptr;
+  if (!f || !health().usable(BLAS) || (health().inject.load() & (1 << BLAS))) return false;
+  if (M == 0) return true;
   // column-major: C^T[N,M] = op(W)^T[N,K] @ A^T[K,M]
   char tw = trans_w ? 'T' : 'N', ta = 'N';
   int m = (int)N, n = (int)M, k = (int)K, lw = (int)ldw, la = (int)lda, lc = (int)ldc;

@@ -23,7 +23,8 @@ std::vector<Tensor> forward_impl(int64_t mode, const Tensor& x, const Tensor& h0
   const int64_t G = mode == LSTM ? 4 : mode == GRU ? 3 : 1, GH = G * H;
   const bool before = mode == GRU && !reset_after;
   const int64_t SH = mode == LSTM ? 4 * H : mode == GRU ? (reset_after ? 4 * H : 3 * H) : 1;
-  const int64_t step_be = backend & 15, big_be = backend >> 4;
+  const int64_t flags = backend & (EXACT | STRICT);
+  const int64_t step_be = (backend & 15) | flags, big_be = ((backend >> 4) & 15) | flags;
   PhaseTimer timer;
   Plan p = make_plan(B, Tn, lengths);
   auto opt = x.options();
@@ -103,7 +104,7 @@ std::vector<Tensor> forward_impl(int64_t mode, const Tensor& x, const Tensor& h0
   T* cs0 = (train && mode == LSTM) ? cs.data_ptr<T>() : nullptr;
   T* hs0 = (train && mode != LSTM) ? hs.data_ptr<T>() : nullptr;
   const T* whh = w_hh.data_ptr<T>();
-  const bool raw = step_be != DNNL;
+  const bool raw = (step_be & 15) == BLAS;
   for (int64_t s = 0; s < p.steps; ++s) {
     const int64_t nb = p.nb[s];
     T* hm_sp = hmb + (s % 2) * B * H;

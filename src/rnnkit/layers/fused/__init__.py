@@ -11,7 +11,8 @@ that runs; ``fused_scan(...)`` has the signature of :func:`rnnkit.layers.scan.re
     True
 """
 from rnnkit.layers.fused import _loader
-from rnnkit.layers.fused.function import fused_scan, gemm_backend
+from rnnkit.layers.fused import backends
+from rnnkit.layers.fused.function import fused_scan
 
 
 def available() -> bool:
@@ -27,4 +28,4 @@ def backend() -> str:
     return f"fused-cpp ({_loader.describe()})"
 
 
-__all__ = ["available", "backend", "fused_scan", "gemm_backend"]
+__all__ = ["available", "backend", "backends", "fused_scan"]

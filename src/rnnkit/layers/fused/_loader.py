@@ -1,8 +1,10 @@
 """Find the compiled fused-scan extension: built at install, else compiled once and cached.
 
-Order: the module ``rnnkit.layers.fused._C`` built by ``pip install`` (setup.py); else a copy
-compiled with :func:`torch.utils.cpp_extension.load` into a cache directory on first use
-(about a minute, once); else ``None`` with one warning, and rnnkit runs the pure PyTorch path.
+Order: the module ``rnnkit.layers.fused._C`` built by ``pip install`` (setup.py), if its build
+record (:mod:`rnnkit.layers.fused._build`) says it may run here: same machine, same torch,
+same sources, and a CPU with every feature it was compiled for; else a copy compiled with
+:func:`torch.utils.cpp_extension.load` into a cache directory keyed by those same facts (about
+a minute, once); else ``None`` with one warning, and rnnkit runs the pure PyTorch path.
 Environment: ``RNNKIT_FUSED=0`` disables the extension; ``RNNKIT_FUSED_JIT=0`` forbids the
 first-use compile; ``RNNKIT_CACHE`` moves the cache (default ``~/.cache/rnnkit``).
 
@@ -14,45 +16,32 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.util
 import os
 import warnings
 from pathlib import Path
 
-CSRC = Path(__file__).resolve().parent.parent / "csrc"
+from rnnkit.layers.fused import _build
+
 _state: dict = {}
 
 
-def compile_flags() -> list[str]:
-    """C++ flags shared by setup.py and the first-use compile (``RNNKIT_PORTABLE=1``: no -march=native)."""
-    flags = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-fopenmp-simd"]
-    if os.environ.get("RNNKIT_PORTABLE", "0") != "1":
-        flags.append("-march=native")
-    return flags
-
-
 def sources() -> list[Path]:
-    return sorted(CSRC.glob("*.cpp"))
+    return sorted(_build.CSRC.glob("*.cpp"))
 
 
-def source_hash(csrc=CSRC) -> str:
-    """Hash of the C++ sources; setup.py compiles it in, so a stale build is never loaded."""
-    h = hashlib.sha256()
-    for p in sorted(Path(csrc).iterdir()):
-        if p.suffix in (".cpp", ".h"):
-            h.update(p.name.encode() + p.read_bytes())
-    return h.hexdigest()[:16]
-
-
-def _fingerprint() -> str:
-    import torch
-    h = hashlib.sha256((torch.__version__ + source_hash()).encode())
-    h.update(" ".join(compile_flags()).encode())
-    return h.hexdigest()[:12]
+def fingerprint(torch_version: str, level: str | None) -> str:
+    """Cache key of a first-use build: torch version, sources, machine, target level, flags."""
+    info = _build.build_info(torch_version, level)
+    key = "|".join([info["torch"], info["src"], info["machine"], str(level), " ".join(info["flags"])])
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
 def _jit():
+    import torch
     from torch.utils.cpp_extension import load as cpp_load
-    tag = _fingerprint()
+    level = _build.target_level()
+    tag = fingerprint(torch.__version__, level)
     root = Path(os.environ.get("RNNKIT_CACHE", Path.home() / ".cache" / "rnnkit"))
     build = root / f"fused-{tag}"
     build.mkdir(parents=True, exist_ok=True)
@@ -60,8 +49,24 @@ def _jit():
         warnings.warn("rnnkit: compiling the fused CPU kernels once (about a minute); the result is "
                       f"cached in {build}. Install with setup.py's build to avoid this.", stacklevel=3)
     return cpp_load(name=f"rnnkit_fused_{tag}", sources=[str(s) for s in sources()],
-                    extra_cflags=compile_flags() + [f"-DRNNKIT_SRC_HASH={source_hash()}"],
+                    extra_cflags=_build.compile_flags(level) + [f"-DRNNKIT_SRC_HASH={_build.source_hash()}"],
                     build_directory=str(build), verbose=False)
+
+
+def _installed():
+    """The build from install, or ``(None, reason)`` without importing a library that may not
+    run here (importing a library built for a newer CPU can already crash)."""
+    import torch
+    spec = importlib.util.find_spec("rnnkit.layers.fused._C")
+    if spec is None or not spec.origin:
+        return None, "no build from install"
+    why = _build.why_not_loadable(_build.read_info(spec.origin), torch.__version__)
+    if why:
+        return None, f"the build from install is not used: {why}"
+    try:
+        return importlib.import_module("rnnkit.layers.fused._C"), ""
+    except ImportError as e:
+        return None, f"the build from install does not load ({e})"
 
 
 def load():
@@ -72,13 +77,8 @@ def load():
     if os.environ.get("RNNKIT_FUSED", "1") == "0":
         why = "disabled by RNNKIT_FUSED=0"
     else:
-        try:
-            mod = importlib.import_module("rnnkit.layers.fused._C")
-            how = "compiled at install"
-            if getattr(mod, "SRC_HASH", None) != source_hash():
-                mod, why = None, "the build from install is stale (reinstall rnnkit)"
-        except ImportError as e:
-            why = f"no build from install ({e})"
+        mod, why = _installed()
+        how = "compiled at install"
         if mod is None and os.environ.get("RNNKIT_FUSED_JIT", "1") != "0":
             try:
                 mod, how = _jit(), "compiled on first use, cached"

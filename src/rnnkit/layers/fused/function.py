@@ -18,25 +18,9 @@ import torch
 from torch import Tensor
 
 from rnnkit.errors import InvalidArgumentError
-from rnnkit.layers.fused import _loader
+from rnnkit.layers.fused import _loader, backends
 
 MODES = {"lstm": (0, 4), "gru": (1, 3), "rnn": (2, 1)}
-ATEN, DNNL, BLAS = 0, 1, 2
-_BACKENDS: dict = {}
-
-
-def gemm_backend(hidden_size: int, mod, dtype=torch.float32) -> int:
-    """GEMM backends, packed as ``step | big << 4``. Per-step GEMMs (h @ W_hh^T): a direct BLAS
-    call for small hidden sizes (least per-call overhead), oneDNN from 256 on (about 2x MKL's
-    GFLOP/s there). The big GEMMs over all steps (x W_ih, dx, dW): oneDNN, 2-5x faster than
-    MKL on these tall-thin shapes on this CPU. ATen's mm where neither is usable."""
-    key = (hidden_size, dtype)
-    if key not in _BACKENDS:
-        dnnl = dtype == torch.float32 and torch.backends.mkldnn.is_available()
-        small = BLAS if mod.has_blas() else ATEN
-        step = DNNL if (dnnl and hidden_size >= 256) else small
-        _BACKENDS[key] = step | ((DNNL if dnnl else small) << 4)
-    return _BACKENDS[key]
 
 
 class _FusedScan(torch.autograd.Function):
@@ -45,6 +29,7 @@ class _FusedScan(torch.autograd.Function):
                 reset_after, relu, backend):
         r = _loader.load().forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, mask,
                                    reverse, reset_after, relu, True, backend)
+        backends.report(_loader.load())
         out, h_n, c_n = r[0], r[1], r[2]
         ctx.set_materialize_grads(False)
         ctx.cfg = (mode, b_ih is not None, b_hh is not None, reverse, reset_after, relu, backend,
@@ -62,6 +47,7 @@ class _FusedScan(torch.autograd.Function):
         dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh = _loader.load().backward(
             mode, x, w_ih, w_hh, has_bi, has_bh, lengths, mask, xh, gates, cs, hs, rh, h0s, c0s,
             g_out, g_h, g_c, reverse, reset_after, relu, backend)
+        backends.report(_loader.load())
         return (None, dx, dh0, dc0 if has_c0 else None, dw_ih, dw_hh,
                 db_ih if has_bi else None, db_hh if has_bh else None,
                 None, None, None, None, None, None)
@@ -130,16 +116,12 @@ def fused_scan(mode: str, x: Tensor, h0: Tensor | None, c0: Tensor | None, w_ih:
             lengths = None
     dt = x.dtype
     cast = lambda t: t if t is None or t.dtype == dt else t.to(dt)  # noqa: E731
-    if gemm is None:
-        backend = gemm_backend(H, mod, x.dtype)
-    elif gemm in ("aten", "dnnl", "blas"):
-        backend = {"aten": ATEN, "dnnl": DNNL, "blas": BLAS}[gemm] * 17
-    else:
-        raise InvalidArgumentError.for_argument("gemm", gemm, "'aten', 'dnnl', 'blas' or None")
+    backend = backends.choose(H, mod, x.dtype) if gemm is None else backends.forced(gemm, mod)
     args = (MODES[mode][0], x, cast(h0), cast(c0), cast(w_ih), cast(w_hh), cast(b_ih), cast(b_hh),
             lengths, cast(rec_mask), bool(reverse), bool(reset_after), nonlinearity == "relu")
     if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in args[1:8]):
         out, h_n, c_n = _FusedScan.apply(*args, backend)
     else:  # inference: no autograd node, no tensors kept for backward
         out, h_n, c_n = mod.forward(*args, False, backend)[:3]
+        backends.report(mod)
     return out, h_n, (c_n if mode == "lstm" else None)
