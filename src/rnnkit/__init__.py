@@ -8,7 +8,7 @@
 """
 __version__ = "0.1.0"
 
-from rnnkit.errors import CheckpointError, DataError, InvalidArgumentError, RnnkitError
+from rnnkit.errors import CheckpointError, DataError, InvalidArgumentError, RnnkitError, StorageError
 from rnnkit.layers import GRU, LSTM, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell, summary
 from rnnkit.data import (PreparedSeries, Scaler, Windows, load_weather, prepare_series,
                          prepare_weather)
@@ -17,7 +17,7 @@ from rnnkit.training import (Callback, EarlyStopping, History, TrainConfig, Trai
                              fit, load_run, plot_forecast, plot_history, save_run)
 
 __all__ = [
-    "__version__", "RnnkitError", "InvalidArgumentError", "DataError", "CheckpointError",
+    "__version__", "RnnkitError", "InvalidArgumentError", "DataError", "CheckpointError", "StorageError",
     "SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRUCell", "summary",
     "Windows", "PreparedSeries", "Scaler", "prepare_series", "prepare_weather", "load_weather",
     "Forecaster", "ForecasterConfig",

@@ -24,10 +24,13 @@ def _forecast(args) -> int:
 
 
 def _predict(args) -> int:
-    from rnnkit.recipes.predict import forecast_from_run
+    from rnnkit.recipes.predict import check_output, forecast_from_run
+    from rnnkit.training import atomic_write_text
+    if args.output:
+        check_output(args.output, args.run, args.force)
     table = forecast_from_run(args.run, args.csv)
     if args.output:
-        table.to_csv(args.output, index=False)
+        atomic_write_text(args.output, table.to_csv(index=False))
     print(table.to_string(index=False))
     return 0
 
@@ -54,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="forecast from the end of each series with a trained run")
     p.add_argument("--run", required=True, help="run directory written by `rnnkit forecast`")
     p.add_argument("--csv", help="CSV with the training data's columns (default: the run's own data)")
-    p.add_argument("--output", help="write the forecasts to this CSV")
+    p.add_argument("--output", help="write the forecasts to this CSV (a new file; never a file of a run)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --output file")
     p.set_defaults(func=_predict)
     demo = sub.add_parser("demo", help="a tiny layer demo: the seed 003 model summary")
     demo.set_defaults(func=_demo)

@@ -33,3 +33,28 @@ class DataError(RnnkitError, ValueError):
 
 class CheckpointError(RnnkitError):
     """A checkpoint or run directory cannot be read or does not match."""
+
+
+class StorageError(RnnkitError, OSError):
+    """A file could not be written (disk full, no permission, read-only...); the previous
+    version of the file, if any, is intact."""
+
+    @classmethod
+    def for_write(cls, path, error: OSError, size: int | None = None) -> "StorageError":
+        import errno
+        import os
+
+        what = {errno.ENOSPC: "the disk is full (ENOSPC)", errno.EDQUOT: "the disk quota is exceeded (EDQUOT)",
+                errno.EACCES: "permission denied (EACCES)", errno.EPERM: "permission denied (EPERM)",
+                errno.EROFS: "the file system is read-only (EROFS)"}.get(
+                    error.errno, error.strerror or str(error) or type(error).__name__)
+        need = f" (about {size / 1e6:.1f} MB needed)" if size and error.errno in (errno.ENOSPC, errno.EDQUOT) else ""
+        fix = ("Free some space" + need if error.errno in (errno.ENOSPC, errno.EDQUOT)
+               else "Fix the permissions or choose another location")
+        e = cls(error.errno, f"Could not write {os.fspath(path)}: {what}. The previous version of the file, "
+                             f"if any, is intact (the last good checkpoint is kept). {fix}, then run the same "
+                             f"command again (add --resume --out DIR to continue an interrupted training run).")
+        return e
+
+    def __str__(self) -> str:
+        return self.strerror or super().__str__()

@@ -73,7 +73,9 @@ def test_rng_state_roundtrip_through_a_weights_only_file(tmp_path):
     assert torch.equal(a[3], b[3])
 
 
-def test_create_run_dir_names_and_refusals(tmp_path):
+def test_create_run_dir_names_and_refusals(tmp_path, monkeypatch):
+    import time
+    monkeypatch.setattr(time, "strftime", lambda fmt, *a: "20240101-000000")  # both in the same second
     a = create_run_dir("jena-gru", root=tmp_path)
     b = create_run_dir("jena-gru", root=tmp_path)
     assert a != b and re.fullmatch(r"jena-gru-\d{8}-\d{6}(-\d+)?", a.name)

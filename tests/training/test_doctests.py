@@ -4,7 +4,7 @@ import importlib
 
 import pytest
 
-MODULES = ["callbacks", "checkpoint", "config", "history", "losses", "metrics", "plots",
+MODULES = ["callbacks", "checkpoint", "config", "history", "losses", "manifest", "metrics", "plots",
            "progress", "rng", "runs", "steps", "trainer"]
 
 

@@ -16,6 +16,7 @@ columns) is prepared exactly as in training, with the saved scaler, and each ser
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,10 +24,10 @@ import torch
 
 from rnnkit.data import prepare_series
 from rnnkit.data.weather import load_stations
-from rnnkit.errors import CheckpointError
+from rnnkit.errors import CheckpointError, InvalidArgumentError
 from rnnkit.models import Forecaster, ForecasterConfig
 from rnnkit.recipes.forecast import ForecastJob, prepare
-from rnnkit.training import load_run
+from rnnkit.training import load_run, manifest
 
 
 def load_forecaster(run_dir) -> tuple[Forecaster, ForecastJob, dict]:
@@ -58,6 +59,44 @@ def _prepare_for_prediction(job: ForecastJob, cfg: dict, csv: str | None):
                               time_features=tuple(job.time_features),
                               static=load_stations()[["lat", "lon", "alt"]])
     return prepare(dataclasses.replace(job, csv=csv, split=split), scaler=scaler)
+
+
+def check_output(path, run_dir=None, force: bool = False) -> Path:
+    """Where ``rnnkit predict --output PATH`` may write: never into a run directory (``run_dir``
+    or any directory with an rnnkit manifest, so its files, e.g. ``model.safetensors``, are never
+    overwritten), over another existing file only with ``force``, only into an existing folder. Checked before anything is computed.
+
+        >>> import tempfile, os
+        >>> d = tempfile.mkdtemp()
+        >>> check_output(os.path.join(d, "p.csv")).name
+        'p.csv'
+        >>> check_output(os.path.join(d, "missing", "p.csv"))
+        Traceback (most recent call last):
+        ...
+        rnnkit.errors.InvalidArgumentError: Received an invalid value for argument `--output`, ...
+    """
+    p = Path(path)
+    if p.is_dir():
+        raise InvalidArgumentError.for_argument("--output", str(p), "a CSV file name, not a directory",
+                                                f"Pass e.g. --output {p / 'forecast.csv'}.")
+    if not p.parent.is_dir():
+        raise InvalidArgumentError.for_argument(
+            "--output", str(p), "a file in an existing folder",
+            f"The folder {p.parent} does not exist: create it first, or choose another --output.")
+    resolved = p.resolve()
+    runs = [a for a in resolved.parents if manifest.is_run_dir(a)]
+    if run_dir is not None and Path(run_dir).resolve() in resolved.parents:
+        runs.append(Path(run_dir).resolve())
+    if runs:
+        raise InvalidArgumentError.for_argument(
+            "--output", str(p), "a file outside run directories",
+            f"{p} is inside the run directory {runs[0]}, and rnnkit never changes a run's files "
+            "(--force does not apply). Write the forecasts elsewhere, e.g. --output forecast.csv.")
+    if p.exists():
+        if not force:
+            raise InvalidArgumentError.for_argument(
+                "--output", str(p), "a new file", "It exists: pass --force to overwrite it, or choose another name.")
+    return p
 
 
 def forecast_from_run(run_dir, csv: str | None = None) -> pd.DataFrame:

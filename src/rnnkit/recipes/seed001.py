@@ -166,10 +166,11 @@ def run_seed001(base: ForecastJob = DEFAULT_JOB, models=None, out=None, log=prin
     ``runs/seed001-jena-sequence-<timestamp>``); ``log`` gets progress lines unless ``base.quiet``.
     """
     from rnnkit.training import create_run_dir
+    from rnnkit.training.manifest import has_content
 
     names = check_models(models)
     say = (lambda *a: None) if base.quiet else log
-    if out is not None and Path(out).is_dir() and any(Path(out).iterdir()):
+    if out is not None and Path(out).is_dir() and has_content(out):
         raise InvalidArgumentError.for_argument("--out", str(out), "a new or empty directory",
                                                 "Pass a new --out DIR; the recipe writes one sub-directory per model.")
     out = create_run_dir("seed001-jena-sequence", out)

@@ -21,6 +21,7 @@ which refuses arbitrary pickled objects.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -31,7 +32,7 @@ from typing import Any
 
 import torch
 
-from rnnkit.errors import CheckpointError
+from rnnkit.errors import CheckpointError, RnnkitError, StorageError
 
 __all__ = [
     "atomic_write_bytes", "atomic_write_text", "atomic_write_json",
@@ -41,22 +42,51 @@ __all__ = [
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temp file in the same directory + os.replace)."""
+    """Write ``data`` to ``path`` atomically (temp file in the same directory + os.replace).
+
+    Inside an rnnkit run directory (see :mod:`rnnkit.training.manifest`) the file's sha256 is
+    recorded in the run's manifest. A failed write (disk full, no permission...) leaves the old
+    file as it was and raises :class:`~rnnkit.errors.StorageError` naming the file and the fix.
+    """
+    from rnnkit.training import manifest
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    root = None if path.name == manifest.MANIFEST else manifest.run_root(path)
+    digest = hashlib.sha256(data).hexdigest()
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if root is not None:
+            manifest.record_pending(root, path, digest)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+        tmp = None
+    except OSError as e:
+        _cleanup(tmp)
+        if root is not None:
+            try:
+                manifest.record_done(root, path, None)
+            except (OSError, RnnkitError):
+                pass  # the pending entry accepts the old file and the new one: still valid
+        raise StorageError.for_write(path, e, len(data)) from None
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        _cleanup(tmp)
         raise
+    if root is not None:
+        manifest.record_done(root, path, digest)
+
+
+def _cleanup(tmp) -> None:
+    if tmp is None:
+        return
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

@@ -2,6 +2,7 @@
 
 Layout of ``runs/<name>-<YYYYmmdd-HHMMSS>/`` (or the ``--out DIR`` given)::
 
+    manifest.json        marks the directory as rnnkit's; sha256 of every file below
     config.json          everything needed to rebuild the model and the data
     model.safetensors    final weights (the best ones when early stopping restored them)
     metrics.json         test metrics, baselines, ... (what the caller measured)
@@ -25,11 +26,13 @@ import json
 import os
 import re
 import time
+import warnings
 from pathlib import Path
 
 import torch
 
 from rnnkit.errors import CheckpointError, InvalidArgumentError
+from rnnkit.training import manifest
 from rnnkit.training.checkpoint import atomic_write_json, read_weights, save_weights
 
 __all__ = ["create_run_dir", "save_run", "load_run", "write_config", "write_metrics"]
@@ -39,25 +42,36 @@ CONFIG, WEIGHTS, METRICS = "config.json", "model.safetensors", "metrics.json"
 
 def create_run_dir(name: str, out: str | os.PathLike | None = None,
                    root: str | os.PathLike = "runs", exist_ok: bool = False) -> Path:
-    """Create and return the run directory.
+    """Create and return the run directory, with its ``manifest.json`` (see
+    :mod:`rnnkit.training.manifest`): rnnkit writes only into directories it created.
 
     Args:
         name: short run name, e.g. ``"jena-gru"`` (letters, digits, ``-_.``).
         out: explicit directory (``--out DIR``); when given, ``name`` and ``root`` are unused.
-            An existing non-empty ``out`` is refused unless ``exist_ok`` (used by ``--resume``).
+            It may be new or empty. An existing rnnkit run directory is refused unless
+            ``exist_ok`` (used by ``--resume``); any other non-empty directory is always
+            refused, and left as it was.
         root: parent of timestamped run directories (default ``runs``).
-        exist_ok: accept an existing ``out`` directory.
+        exist_ok: accept an existing rnnkit run directory.
     """
     if out is not None:
         path = Path(out)
         if path.exists() and not path.is_dir():
             raise InvalidArgumentError.for_argument("out", str(path), "a directory",
                                                     "It exists and is a file.")
-        if path.is_dir() and any(path.iterdir()) and not exist_ok:
-            raise CheckpointError(
-                f"Run directory {path} already exists and is not empty. Pass a new --out "
-                "directory, or --resume to continue the run that is there.")
-        path.mkdir(parents=True, exist_ok=True)
+        if path.is_dir() and any(path.iterdir()):
+            if not manifest.is_run_dir(path):
+                raise manifest.not_a_run(path)
+            if manifest.has_content(path) and not exist_ok:
+                raise CheckpointError(
+                    f"Run directory {path} already exists and is not empty. Pass a new --out "
+                    "directory, or --resume to continue the run that is there.")
+        try:
+            manifest.claim(path)
+        except OSError as e:
+            raise InvalidArgumentError.for_argument(
+                "--out", str(path), "a directory rnnkit can create",
+                f"Creating it failed: {e.strerror or e}. Choose a writable location.") from None
         return path
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", name or ""):
         raise InvalidArgumentError.for_argument(
@@ -69,9 +83,10 @@ def create_run_dir(name: str, out: str | os.PathLike | None = None,
         path = root / (f"{name}-{stamp}" if i == 0 else f"{name}-{stamp}-{i}")
         try:
             path.mkdir()
-            return path
         except FileExistsError:
             continue
+        manifest.claim(path)
+        return path
     raise CheckpointError(f"Could not create a fresh run directory under {root}.")  # pragma: no cover
 
 
@@ -99,7 +114,8 @@ def save_run(run_dir, model: torch.nn.Module, config: dict | None = None,
 
 def load_run(run_dir) -> dict:
     """Read a run back: ``{"config": dict, "weights": dict[str, Tensor], "metrics": dict}``
-    (metrics empty when absent). Load the weights with ``model.load_state_dict(run["weights"])``
+    (metrics empty when absent). The files are checked against the run's manifest first
+    (CheckpointError when one changed since rnnkit wrote it). Load the weights with ``model.load_state_dict(run["weights"])``
     after building the model from ``run["config"]``."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
@@ -116,5 +132,10 @@ def load_run(run_dir) -> dict:
         except json.JSONDecodeError as e:
             raise CheckpointError(f"{p} is not valid JSON ({e}).") from None
 
+    if manifest.is_run_dir(run_dir):
+        manifest.verify(run_dir, [CONFIG, WEIGHTS, METRICS])
+    else:
+        warnings.warn(f"{run_dir} has no {manifest.MANIFEST} (a run from rnnkit 0.1.0 or older, or not made by "
+                      "rnnkit): its files cannot be checked for corruption.", stacklevel=2)
     return {"config": read_json(CONFIG, True), "weights": read_weights(run_dir / WEIGHTS),
             "metrics": read_json(METRICS, False)}

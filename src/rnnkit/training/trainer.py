@@ -32,10 +32,10 @@ from typing import Callable, Iterable, Sequence
 import torch
 
 from rnnkit.errors import CheckpointError, DataError
-from rnnkit.training import steps
+from rnnkit.training import manifest, steps
 from rnnkit.training.callbacks import Callback, EarlyStopping
 from rnnkit.training.checkpoint import atomic_write_json, load_state, save_state, save_weights
-from rnnkit.training.config import (TrainConfig, config_fingerprint, diff_fingerprints,
+from rnnkit.training.config import (NOT_HASHED, TrainConfig, config_fingerprint, diff_fingerprints,
                                     fingerprint_hash)
 from rnnkit.training.history import History
 from rnnkit.training.losses import make_loss
@@ -229,7 +229,7 @@ class Trainer:
         else:
             start, rows = state["epoch"] + 1, state["history"]
         if self.run_dir is not None:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
+            manifest.claim(self.run_dir)
             atomic_write_json(self._path("config.json"), {**self.run_config, "train": c.to_dict()})
         self.history = History(self.run_dir, c.tensorboard, rows)
         show_bar = not c.quiet and stdout_is_tty()
@@ -306,19 +306,51 @@ class Trainer:
             "history": self.history.rows,
         })
 
+    def _check_fresh_start(self, fp: dict) -> None:
+        """``resume`` without a checkpoint starts the run from epoch 1: only in a directory
+        that holds nothing of value (a run killed before its first checkpoint, same config)."""
+        done = [n for n in ("model.safetensors", "metrics.json") if self._path(n).exists()]
+        if done:
+            raise CheckpointError(
+                f"Cannot resume the run in {self.run_dir}: it has no checkpoint ({LAST}) to continue from, "
+                f"but holds the results of a run ({', '.join(done)}), which starting over would overwrite. "
+                "Nothing was changed. Start a new run with a new --out directory.")
+        cfg = self._path("config.json")
+        if cfg.exists():
+            import json
+            try:
+                old = json.loads(cfg.read_text(encoding="utf-8"))
+                train = {k: v for k, v in old.pop("train").items() if k not in NOT_HASHED}
+                old_fp = json.loads(json.dumps({"run": old, "train": train}, sort_keys=True))
+            except (OSError, ValueError, TypeError, KeyError, AttributeError):
+                old_fp = {"run": "<unreadable config.json>"}  # not a run of this configuration
+                old_fp = {"run": "<unreadable config.json>"}
+            if fingerprint_hash(old_fp) != fingerprint_hash(fp):
+                diffs = diff_fingerprints(old_fp, fp)
+                raise CheckpointError(
+                    f"Cannot resume the run in {self.run_dir}: its config.json differs from the current "
+                    f"configuration: {'; '.join(diffs) or 'unknown difference'}. Nothing was changed. Resume "
+                    "with the same configuration, or start a new run with a new --out directory.")
+
     def _load_for_resume(self, fp: dict, resume: bool) -> dict | None:
         if self.run_dir is None:
             if resume:
                 raise CheckpointError("resume=True needs a run directory: pass run_dir (--out).")
             return None
+        if self.run_dir.exists() and not manifest.is_run_dir(self.run_dir) and (
+                not self.run_dir.is_dir() or any(self.run_dir.iterdir())):
+            raise manifest.not_a_run(self.run_dir)
         last = self._path(LAST)
         if not last.exists():
+            if resume:
+                self._check_fresh_start(fp)
             return None
         if not resume:
             raise CheckpointError(
                 f"{self.run_dir} already holds a training checkpoint ({LAST}). Pass resume=True "
                 "(--resume) to continue that run, or choose a new --out directory.")
         state = load_state(last)
+        manifest.verify(self.run_dir, [LAST])
         if state.get("config_hash") != fingerprint_hash(fp):
             diffs = diff_fingerprints(state.get("fingerprint", {}), fp)
             raise CheckpointError(

@@ -1,0 +1,237 @@
+"""Issue 10: nothing lost, nothing silently wrong, no traceback.
+
+Every refused command must exit with status 2 and one paragraph (no traceback) and leave every
+directory it was pointed at byte-identical.
+"""
+import errno
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rnnkit.cli import main
+from rnnkit.errors import CheckpointError, StorageError
+from rnnkit.training import Trainer, TrainConfig, atomic_write_bytes, create_run_dir, load_state, manifest
+
+TINY = ["--units", "4", "--epochs", "1", "--steps-per-epoch", "2", "--lookback", "12", "--delay", "2",
+        "--quiet", "--patience", "1"]
+
+
+def _csv(path: Path, n=300, **overrides) -> Path:
+    t = pd.date_range("2020-01-01", periods=n, freq="h")
+    df = pd.DataFrame({"time": t.strftime("%Y-%m-%d %H:%M:%S"),
+                       "temp": 10 + 5 * np.sin(np.arange(n) * 2 * np.pi / 24),
+                       "wind": np.cos(np.arange(n) / 7)})
+    for k, v in overrides.items():
+        df[k] = v
+    df.to_csv(path, index=False)
+    return path
+
+
+def _snapshot(d: Path) -> dict:
+    return {str(p.relative_to(d)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(d.rglob("*")) if p.is_file()}
+
+
+def _forecast(csv, out, *extra):
+    return main(["forecast", "--csv", str(csv), "--time-col", "time", "--target", "temp",
+                 "--out", str(out), *TINY, *extra])
+
+
+def _one_paragraph(capsys, *words):
+    err = capsys.readouterr().err
+    assert err.startswith("rnnkit: error: ") and "Traceback" not in err, err
+    for w in words:
+        assert w in err, (w, err)
+    return err
+
+
+@pytest.fixture(scope="module")
+def good_run(tmp_path_factory):
+    d = tmp_path_factory.mktemp("rel")
+    csv = _csv(d / "series.csv")
+    out = d / "run"
+    assert _forecast(csv, out) == 0
+    return csv, out
+
+
+# ------------------------------------------------------------------------------- data loss
+
+def test_a_run_has_a_manifest_with_the_checksum_of_every_file(good_run):
+    _, out = good_run
+    data = json.loads((out / manifest.MANIFEST).read_text())
+    for name in ("config.json", "model.safetensors", "metrics.json", "history.csv", "loss.png",
+                 "forecast_test.png", "checkpoints/last.pt"):
+        assert data["files"][name] == [hashlib.sha256((out / name).read_bytes()).hexdigest()], name
+
+
+@pytest.mark.parametrize("resume", [True, False])
+def test_out_pointing_at_a_foreign_folder_is_refused_and_untouched(tmp_path, capsys, resume):
+    """`--resume --out DIR` with no checkpoint in DIR used to start over and overwrite DIR's files."""
+    csv = _csv(tmp_path / "s.csv")
+    folder = tmp_path / "my-results"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"mine": true}')
+    (folder / "model.safetensors").write_bytes(b"precious weights")
+    (folder / "notes.txt").write_text("do not lose")
+    before = _snapshot(folder)
+    assert _forecast(csv, folder, *(["--resume"] if resume else [])) == 2
+    _one_paragraph(capsys, str(folder), "not created by rnnkit", "--out")
+    assert _snapshot(folder) == before
+
+
+def test_resume_of_a_finished_run_without_checkpoints_is_refused_and_untouched(good_run, tmp_path, capsys):
+    csv, out = good_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    shutil.rmtree(copy / "checkpoints")
+    before = _snapshot(copy)
+    assert _forecast(csv, copy, "--resume") == 2
+    _one_paragraph(capsys, "no checkpoint", "model.safetensors", "--out")
+    assert _snapshot(copy) == before
+
+
+def test_resume_of_a_run_killed_before_its_first_checkpoint_starts_it(tmp_path, capsys):
+    csv = _csv(tmp_path / "s.csv")
+    out = create_run_dir("x", tmp_path / "run")          # what a run killed in epoch 1 leaves
+    assert _forecast(csv, out, "--resume") == 0
+    assert load_state(out / "checkpoints" / "last.pt")["epoch"] == 1
+
+
+def test_an_empty_existing_out_folder_is_used(tmp_path):
+    csv = _csv(tmp_path / "s.csv")
+    (tmp_path / "empty").mkdir()
+    assert _forecast(csv, tmp_path / "empty") == 0
+    assert manifest.is_run_dir(tmp_path / "empty")
+
+
+def test_trainer_refuses_a_foreign_run_dir(tmp_path):
+    import torch
+    folder = tmp_path / "f"
+    folder.mkdir()
+    (folder / "data.csv").write_text("a,b\n1,2\n")
+    before = _snapshot(folder)
+    batches = [(torch.randn(4, 3), torch.randn(4, 1))]
+    for resume in (False, True):
+        with pytest.raises(CheckpointError, match="not created by rnnkit"):
+            Trainer(torch.nn.Linear(3, 1), TrainConfig(epochs=1, quiet=True), folder).fit(batches, resume=resume)
+    assert _snapshot(folder) == before
+
+
+def test_predict_output_never_overwrites_a_run_file(good_run, capsys):
+    _, out = good_run
+    before = _snapshot(out)
+    for target in (out / "model.safetensors", out / "checkpoints" / "last.pt", out / "new.csv"):
+        for force in ([], ["--force"]):
+            assert main(["predict", "--run", str(out), "--output", str(target), *force]) == 2
+            _one_paragraph(capsys, "--output", str(target), "run directory")
+    assert _snapshot(out) == before
+
+
+def test_predict_output_overwrites_other_files_only_with_force(good_run, tmp_path, capsys):
+    _, out = good_run
+    other = tmp_path / "mine.csv"
+    other.write_text("keep me")
+    assert main(["predict", "--run", str(out), "--output", str(other)]) == 2
+    _one_paragraph(capsys, "--output", "--force")
+    assert other.read_text() == "keep me"
+    assert main(["predict", "--run", str(out), "--output", str(other), "--force"]) == 0
+    assert list(pd.read_csv(other).columns) == ["series", "last_observed", "target_time", "forecast"]
+
+
+def test_predict_output_into_a_missing_folder_or_a_directory(good_run, tmp_path, capsys):
+    _, out = good_run
+    assert main(["predict", "--run", str(out), "--output", str(tmp_path / "nope" / "p.csv")]) == 2
+    _one_paragraph(capsys, "--output", "does not exist")
+    assert not (tmp_path / "nope").exists()
+    assert main(["predict", "--run", str(out), "--output", str(tmp_path)]) == 2
+    _one_paragraph(capsys, "--output", "directory")
+
+
+def _enospc_on(monkeypatch, predicate):
+    real = os.replace
+
+    def replace(src, dst, *a, **k):
+        if predicate(Path(dst)):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(src, dst, *a, **k)
+
+    monkeypatch.setattr(os, "replace", replace)
+
+
+def test_disk_full_while_writing_a_checkpoint(tmp_path, monkeypatch, capsys):
+    """Epoch 1's checkpoint is written, epoch 2's fails: a clear error, epoch 1's checkpoint
+    intact (and verified), and --resume continues once there is space again."""
+    csv = _csv(tmp_path / "s.csv")
+    out = tmp_path / "run"
+    writes = []
+
+    def second_checkpoint(dst):
+        if dst.name == "last.pt":
+            writes.append(dst)
+            return len(writes) >= 2
+        return False
+
+    _enospc_on(monkeypatch, second_checkpoint)
+    args = ["--epochs", "2", "--patience", "5"]
+    assert _forecast(csv, out, *args) == 2
+    _one_paragraph(capsys, "last.pt", "disk is full", "--resume")
+    assert load_state(out / "checkpoints" / "last.pt")["epoch"] == 1
+    manifest.verify(out)
+    assert not [p for p in out.rglob("*.tmp")]
+    monkeypatch.undo()
+    assert _forecast(csv, out, *args, "--resume") == 0
+    assert load_state(out / "checkpoints" / "last.pt")["epoch"] == 2
+
+
+def test_disk_full_while_writing_a_plot(tmp_path, monkeypatch, capsys):
+    csv = _csv(tmp_path / "s.csv")
+    out = tmp_path / "run"
+    _enospc_on(monkeypatch, lambda dst: dst.suffix == ".png")
+    assert _forecast(csv, out) == 2
+    _one_paragraph(capsys, "loss.png", "disk is full")
+    assert load_state(out / "checkpoints" / "last.pt")["epoch"] == 1
+    manifest.verify(out)
+
+
+def test_a_failed_write_keeps_the_old_file_and_a_valid_manifest(tmp_path, monkeypatch):
+    run = create_run_dir("x", tmp_path / "run")
+    atomic_write_bytes(run / "a.bin", b"old")
+    _enospc_on(monkeypatch, lambda dst: dst.name == "a.bin")
+    with pytest.raises(StorageError, match="disk is full") as info:
+        atomic_write_bytes(run / "a.bin", b"new")
+    assert info.value.errno == errno.ENOSPC and isinstance(info.value, OSError)
+    assert (run / "a.bin").read_bytes() == b"old"
+    manifest.verify(run)
+
+
+def test_flipped_bytes_in_the_weights_are_refused(good_run, tmp_path, capsys):
+    """Flipping bytes inside model.safetensors used to change the forecasts with no error."""
+    _, out = good_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    raw = bytearray((copy / "model.safetensors").read_bytes())
+    raw[-3] ^= 0x10                                           # inside the last tensor's data
+    (copy / "model.safetensors").write_bytes(bytes(raw))
+    assert main(["predict", "--run", str(copy)]) == 2
+    _one_paragraph(capsys, "model.safetensors", "changed since rnnkit wrote it")
+
+
+def test_a_flipped_checkpoint_is_refused_on_resume(good_run, tmp_path, capsys):
+    csv, out = good_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    last = copy / "checkpoints" / "last.pt"
+    raw = bytearray(last.read_bytes())
+    i = raw.find(b"model/data/0") + 200  # somewhere in the stored tensors (zip entry data)
+    raw[i] ^= 0x01
+    last.write_bytes(bytes(raw))
+    before = _snapshot(copy)
+    assert _forecast(csv, copy, "--resume") == 2
+    _one_paragraph(capsys, "last.pt")
+    assert _snapshot(copy) == before
