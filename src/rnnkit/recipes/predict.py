@@ -16,6 +16,7 @@ columns) is prepared exactly as in training, with the saved scaler, and each ser
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +27,9 @@ from rnnkit.data import prepare_series
 from rnnkit.data.weather import load_stations
 from rnnkit.errors import CheckpointError, InvalidArgumentError
 from rnnkit.models import Forecaster, ForecasterConfig
-from rnnkit.recipes.forecast import ForecastJob, prepare
+from rnnkit.recipes.forecast import ForecastJob, is_remote, prepare, time_step
 from rnnkit.training import load_run, manifest
+from rnnkit.training.manifest import file_sha256
 
 
 def load_forecaster(run_dir) -> tuple[Forecaster, ForecastJob, dict]:
@@ -49,16 +51,50 @@ def load_forecaster(run_dir) -> tuple[Forecaster, ForecastJob, dict]:
 def _prepare_for_prediction(job: ForecastJob, cfg: dict, csv: str | None):
     scaler = cfg["data"]  # both the feature scaler and the static-feature scaler
     split = (1.0, 0.0)
+    source = cfg.get("source") or {}
     if csv is None:
+        job = _own_data(job, source)
         return prepare(dataclasses.replace(job, split=split), scaler=scaler)
     if job.csv is None:  # trained on the embedded weather: a CSV of the same table
-        return prepare_series(csv, time="time_hour", target=job.target, group="origin",
-                              angles={"wind_dir": "wind_speed"}, resample=job.resample or "1h",
-                              agg={"precip": "sum", **(job.agg or {})}, features=job.features, nan=job.nan,
-                              duplicates=job.duplicates, split=split, scaler=scaler,
-                              time_features=tuple(job.time_features),
-                              static=load_stations()[["lat", "lon", "alt"]])
-    return prepare(dataclasses.replace(job, csv=csv, split=split), scaler=scaler)
+        prepared = prepare_series(csv, time="time_hour", target=job.target, group="origin",
+                                  angles={"wind_dir": "wind_speed"}, resample=job.resample or "1h",
+                                  agg={"precip": "sum", **(job.agg or {})}, features=job.features, nan=job.nan,
+                                  duplicates=job.duplicates, split=split, scaler=scaler,
+                                  time_features=tuple(job.time_features),
+                                  static=load_stations()[["lat", "lon", "alt"]])
+    else:
+        prepared = prepare(dataclasses.replace(job, csv=csv, split=split), scaler=scaler)
+    trained, given = source.get("time_step_s"), time_step(prepared)
+    if trained and given and abs(given - trained) > 1e-6 * trained:
+        raise InvalidArgumentError.for_argument(
+            "--csv", csv, f"rows every {_duration(trained)}, the time step the model was trained on",
+            f"Its rows are {_duration(given)} apart (median): resample it to {_duration(trained)} first "
+            "(the model's lookback and delay count rows).")
+    return prepared
+
+
+def _own_data(job: ForecastJob, source: dict) -> ForecastJob:
+    """The job reading exactly the file it was trained on (by absolute path, checked by sha256)."""
+    if "path" not in source:
+        if job.csv is not None or (job.jena is not None and not is_remote(job.jena)):
+            warnings.warn("This run does not record the absolute path and sha256 of its training data (an "
+                          f"older run): reading {job.csv or job.jena!r} relative to the current directory. "
+                          "Pass --csv FILE to be sure which file is read.", stacklevel=3)
+        return job
+    p = Path(source["path"])
+    if not p.is_file():
+        raise CheckpointError(f"The run's training data {p} no longer exists. Pass --csv FILE (a CSV with the "
+                              "training data's columns) to forecast from it.")
+    if file_sha256(p) != source.get("sha256"):
+        raise CheckpointError(
+            f"The run's training data {p} has changed since training (its sha256 is not the one recorded in "
+            "config.json), so it is not the data the run was trained on. Pass --csv "
+            f"{p} to forecast from its current contents.")
+    return dataclasses.replace(job, **({"csv": str(p)} if job.csv is not None else {"jena": str(p)}))
+
+
+def _duration(seconds: float) -> str:
+    return str(pd.Timedelta(seconds=seconds)).replace("0 days ", "")
 
 
 def check_output(path, run_dir=None, force: bool = False) -> Path:
@@ -113,7 +149,10 @@ def forecast_from_run(run_dir, csv: str | None = None) -> pd.DataFrame:
         if prepared.static is not None:
             x = torch.cat([x, torch.from_numpy(prepared.static[i]).expand(n_steps, -1)], -1)
         with torch.no_grad():
-            y = model(x.unsqueeze(0)).reshape(-1).numpy()
+            y = model(x.unsqueeze(0))
+        if y.dim() == 3:  # a seq2seq model: its outputs at every input step; the last is the forecast
+            y = y[:, -1]
+        y = y.reshape(-1).numpy()
         y = prepared.inverse_target(y)
         last = prepared.times[b - 1]
         freq = prepared.times[b - 1] - prepared.times[b - 2] if b - a > 1 else pd.Timedelta(0)
