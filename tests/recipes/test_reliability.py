@@ -415,3 +415,106 @@ def test_a_constant_target_is_reported_not_divided_by_zero(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "n/a" in captured.out and "Traceback" not in captured.err
     assert "constant" in captured.err
+
+
+# ------------------------------------------------------------------------------- tracebacks instead of errors
+
+def _latin(p):
+    _csv(p / "l.csv")
+    df = pd.read_csv(p / "l.csv").assign(note="Zürich")
+    df.to_csv(p / "l.csv", index=False, encoding="latin-1")
+    return p / "l.csv"
+
+
+def _ragged(p):
+    text = _csv(p / "r.csv").read_text().replace("\n2020-01-02 00:00:00,", "\n2020-01-02 00:00:00,1,2,3,", 1)
+    (p / "r.csv").write_text(text)
+    return p / "r.csv"
+
+
+def _binary(p):
+    (p / "b.csv").write_bytes(bytes(range(256)) * 8)
+    return p / "b.csv"
+
+
+def _dir(p):
+    (p / "d.csv").mkdir()
+    return p / "d.csv"
+
+
+def _ok(p):
+    return _csv(p / "ok.csv")
+
+
+CLASS = [  # (label, csv maker, extra args, words the one paragraph must hold)
+    ("not UTF-8", _latin, [], ["l.csv", "UTF-8", "--encoding latin-1"]),
+    ("ragged rows", _ragged, [], ["r.csv", "ragged", "line 26"]),
+    ("binary file", _binary, [], ["b.csv", "binary"]),
+    ("directory as --csv", _dir, [], ["--csv", "directory"]),
+    ("target is the time column", _ok, ["--target", "time"], ["`target`", "time column"]),
+    ("nan in --split", _ok, ["--split", "nan,0.15,0.15"], ["`split`", "nan"]),
+    ("--resample 0h", _ok, ["--resample", "0h"], ["`resample`", "0h"]),
+    ("negative --conv-filters", _ok, ["--conv-filters", "-1"], ["conv_filters", "-1"]),
+    ("negative --dense-units", _ok, ["--dense-units", "-2"], ["dense_units", "-2"]),
+    ("seed too large", _ok, ["--seed", str(2**70)], ["`seed`", str(2**70)]),
+    ("model too large for memory", _ok, ["--units", "10000000"], ["--units", "10000000", "GB"]),
+    ("--agg without --resample", _ok, ["--agg", "wind=sum"], ["--agg", "--resample"]),
+    ("--seasonal-period 0", _ok, ["--seasonal-period", "0"], ["--seasonal-period", "0"]),
+    ("unknown --encoding", _latin, ["--encoding", "klingon"], ["--encoding", "klingon"]),
+]
+
+
+@pytest.mark.parametrize("label,make,extra,words", CLASS, ids=[c[0] for c in CLASS])
+def test_bad_input_ends_in_one_paragraph(label, make, extra, words, tmp_path, good_run, capsys):
+    _, run = good_run
+    before = _snapshot(run)
+    csv = make(tmp_path)
+    args = ["forecast", "--csv", str(csv), "--time-col", "time", *TINY, *extra, "--out", str(tmp_path / "new")]
+    if "--target" not in extra:
+        args[5:5] = ["--target", "temp"]
+    assert main(args) == 2
+    _one_paragraph(capsys, *words)
+    assert not (tmp_path / "new").exists()
+    assert _snapshot(run) == before
+
+
+def test_encoding_option_reads_a_latin1_csv(tmp_path):
+    csv = _latin(tmp_path)
+    assert _forecast(csv, tmp_path / "run", "--encoding", "latin-1", "--features", "temp,wind") == 0
+
+
+def test_na_values_are_read_as_missing(tmp_path, capsys):
+    csv = _csv(tmp_path / "s.csv")
+    lines = csv.read_text().splitlines()
+    lines[10] = lines[10].rsplit(",", 1)[0] + ",nil"
+    lines[20] = lines[20].rsplit(",", 1)[0] + ",?"
+    csv.write_text("\n".join(lines) + "\n")
+    assert _forecast(csv, tmp_path / "r1") == 2
+    _one_paragraph(capsys, "'wind'", "nil")
+    assert _forecast(csv, tmp_path / "r2", "--na-values", "nil,?") == 0
+    assert _forecast(csv, tmp_path / "r3", "--na-values", "nil,?", "--nan", "refuse") == 2
+    _one_paragraph(capsys, "'wind': 2")
+
+
+def test_a_checkpoint_with_fields_of_the_wrong_type_is_refused(good_run, tmp_path, capsys):
+    import torch
+    from rnnkit.training.checkpoint import save_state
+    csv, out = good_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    state = load_state(copy / "checkpoints" / "last.pt")
+    state["epoch"] = "1"
+    save_state(copy / "checkpoints" / "last.pt", state)       # recorded in the manifest: only the type is wrong
+    before = _snapshot(copy)
+    assert _forecast(csv, copy, "--resume") == 2
+    _one_paragraph(capsys, "last.pt", "'epoch'", "str")
+    assert _snapshot(copy) == before
+
+
+@pytest.mark.parametrize("kw", [dict(cell="gru"), dict(cell="lstm", layers=2, bidirectional=True),
+                                dict(cell="rnn", conv_filters=3, dense_units=5), dict(cell="conv", layers=2),
+                                dict(cell="dense", n_steps=12, horizon=3)])
+def test_parameter_estimate_matches_the_built_model(kw):
+    from rnnkit.models import Forecaster, ForecasterConfig
+    cfg = ForecasterConfig(n_features=4, units=6, **kw)
+    assert cfg.estimated_parameters() == sum(p.numel() for p in Forecaster(cfg).parameters())

@@ -164,13 +164,14 @@ def prepare_series(source, *, time: str, target: str, features: Sequence[str] | 
                    time_features: Sequence[str] = ("day", "year"), resample: str | None = None,
                    agg: Mapping[str, str] | None = None, nan: str = "interpolate",
                    duplicates: str = "error", time_format: str | None = None, dayfirst: bool = False,
-                   time_unit: str | None = None, split=(0.7, 0.15, 0.15), static=None, scaler: Scaler | dict | None = None,
+                   time_unit: str | None = None, encoding: str | None = None,
+                   na_values: Sequence[str] | None = None, split=(0.7, 0.15, 0.15), static=None, scaler: Scaler | dict | None = None,
                    static_scaler: Scaler | dict | None = None) -> PreparedSeries:
     """Clean, encode, split and scale a table of time series for forecasting.
 
     Arguments (see :func:`rnnkit.data.series.clean_series` for the cleaning ones):
         source, time, target, features, group, angles, resample, agg, nan, duplicates,
-        time_format, dayfirst, time_unit: as in ``clean_series``.
+        time_format, dayfirst, time_unit, encoding, na_values: as in ``clean_series``.
         time_features: periods for sin/cos time features (``"day"``, ``"year"``); ``()`` for none.
         split: fractions ``(train, val[, test])`` of each series, or dates ``(val_start, test_start)``.
         static: optional per-series constants, a DataFrame or ``{group: {name: value}}`` indexed
@@ -185,7 +186,7 @@ def prepare_series(source, *, time: str, target: str, features: Sequence[str] | 
         raise InvalidArgumentError.for_argument("target", target, "one column name")
     frames = clean_series(source, time=time, target=target, features=features, group=group, angles=angles,
                           resample=resample, agg=agg, nan=nan, duplicates=duplicates, time_format=time_format,
-                          dayfirst=dayfirst, time_unit=time_unit)
+                          dayfirst=dayfirst, time_unit=time_unit, encoding=encoding, na_values=na_values)
     if time_features:
         frames = {k: pd.concat([f, _time_features(f.index, tuple(time_features)).set_axis(f.index)], axis=1)
                   for k, f in frames.items()}
@@ -202,5 +203,6 @@ def prepare_series(source, *, time: str, target: str, features: Sequence[str] | 
               "group": group, "angles": None if angles is None else dict(angles),
               "time_features": list(time_features), "resample": resample,
               "agg": None if agg is None else dict(agg), "nan": nan, "duplicates": duplicates,
-              "time_format": time_format, "dayfirst": dayfirst, "time_unit": time_unit, "split": [s if isinstance(s, (int, float)) else str(s) for s in split]}
+              "time_format": time_format, "dayfirst": dayfirst, "time_unit": time_unit,
+              "encoding": encoding, "na_values": None if na_values is None else list(na_values), "split": [s if isinstance(s, (int, float)) else str(s) for s in split]}
     return PreparedSeries(frames, target, tuple(split), scaler, static, config, static_scaler)

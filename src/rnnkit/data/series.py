@@ -49,23 +49,67 @@ from rnnkit.errors import DataError, InvalidArgumentError
 __all__ = ["read_table", "parse_times", "clean_series"]
 
 
-def read_table(source, **read_csv_kwargs) -> pd.DataFrame:
-    """A DataFrame from a CSV path (``.csv``, ``.csv.gz``, ``.zip``...) or a DataFrame (copied)."""
+def read_table(source, encoding: str | None = None, **read_csv_kwargs) -> pd.DataFrame:
+    """A DataFrame from a CSV path (``.csv``, ``.csv.gz``, ``.zip``...) or a DataFrame (copied).
+
+    ``encoding`` is the CSV's text encoding (default UTF-8). A directory, a binary file, text in
+    another encoding and ragged rows are errors naming the file and the fix.
+    """
     if isinstance(source, pd.DataFrame):
         df = source.copy()
     elif isinstance(source, (str, os.PathLike)):
-        if not os.path.exists(source):
-            raise InvalidArgumentError.for_argument("source", str(source), "an existing CSV file or a DataFrame")
+        path = os.fspath(source)
+        if not os.path.exists(path):
+            raise InvalidArgumentError.for_argument("source", path, "an existing CSV file or a DataFrame")
+        if os.path.isdir(path):
+            raise InvalidArgumentError.for_argument("--csv", path, "a CSV file", "It is a directory: pass a file in it.")
+        _check_text(path)
+        if encoding is not None:
+            try:
+                "".encode(encoding)
+            except LookupError:
+                raise InvalidArgumentError.for_argument("--encoding", encoding, "a Python codec name",
+                                                        "For example utf-8, latin-1, cp1252 or utf-16.") from None
         try:
-            df = pd.read_csv(source, **read_csv_kwargs)
+            df = pd.read_csv(path, encoding=encoding, **read_csv_kwargs)
         except pd.errors.EmptyDataError:
-            raise DataError(f"The CSV file {os.fspath(source)!r} is empty: it needs a header line and rows.") from None
+            raise DataError(f"The CSV file {path!r} is empty: it needs a header line and rows.") from None
+        except UnicodeDecodeError as e:
+            raise DataError(
+                f"The CSV file {path!r} is not {encoding or 'UTF-8'} text: byte {e.object[e.start:e.start + 1]!r} at "
+                f"position {e.start} cannot be decoded. Pass its encoding with --encoding (encoding=...), e.g. "
+                "--encoding latin-1 or cp1252 for Western European spreadsheets exports, utf-16 for some Excel "
+                "exports.") from None
+        except pd.errors.ParserError as e:
+            raise DataError(f"The CSV file {path!r} has ragged rows ({str(e).strip()}): every line needs as many "
+                            "comma-separated fields as the header. Fix those lines, or quote fields that contain "
+                            "commas.") from None
+        except (OSError, ValueError) as e:
+            raise DataError(f"The CSV file {path!r} cannot be read ({type(e).__name__}: {str(e)[:200]}). "
+                            "Give a comma-separated text file with a header line.") from None
     else:
         raise InvalidArgumentError.for_argument("source", type(source).__name__, "a CSV path or a pandas DataFrame")
     if len(df) == 0:
         raise DataError(f"The table has no rows (columns: {', '.join(map(str, df.columns)) or 'none'}). "
                         "Give a CSV or DataFrame with at least one row per time step.")
     return df
+
+
+_COMPRESSED = (b"\x1f\x8b", b"PK\x03\x04", b"BZh", b"\xfd7zXZ", b"\x28\xb5\x2f\xfd")
+
+
+def _check_text(path: str) -> None:
+    """Refuse a binary file (NUL bytes in its first 8 KB) that is not a compressed CSV."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8192)
+    except OSError as e:
+        raise DataError(f"The CSV file {path!r} cannot be read: {e.strerror or e}. Check its permissions.") from None
+    if head.startswith(_COMPRESSED) or head.startswith((b"\xff\xfe", b"\xfe\xff")):  # gzip/zip/...; UTF-16 BOM
+        return
+    if b"\x00" in head:
+        raise DataError(f"The file {path!r} is binary, not a CSV text file (it contains NUL bytes). Pass the CSV "
+                        "export of the data (or a .csv.gz / .zip of it); for UTF-16 text pass --encoding utf-16.")
 
 
 def _require_columns(df: pd.DataFrame, names, argument: str) -> None:
@@ -216,7 +260,8 @@ def clean_series(source, *, time: str, target: str | Sequence[str] | None = None
                  angles: Mapping[str, str | None] | None = None, resample: str | None = None,
                  agg: Mapping[str, str] | None = None, nan: str = "interpolate",
                  duplicates: str = "error", time_format: str | None = None, dayfirst: bool = False,
-                 time_unit: str | None = None) -> dict:
+                 time_unit: str | None = None, encoding: str | None = None,
+                 na_values: Sequence[str] | None = None) -> dict:
     """One clean DataFrame per series; see the module docstring for the steps.
 
     Arguments:
@@ -236,12 +281,15 @@ def clean_series(source, *, time: str, target: str | Sequence[str] | None = None
         time_format: optional ``strftime`` format of the time column.
         dayfirst: read ``05/03/2020`` as 5 March (dates that fit both orders are refused without it).
         time_unit: ``"s"``, ``"ms"``, ``"us"`` or ``"ns"``: the time column holds numbers since 1970.
+        encoding: the CSV's text encoding (default UTF-8).
+        na_values: extra strings read as missing values in a CSV (e.g. ``["nil", "?", "-"]``),
+            besides pandas' defaults (empty, ``NA``, ``nan``...).
 
     Returns ``{group value: DataFrame}`` (the key is ``None`` without ``group``), sorted by key.
     """
     check_choice("nan", nan, ("interpolate", "refuse"), "Use nan='interpolate' to fill gaps linearly in time.")
     check_choice("duplicates", duplicates, ("error", "mean", "first", "last"))
-    df = read_table(source)
+    df = read_table(source, encoding=encoding, **({"na_values": list(na_values)} if na_values else {}))
     targets = [] if target is None else [target] if isinstance(target, str) else list(target)
     angles = dict(angles or {})
     _require_columns(df, [time], "time")
@@ -249,6 +297,11 @@ def clean_series(source, *, time: str, target: str | Sequence[str] | None = None
         _require_columns(df, [group], "group")
     _require_columns(df, targets, "target")
     _require_columns(df, list(angles) + [s for s in angles.values() if s], "angles")
+    for name, cols in (("target", targets), ("features", features or []), ("group", [group] if group else [])):
+        if time in cols:
+            raise InvalidArgumentError.for_argument(
+                name, time, "a column other than the time column",
+                f"{time!r} is the time column (`time`); pick another {'--target' if name == 'target' else name}.")
     if features is None:
         features = [c for c in df.columns if c not in (time, group)]
     else:
@@ -295,12 +348,18 @@ def _clean_one(df: pd.DataFrame, key, resample, agg, nan, duplicates) -> pd.Data
                 f"duplicates='mean', 'first' or 'last' to merge them, or use UTC timestamps.")
         df = df.groupby(level=0, sort=True).agg(duplicates)
     if resample is not None:
+        try:
+            step = pd.Timedelta(pd.tseries.frequencies.to_offset(resample))
+        except (ValueError, TypeError):
+            step = None  # calendar frequencies ("1MS") have no fixed length; pandas checks them below
+        if step is not None and step <= pd.Timedelta(0):
+            raise InvalidArgumentError.for_argument("resample", resample, "a positive frequency such as '1h' or '10min'")
         unknown = [c for c in agg if c not in df.columns]
         if unknown:
             raise DataError(f"`agg` names column(s) {unknown!r} that are not in the data: {list(df.columns)!r}.")
         try:
             df = df.resample(resample).agg({c: agg.get(c, "mean") for c in df.columns})
-        except (ValueError, TypeError, AttributeError) as e:
+        except (ValueError, TypeError, AttributeError, ZeroDivisionError) as e:
             raise InvalidArgumentError.for_argument(
                 "resample", resample, "a pandas frequency such as '1h', '3h' or '1D' with valid `agg`",
                 f"({e})") from None

@@ -33,7 +33,7 @@ def split_rows(times, split) -> dict[str, tuple[int, int]]:
     split = tuple(split)
     if len(split) in (2, 3) and all(isinstance(f, numbers.Real) and not isinstance(f, bool) for f in split):
         fr = [float(f) for f in split]
-        if any(f < 0 for f in fr) or sum(fr) > 1 + 1e-9 or fr[0] == 0:
+        if not all(np.isfinite(fr)) or any(f < 0 for f in fr) or sum(fr) > 1 + 1e-9 or fr[0] == 0:
             raise InvalidArgumentError.for_argument(
                 "split", split, "fractions (train, val[, test]) >= 0 with a positive train part, summing to <= 1",
                 "For example split=(0.7, 0.15, 0.15).")

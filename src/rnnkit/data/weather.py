@@ -30,6 +30,8 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
+from rnnkit.errors import InvalidArgumentError
+
 __all__ = ["load_weather", "load_stations", "prepare_weather", "WEATHER_FILE", "STATIONS_FILE"]
 
 WEATHER_FILE = "nyc_weather_2013.csv.gz"
@@ -79,6 +81,11 @@ def prepare_weather(target: str = "temp", *, stations=None, static: bool = True,
 
     df = load_weather()
     if stations is not None:
+        known = sorted(df["origin"].unique())
+        unknown = [s for s in stations if s not in known]
+        if unknown or not list(stations):
+            raise InvalidArgumentError.for_argument("stations", list(stations), f"station codes among {known}",
+                                                    "For example --stations JFK,LGA.")
         df = df[df["origin"].isin(list(stations))]
     opts = dict(time="time_hour", group="origin", angles={"wind_dir": "wind_speed"}, resample="1h",
                 agg={"precip": "sum"}, split=(0.7, 0.15, 0.15))

@@ -16,6 +16,8 @@ predictions back one value at a time (seed 000's recursive forecast).
 """
 from __future__ import annotations
 
+import os
+
 from dataclasses import asdict, dataclass, fields
 
 import torch
@@ -79,6 +81,10 @@ class ForecasterConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise InvalidArgumentError.for_argument(name, v, "a positive integer")
+        for name in ("conv_filters", "dense_units"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise InvalidArgumentError.for_argument(name, v, "an integer >= 0 (0 = none)")
         if self.cell == "dense" and not self.n_steps:
             raise InvalidArgumentError.for_argument(
                 "n_steps", self.n_steps, "the number of steps per window for cell='dense'",
@@ -93,6 +99,48 @@ class ForecasterConfig:
             raise InvalidArgumentError.for_argument(
                 "residual_index", self.residual_index,
                 f"an input feature index in [0, {self.n_features}) with n_targets=1")
+
+    def estimated_parameters(self) -> int:
+        """The number of parameters :class:`Forecaster` will allocate, computed without
+        allocating them (checked against the built models in the tests)."""
+        feat, n = self.n_features, 0
+        if self.conv_filters and self.cell in RECURRENT:
+            n += self.conv_filters * (feat * self.conv_kernel + 1)
+            feat = self.conv_filters
+        if self.cell == "dense":
+            n += (self.n_steps or 0) * feat * self.units + self.units
+            out = self.units
+        elif self.cell == "conv":
+            for i in range(self.layers):
+                n += self.units * ((feat if i == 0 else self.units) * self.conv_kernel + 1)
+            out = self.units
+        else:
+            gates, dirs = {"rnn": 1, "gru": 3, "lstm": 4}[self.cell], 2 if self.bidirectional else 1
+            for i in range(self.layers):
+                inp = feat if i == 0 else self.units * dirs
+                n += dirs * gates * self.units * (inp + self.units + 2)
+            out = self.units * dirs
+        if self.dense_units:
+            n += self.dense_units * (out + 1)
+            out = self.dense_units
+        return n + (out + 1) * self.horizon * self.n_targets
+
+    def check_memory(self, budget_bytes: int | None = None) -> None:
+        """Refuse a model whose training state (weights, gradients, two optimizer moments: 16
+        bytes per parameter) would not fit in ``budget_bytes`` (default: half the RAM)."""
+        if budget_bytes is None:
+            try:
+                budget_bytes = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+            except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+                return
+        params = self.estimated_parameters()
+        if params * 16 > budget_bytes:
+            raise InvalidArgumentError.for_argument(
+                "--units", self.units, "a model that fits in memory",
+                f"With units={self.units}, layers={self.layers}, conv_filters={self.conv_filters} and "
+                f"dense_units={self.dense_units} the model has about {params:,} parameters, whose training state "
+                f"needs about {params * 16 / 1e9:,.1f} GB; {budget_bytes / 1e9:,.1f} GB is available. Use fewer "
+                "--units, --layers, --conv-filters or --dense-units.")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -123,6 +171,7 @@ class Forecaster(nn.Module):
 
     def __init__(self, config: ForecasterConfig):
         super().__init__()
+        config.check_memory()
         self.config = c = config
         self.front = None
         feat = c.n_features

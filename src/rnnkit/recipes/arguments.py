@@ -52,6 +52,8 @@ def add_data_arguments(p: argparse.ArgumentParser, split_default=(0.7, 0.15, 0.1
                    help="read dates like 05/03/2020 as 5 March (dates that fit both orders are refused without it)")
     d.add_argument("--time-unit", choices=["s", "ms", "us", "ns"],
                    help="the time column holds numbers: seconds (s), milliseconds (ms)... since 1970-01-01 UTC")
+    d.add_argument("--encoding", help="the CSV's text encoding (default utf-8), e.g. latin-1, cp1252, utf-16")
+    d.add_argument("--na-values", type=_names, help="extra strings read as missing values, e.g. nil,?,-")
     d.add_argument("--group-col", help="column naming several series (e.g. stations)")
     d.add_argument("--features", type=_names, help="comma-separated input columns (default: every numeric column)")
     d.add_argument("--stations", type=_names, help="embedded weather only: e.g. JFK,LGA")
@@ -82,12 +84,23 @@ def data_fields(args: argparse.Namespace) -> dict:
         given = "--time-format" if args.time_format else "--dayfirst" if args.dayfirst else "--time-unit"
         raise InvalidArgumentError.for_argument(given, args.time_format or args.time_unit or True, "a --csv to apply to",
                                                 "The embedded weather and --jena have known time formats: leave it out.")
+    if args.encoding and not args.csv:
+        raise InvalidArgumentError.for_argument("--encoding", args.encoding, "a --csv to apply to",
+                                                "The embedded weather and --jena are UTF-8: leave it out.")
+    if args.na_values and not args.csv:
+        raise InvalidArgumentError.for_argument("--na-values", ",".join(args.na_values), "a --csv to apply to",
+                                                "The embedded weather and --jena need no extra missing-value markers.")
+    if args.agg and not args.resample:
+        raise InvalidArgumentError.for_argument(
+            "--agg", ",".join(f"{k}={v}" for k, v in args.agg.items()), "--resample beside it",
+            "Aggregations apply when rows are merged into bins: pass --resample FREQ (e.g. 3h), or leave --agg out.")
     if sum(map(bool, (args.time_format, args.dayfirst, args.time_unit))) > 1:
         raise InvalidArgumentError.for_argument(
             "--time-format", args.time_format, "one of --time-format, --dayfirst and --time-unit",
             "They say the same thing in different ways: pass only one.")
     return dict(csv=args.csv, jena=args.jena, target=target, time_col=args.time_col, time_format=args.time_format,
-                dayfirst=args.dayfirst, time_unit=args.time_unit, group_col=args.group_col,
+                dayfirst=args.dayfirst, time_unit=args.time_unit, encoding=args.encoding, na_values=args.na_values,
+                group_col=args.group_col,
                 features=args.features, stations=args.stations, resample=args.resample, agg=args.agg,
                 duplicates=args.duplicates, nan=args.nan, split=args.split)
 
@@ -135,6 +148,10 @@ def forecast_job(args: argparse.Namespace):
     if args.resume and not args.out:
         raise InvalidArgumentError.for_argument("--out", None, "the run directory to resume",
                                                 "Pass --out DIR of the interrupted run with --resume.")
+    if args.seasonal_period is not None and args.seasonal_period < 1:
+        raise InvalidArgumentError.for_argument(
+            "--seasonal-period", args.seasonal_period, "a positive number of rows per season",
+            "Leave it out for one day of rows (when the data have a regular step of at most a day).")
     return ForecastJob(
         **data_fields(args), lookback=args.lookback, step=args.step, delay=args.delay,
         horizon=args.horizon, stride=args.stride, seq2seq=args.seq2seq, seasonal_period=args.seasonal_period, cell=args.cell,

@@ -41,7 +41,7 @@ class ForecastJob:
 
     Data: ``csv`` (None = embedded weather), ``jena`` (path or URL of the Jena climate CSV), ``target``, ``time_col``,
     ``time_format``/``dayfirst``/``time_unit`` (how to read the time column, see
-    :func:`rnnkit.data.series.parse_times`), ``group_col``,
+    :func:`rnnkit.data.series.parse_times`), ``encoding`` (the CSV's, default UTF-8), ``na_values`` (extra strings read as missing), ``group_col``,
     ``features``, ``stations`` (embedded only), ``resample``, ``duplicates``, ``nan``, ``split``,
     ``time_features`` (sin/cos of the time of ``"day"`` and/or ``"year"``; the default leaves the
     year out: with one year of data, a chronological split makes the test months' time of year
@@ -63,6 +63,8 @@ class ForecastJob:
     time_format: str | None = None
     dayfirst: bool = False
     time_unit: str | None = None
+    encoding: str | None = None
+    na_values: list[str] | None = None
     group_col: str | None = None
     features: list[str] | None = None
     stations: list[str] | None = None
@@ -149,7 +151,8 @@ def prepare(job: ForecastJob, scaler=None):
         raise InvalidArgumentError.for_argument(
             "time_col", job.time_col, "the name of the CSV's time column", "Pass --time-col COLUMN.")
     return prepare_series(job.csv, time=job.time_col, time_format=job.time_format, dayfirst=job.dayfirst,
-                          time_unit=job.time_unit, target=job.target, features=job.features,
+                          time_unit=job.time_unit, encoding=job.encoding,
+                          na_values=job.na_values, target=job.target, features=job.features,
                           group=job.group_col, resample=job.resample, agg=job.agg, duplicates=job.duplicates,
                           nan=job.nan, split=tuple(job.split), time_features=tuple(job.time_features),
                           scaler=scaler)
@@ -299,6 +302,7 @@ def run_forecast(job: ForecastJob, log=print, prepared=None) -> dict:
     """Run the whole job; returns ``{"run_dir": path, "val": ..., "test": ...,
     "test_by_series": ...}``. ``prepared`` replaces the job's own data (e.g. one series of it)."""
     say = (lambda *a: None) if job.quiet else log
+    job.train_config()                      # every training option checked before reading data
     prepared = prepare(job) if prepared is None else prepared
     kw = dict(lookback=job.lookback, step=job.step, delay=job.delay, horizon=job.horizon)
     train_w = prepared.windows("train", stride=job.stride, seq2seq=job.seq2seq, **kw)

@@ -138,8 +138,9 @@ class TrainConfig:
         for m in self.metrics:
             get_metric(m)
         self.betas = tuple(self.betas)
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
-            raise InvalidArgumentError.for_argument("seed", self.seed, "an integer >= 0")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed < 2**63:
+            raise InvalidArgumentError.for_argument("seed", self.seed, "an integer in [0, 2**63)",
+                                                    "torch seeds are 64-bit integers; pass a smaller --seed.")
 
     def to_dict(self) -> dict:
         """JSON-ready dict (a callable loss/metric is stored by its name)."""

@@ -119,7 +119,9 @@ def load_run(run_dir) -> dict:
     after building the model from ``run["config"]``."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
-        raise CheckpointError(f"Run directory {run_dir} does not exist.")
+        raise CheckpointError(f"Run directory {run_dir} does not exist." if not run_dir.exists() else
+                              f"{run_dir} is a file, not a run directory. Pass the directory `rnnkit forecast` "
+                              "wrote (its --out).")
 
     def read_json(name, required):
         p = run_dir / name

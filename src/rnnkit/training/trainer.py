@@ -351,6 +351,7 @@ class Trainer:
                 "(--resume) to continue that run, or choose a new --out directory.")
         state = load_state(last)
         manifest.verify(self.run_dir, [LAST])
+        _check_state_types(state, last)
         if state.get("config_hash") != fingerprint_hash(fp):
             diffs = diff_fingerprints(state.get("fingerprint", {}), fp)
             raise CheckpointError(
@@ -372,6 +373,23 @@ class Trainer:
         self.best_state = state.get("best_model")
         self.stopped_early = bool(state.get("stopped_early"))
         return state
+
+
+_STATE_TYPES = {"epoch": int, "history": list, "model": dict, "optimizer": dict, "rng": dict}
+
+
+def _check_state_types(state: dict, path) -> None:
+    """A checkpoint read back is untrusted: every field the trainer uses has its type."""
+    for key, kind in _STATE_TYPES.items():
+        value = state.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise CheckpointError(
+                f"Checkpoint {path} is not a valid rnnkit training checkpoint: its field {key!r} is "
+                f"{type(value).__name__ if key in state else 'missing'}, expected {kind.__name__}. Start a new run "
+                "with a new --out directory (or delete the checkpoints/ folder of this run).")
+    if state["epoch"] < 0 or not all(isinstance(r, dict) for r in state["history"]):
+        raise CheckpointError(f"Checkpoint {path} has a negative epoch or history rows that are not records. "
+                              "Start a new run with a new --out directory.")
 
 
 def fit(model: torch.nn.Module, train_data, val_data=None, config: TrainConfig | None = None,
