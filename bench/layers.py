@@ -10,6 +10,7 @@ without extras measured in the same run, and GFLOP/s (the GEMM work of forward +
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -123,7 +124,12 @@ def main():
     if a.threads:
         torch.set_num_threads(a.threads)
     reps = 5 if a.quick else a.reps
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, kernels: {fused.backend()}")
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, CPU capability "
+          f"{torch.backends.cpu.get_cpu_capability()}, kernels: {fused.backend()}")
+    if fused.available():
+        from rnnkit.layers.fused import _loader, backends
+        forced = os.environ.get("RNNKIT_GEMM")
+        print(backends.describe(_loader.load()) + (f"; forced: RNNKIT_GEMM={forced}" if forced else ""))
     layers_too = not a.no_layers
     if layers_too:
         try:
@@ -136,6 +142,9 @@ def main():
     for s in SHAPES:
         if s[0] not in a.shapes.split(","):
             continue
+        if fused.available():
+            from rnnkit.layers.fused import _loader, backends
+            print(f"# {s[0]}: {backends.explain(backends.choose(s[5], _loader.load()))}")
         for r in bench_shape(*s, reps, layers_too):
             print(f"{r[0]:6} {r[1]:16} {r[2]:8} {r[3]:9.1f} {r[4]:6.2f} {r[5]:8.1f}", flush=True)
     for mode in ("lstm", "gru"):

@@ -205,6 +205,49 @@ inline void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double beta,
   }
 }
 
+// Products over all steps, on tensors laid out [B, Tn, *] where row (b, t) is valid for
+// t < len(b). With lengths, and unless oneDNN's one big product is faster anyway, they run as
+// one product per sequence over its valid rows only, so padding costs no arithmetic.
+inline bool by_sequence(const Plan& p, int64_t backend) {
+  if (p.identity && p.steps == p.T) {
+    bool full = true;
+    for (auto l : p.len) full = full && l == p.T;
+    if (full) return false;
+  }
+  int64_t valid = 0;
+  for (auto l : p.len) valid += l;
+  const bool dnnl = (backend & 15) == DNNL && health().usable(DNNL);
+  return !dnnl && valid < p.B * p.T;
+}
+
+// C3[b, t] = A3[b, t] @ Bm for valid rows (rows past a length are left as they are).
+template <typename T>
+inline void gemm_rows(const Plan& p, const Tensor& A3, const Tensor& Bm, const Tensor& C3,
+                      int64_t backend) {
+  const int64_t B = A3.size(0), Tn = A3.size(1);
+  if (!by_sequence(p, backend)) {
+    gemm<T>(A3.reshape({B * Tn, A3.size(2)}), Bm, C3.view({B * Tn, C3.size(2)}), 0.0, backend);
+    return;
+  }
+  for (int64_t j = 0; j < B; ++j)
+    gemm<T>(A3[p.perm[j]].narrow(0, 0, p.len[j]), Bm, C3[p.perm[j]].narrow(0, 0, p.len[j]), 0.0,
+            backend);
+}
+
+// C = sum over valid rows of A3[b, t]^T D3[b, t] (rows past a length must not matter).
+template <typename T>
+inline void gemm_sum_rows(const Plan& p, const Tensor& A3, const Tensor& D3, const Tensor& C,
+                          int64_t backend) {
+  const int64_t B = A3.size(0), Tn = A3.size(1);
+  if (!by_sequence(p, backend)) {
+    gemm<T>(A3.reshape({B * Tn, A3.size(2)}).t(), D3.reshape({B * Tn, D3.size(2)}), C, 0.0, backend);
+    return;
+  }
+  for (int64_t j = 0; j < B; ++j)
+    gemm<T>(A3[p.perm[j]].narrow(0, 0, p.len[j]).t(), D3[p.perm[j]].narrow(0, 0, p.len[j]), C,
+            j == 0 ? 0.0 : 1.0, backend);
+}
+
 // RNNKIT_PROFILE=1 prints the time of each phase (development aid).
 struct PhaseTimer {
   bool on;

@@ -41,7 +41,7 @@ std::vector<Tensor> forward_impl(int64_t mode, const Tensor& x, const Tensor& h0
     }
   }
   Tensor xw = pooled({B * Tn, GH}, opt);
-  gemm<T>(x.reshape({B * Tn, I}), w_ih.t(), xw, 0.0, big_be);
+  gemm_rows<T>(p, x, w_ih.t(), xw.view({B, Tn, GH}), big_be);
 
   // xh[b, t] = [x[b, t] | masked h entering step t | 1]: backward gets dW_ih, dW_hh and the
   // bias gradient from ONE GEMM dgates^T @ xh.
@@ -69,11 +69,13 @@ std::vector<Tensor> forward_impl(int64_t mode, const Tensor& x, const Tensor& h0
 
   T* outp = out.data_ptr<T>();
   T* rhp = (train && before) ? rh.data_ptr<T>() : nullptr;
-  for (int64_t j = 0; j < B; ++j) {  // outputs after a row's length are exactly zero
+  // Outputs after a row's length are exactly zero, and nothing of the padding (which may hold
+  // NaN) enters the all-steps weight-gradient product.
+  for (int64_t j = 0; j < B; ++j) {
     const int64_t b = p.perm[j];
     for (int64_t t = p.len[j]; t < Tn; ++t) {
       std::memset(outp + (b * Tn + t) * H, 0, sizeof(T) * H);
-      if (xhp) std::memset(xhp + (b * Tn + t) * XW + I, 0, sizeof(T) * H);
+      if (xhp) std::memset(xhp + (b * Tn + t) * XW, 0, sizeof(T) * (I + H));  // NaN-safe
       if (rhp) std::memset(rhp + (b * Tn + t) * H, 0, sizeof(T) * H);
     }
   }

@@ -41,6 +41,7 @@ def _jit():
     import torch
     from torch.utils.cpp_extension import load as cpp_load
     level = _build.target_level()
+    _state["level"] = level
     tag = fingerprint(torch.__version__, level)
     root = Path(os.environ.get("RNNKIT_CACHE", Path.home() / ".cache" / "rnnkit"))
     build = root / f"fused-{tag}"
@@ -60,10 +61,15 @@ def _installed():
     spec = importlib.util.find_spec("rnnkit.layers.fused._C")
     if spec is None or not spec.origin:
         return None, "no build from install"
-    why = _build.why_not_loadable(_build.read_info(spec.origin), torch.__version__)
+    info = _build.read_info(spec.origin)
+    why = _build.why_not_loadable(info, torch.__version__)
+    wanted = os.environ.get("RNNKIT_ISA", "").strip()
+    if not why and wanted and info.get("level") != wanted:
+        why = f"it was built for {info.get('level')} and RNNKIT_ISA asks for {wanted}"
     if why:
         return None, f"the build from install is not used: {why}"
     try:
+        _state["level"] = info.get("level")
         return importlib.import_module("rnnkit.layers.fused._C"), ""
     except ImportError as e:
         return None, f"the build from install does not load ({e})"
@@ -92,5 +98,7 @@ def load():
 
 
 def describe() -> str:
+    """How the loaded kernels were built, e.g. ``compiled at install, x86-64-v3``."""
     load()
-    return _state["how"]
+    level = _state.get("level")
+    return _state["how"] + (f", {level}" if _state["mod"] is not None and level else "")

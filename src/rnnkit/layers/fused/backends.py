@@ -154,6 +154,11 @@ def reset() -> None:
     _state.update(probe=None, choice={}, failed={})
 
 
+def explain(code: int) -> str:
+    """``choose``'s packed code in words: ``'per-step blas, all-steps dnnl'``."""
+    return f"per-step {NAMES[code & 15]}, all-steps {NAMES[(code >> 4) & 15]}"
+
+
 def describe(mod) -> str:
     """One line for benchmark headers: which backends run here and which do not (and why)."""
     parts = [n if why is None else f"{n} (off: {why[:80]})" for n, why in probe(mod).items()]
