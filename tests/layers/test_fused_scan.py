@@ -129,3 +129,17 @@ def test_bad_arguments_raise_clear_errors(change, arg):
     kw.update(change)
     with pytest.raises(InvalidArgumentError, match=f"`{arg}`"):
         fused_scan(**kw)
+
+
+@pytest.mark.parametrize("mode", ["lstm", "gru", "rnn"])
+def test_nan_in_the_padding_never_reaches_the_weight_gradients(mode):
+    inp = _inputs(mode, 3, 6, 2, 4)
+    lengths = torch.tensor([6, 2, 4])
+    dirty = dict(inp, x=inp["x"].detach().clone())
+    dirty["x"][1, 2:] = float("nan")
+    dirty["x"].requires_grad_()
+    clean = dict(inp, x=torch.where(torch.isnan(dirty["x"]), 0.0, dirty["x"]).detach().requires_grad_())
+    (out_c, grads_c), (out_d, grads_d) = [_run(fused_scan, mode, i, lengths=lengths) for i in (clean, dirty)]
+    for a, b in zip(out_c + list(grads_c), out_d + list(grads_d)):
+        assert torch.isfinite(b).all()
+        torch.testing.assert_close(a, b, **TOL)

@@ -71,3 +71,27 @@ def test_length_properties(kind, batch, time, inp, hidden, layers, bidirectional
     L = int(lengths[b])
     alone, _ = layer(x[b:b + 1, :L])
     torch.testing.assert_close(alone[0], out[b, :L], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("cls", [rnnkit.LSTM, rnnkit.GRU, rnnkit.SimpleRNN])
+@pytest.mark.parametrize("junk", [float("nan"), float("inf")])
+def test_nan_or_inf_in_the_padding_reaches_no_output_and_no_gradient(cls, junk):
+    """Issue 10: padding must never reach the arithmetic (select, do not multiply)."""
+    torch.manual_seed(0)
+    layer = cls(3, 5, num_layers=2, bidirectional=True, init="torch")
+    lengths = torch.tensor([6, 2, 4])
+    clean = torch.randn(3, 6, 3)
+    clean = torch.where((torch.arange(6) < lengths.unsqueeze(1)).unsqueeze(-1), clean, 0.0)
+    dirty = clean.clone()
+    dirty[1, 2:] = junk
+    dirty[2, 4:] = -junk
+    results = []
+    for x in (clean, dirty):
+        x = x.clone().requires_grad_()
+        out, _ = layer(x, lengths=lengths)
+        layer.zero_grad()
+        out.square().sum().backward()
+        results.append([out.detach(), x.grad] + [p.grad.clone() for p in layer.parameters()])
+    for a, b in zip(*results):
+        assert torch.isfinite(b).all()
+        torch.testing.assert_close(a, b)

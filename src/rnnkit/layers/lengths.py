@@ -3,6 +3,8 @@
     >>> import torch
     >>> resolve_lengths(None, torch.tensor([[True, True], [True, False]]), batch=2, time=2)
     tensor([2, 1])
+    >>> zero_padding(torch.tensor([[[1.0], [float("nan")]]]), torch.tensor([1]))[..., 0]
+    tensor([[1., 0.]])
 """
 from __future__ import annotations
 
@@ -57,3 +59,14 @@ def resolve_lengths(lengths, mask, batch: int, time: int) -> Tensor | None:
     if lo == time:
         return None
     return lengths
+
+
+def zero_padding(x: Tensor, lengths: Tensor | None) -> Tensor:
+    """``x`` (batch, time, ...) with every step at or past its length replaced by exact zeros.
+
+    It selects rather than multiplies by a mask, so NaN or inf in the padding reaches neither
+    the outputs nor any gradient (``nan * 0`` is ``nan``)."""
+    if lengths is None:
+        return x
+    valid = torch.arange(x.shape[1], device=x.device) < lengths.to(x.device).unsqueeze(1)
+    return torch.where(valid.view(*valid.shape, *([1] * (x.dim() - 2))), x, x.new_zeros(()))

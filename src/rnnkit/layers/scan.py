@@ -63,7 +63,7 @@ def reference_scan(mode: str, x: Tensor, h0: Tensor, c0: Tensor | None, w_ih: Te
     active = None
     if lengths is not None:
         t_ar = torch.arange(T, device=x.device)
-        active = (t_ar.unsqueeze(0) < lengths.to(x.device).unsqueeze(1)).to(x.dtype)  # (B, T)
+        active = t_ar.unsqueeze(0) < lengths.to(x.device).unsqueeze(1)  # (B, T) bool
         T_run = int(lengths.max())
     else:
         T_run = T
@@ -75,12 +75,12 @@ def reference_scan(mode: str, x: Tensor, h0: Tensor, c0: Tensor | None, w_ih: Te
             h_new = gru_step(steps[t], h, w_hh, b_hh, rec_mask, reset_after)
         else:
             h_new = rnn_step(steps[t], h, w_hh, b_hh, rec_mask, nonlinearity)
-        if active is not None:
+        if active is not None:  # select, never multiply: padding may hold NaN
             a = active[:, t:t + 1]
-            h_new = a * h_new + (1 - a) * h
+            h_new = torch.where(a, h_new, h)
             if mode == "lstm":
-                c_new = a * c_new + (1 - a) * c
-            outs.append(a * h_new)
+                c_new = torch.where(a, c_new, c)
+            outs.append(torch.where(a, h_new, h_new.new_zeros(())))
         else:
             outs.append(h_new)
         h = h_new
