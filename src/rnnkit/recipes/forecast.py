@@ -47,6 +47,8 @@ class ForecastJob:
     year out: with one year of data, a chronological split makes the test months' time of year
     unseen in training, and the model overfits to it).
     ``agg``: per-column aggregation when resampling (``{"precip": "sum"}``; default mean).
+    ``max_gap``: a duration (``"30min"``); longer gaps in time split a series into segments that
+    windows never cross, instead of being interpolated across.
     Windows (in rows after resampling): ``lookback``, ``step``, ``delay``, ``horizon``,
     ``stride``; ``seq2seq`` trains on the target at every input step (the inputs shifted by
     ``delay``, seed 000's "improving our loss function"), evaluated after the last step; ``seasonal_period`` in rows for the seasonal-naive baseline (None: 1 day of rows
@@ -70,6 +72,7 @@ class ForecastJob:
     stations: list[str] | None = None
     resample: str | None = None
     agg: dict | None = None
+    max_gap: str | None = None
     duplicates: str = "error"
     nan: str = "interpolate"
     split: tuple = DEFAULT_SPLIT
@@ -132,7 +135,8 @@ def prepare(job: ForecastJob, scaler=None):
     if job.jena is not None:
         from rnnkit.data import prepare_jena
         remote = is_remote(job.jena)
-        kw = {k: v for k, v in (("resample", job.resample), ("features", job.features)) if v is not None}
+        kw = {k: v for k, v in (("resample", job.resample), ("features", job.features), ("max_gap", job.max_gap))
+              if v is not None}
         if tuple(job.split) != DEFAULT_SPLIT:  # else the seed's 200000/100000/rest rows
             kw["split"] = tuple(job.split)
         return prepare_jena(job.target, path=None if remote else job.jena,
@@ -140,6 +144,8 @@ def prepare(job: ForecastJob, scaler=None):
                             time_features=tuple(job.time_features), scaler=scaler, **kw)
     if job.csv is None:
         kw = {} if job.resample is None else {"resample": job.resample}
+        if job.max_gap is not None:
+            kw["max_gap"] = job.max_gap
         if job.features is not None:
             kw["features"] = job.features
         if job.agg:
@@ -152,7 +158,7 @@ def prepare(job: ForecastJob, scaler=None):
             "time_col", job.time_col, "the name of the CSV's time column", "Pass --time-col COLUMN.")
     return prepare_series(job.csv, time=job.time_col, time_format=job.time_format, dayfirst=job.dayfirst,
                           time_unit=job.time_unit, encoding=job.encoding,
-                          na_values=job.na_values, target=job.target, features=job.features,
+                          na_values=job.na_values, max_gap=job.max_gap, target=job.target, features=job.features,
                           group=job.group_col, resample=job.resample, agg=job.agg, duplicates=job.duplicates,
                           nan=job.nan, split=tuple(job.split), time_features=tuple(job.time_features),
                           scaler=scaler)
@@ -212,7 +218,7 @@ def checked_period(job: ForecastJob, prepared, windows, say=print) -> int | None
     series = prepared.data[:, prepared.feature_names.index(prepared.target)]
     try:
         for w in windows:
-            seasonal_naive(w, series, period, prepared.bounds)
+            seasonal_naive(w, series, period, prepared.segments)
     except InvalidArgumentError:
         if job.seasonal_period:
             raise InvalidArgumentError.for_argument(
@@ -234,7 +240,7 @@ def window_notes(prepared, windows: dict, job: ForecastJob) -> list[str]:
     notes = []
     if len(prepared.groups) > 1:
         for part, w in windows.items():
-            empty = [str(g) for g, n in zip(prepared.groups, w.counts) if int(n) == 0]
+            empty = [str(g) for g, n in zip(prepared.groups, prepared.series_counts(w)) if int(n) == 0]
             if empty:
                 notes.append(f"series {', '.join(empty)} ha{'s' if len(empty) == 1 else 've'} no {part} window "
                              f"(too short for lookback {job.lookback} + delay {job.delay}): left out of the {part} "
@@ -245,6 +251,31 @@ def window_notes(prepared, windows: dict, job: ForecastJob) -> list[str]:
         notes.append(f"the target {prepared.target!r} is constant in the training part: there is nothing to learn, "
                      "and the errors relative to common sense are not defined.")
     return notes
+
+
+def gap_note(prepared, job: ForecastJob) -> str | None:
+    """How many gaps in time were split (``max_gap``) and how many were interpolated; None
+    when there was none."""
+    g = prepared.gaps
+    if not g["split"] and not g["interpolated"]:
+        return None if job.max_gap is None else f"gaps: none longer than --max-gap {job.max_gap}"
+    parts = []
+    if job.max_gap is not None:
+        parts.append(f"{g['split']} longer than --max-gap {job.max_gap} split the series (windows never cross "
+                     f"them{', longest ' + _span(g['longest_split']) if g['split'] else ''})")
+    if job.resample is not None or job.csv is None:
+        parts.append(f"{g['interpolated']} {'shorter ' if job.max_gap is not None else ''}interpolated linearly"
+                     + (f" (longest {_span(g['longest_interpolated'])})" if g["interpolated"] else ""))
+    else:
+        parts.append("shorter ones kept as they are (no --resample: nothing is filled in)")
+    hint = ("; pass --max-gap DURATION to split the series at long gaps instead"
+            if job.max_gap is None and g["interpolated"] else "")
+    return "gaps: " + "; ".join(parts) + hint
+
+
+def _span(seconds: float) -> str:
+    import pandas as pd
+    return str(pd.Timedelta(seconds=seconds)).replace("0 days ", "")
 
 
 def _errors(pred: np.ndarray, truth: np.ndarray) -> dict:
@@ -264,7 +295,7 @@ def evaluate_part(model, trainer, prepared, windows, batch_size: int, period: in
     series = prepared.data[:, prepared.feature_names.index(prepared.target)]
     inv = prepared.inverse_target
     preds = {"model": inv(pred.reshape(truth.shape))}
-    for name, p in all_baselines(windows, series, period, prepared.bounds).items():
+    for name, p in all_baselines(windows, series, period, prepared.segments).items():
         preds[name] = inv(p.reshape(truth.shape))
     truth_u = inv(truth)
     metrics = {name: _errors(p, truth_u) for name, p in preds.items()}
@@ -289,7 +320,7 @@ def by_series(prepared, windows, preds: dict) -> dict:
     """Test metrics split per series: ``{series: {name: {"mae", "rmse"}}}`` (windows are in
     series order, ``windows.counts`` of each)."""
     out, begin = {}, 0
-    for group, n in zip(prepared.groups, windows.counts):
+    for group, n in zip(prepared.groups, prepared.series_counts(windows)):
         n = int(n)
         if n:
             truth = preds["truth"][begin:begin + n]
@@ -309,6 +340,9 @@ def run_forecast(job: ForecastJob, log=print, prepared=None) -> dict:
     val_w, test_w = prepared.windows("val", **kw), prepared.windows("test", **kw)
     val_fit = prepared.windows("val", seq2seq=True, **kw) if job.seq2seq else val_w
     say(f"data: {prepared}\nwindows: train {len(train_w)}, val {len(val_w)}, test {len(test_w)}")
+    note = gap_note(prepared, job)
+    if note:
+        say(note)
     for note in window_notes(prepared, {"train": train_w, "val": val_w, "test": test_w}, job):
         warn(note)
     period = checked_period(job, prepared, (val_w, test_w), say)
@@ -335,7 +369,7 @@ def run_forecast(job: ForecastJob, log=print, prepared=None) -> dict:
 
 def _plot_test(path: Path, job: ForecastJob, prepared, test_w, preds: dict) -> None:
     """Forecast vs truth over the first series' test span (at most two weeks of windows)."""
-    counts = [int(c) for c in test_w.counts]
+    counts = [int(c) for c in prepared.series_counts(test_w)]
     i = next((k for k, c in enumerate(counts) if c), 0)     # the first series that has test windows
     begin = sum(counts[:i])
     n = min(counts[i], 24 * 14)

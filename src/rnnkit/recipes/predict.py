@@ -59,7 +59,7 @@ def _prepare_for_prediction(job: ForecastJob, cfg: dict, csv: str | None):
         prepared = prepare_series(csv, time="time_hour", target=job.target, group="origin",
                                   angles={"wind_dir": "wind_speed"}, resample=job.resample or "1h",
                                   agg={"precip": "sum", **(job.agg or {})}, features=job.features, nan=job.nan,
-                                  duplicates=job.duplicates, split=split, scaler=scaler,
+                                  duplicates=job.duplicates, max_gap=job.max_gap, split=split, scaler=scaler,
                                   time_features=tuple(job.time_features),
                                   static=load_stations()[["lat", "lon", "alt"]])
     else:
@@ -140,9 +140,10 @@ def forecast_from_run(run_dir, csv: str | None = None) -> pd.DataFrame:
     model, job, cfg = load_forecaster(run_dir)
     prepared = _prepare_for_prediction(job, cfg, csv)
     n_steps = job.lookback // job.step
-    rows = []
-    for i, (a, b) in enumerate(prepared.bounds):
+    rows, short = [], []
+    for i, (a, b) in enumerate(prepared.last_segments()):
         if b - a < job.lookback:
+            short.append((prepared.groups[i], b - a))
             continue
         idx = b - 1 - (n_steps - 1 - np.arange(n_steps)) * job.step
         x = torch.from_numpy(np.ascontiguousarray(prepared.data[idx]))
@@ -159,6 +160,12 @@ def forecast_from_run(run_dir, csv: str | None = None) -> pd.DataFrame:
         for h, value in enumerate(np.atleast_1d(y)):
             rows.append({"series": prepared.groups[i], "last_observed": last,
                          "target_time": last + freq * (job.delay + h * job.step), "forecast": float(value)})
+    for group, n in short:
+        what = "The data" if group is None else f"Series {group!r}"
+        after = " after its last gap longer than --max-gap" if job.max_gap else ""
+        warnings.warn(f"{what} has {n} row(s){after}, fewer than the lookback of {job.lookback} rows the "
+                      "model needs: no forecast for it. Give more recent rows.", stacklevel=2)
     if not rows:
-        raise CheckpointError(f"No series in the data has the {job.lookback} rows this model needs.")
+        raise CheckpointError(f"No series in the data has the {job.lookback} rows this model needs"
+                              f"{' after its last gap longer than --max-gap' if job.max_gap else ''}.")
     return pd.DataFrame(rows)
