@@ -168,3 +168,102 @@ def forecast_job(args: argparse.Namespace):
         optimizer=args.optimizer, lr=args.lr, loss=args.loss, clip_norm=args.clip_norm,
         patience=args.patience, steps_per_epoch=args.steps_per_epoch, seed=args.seed, quiet=args.quiet,
         out=args.out, resume=args.resume)
+
+
+# ForecastJob fields that have no CLI option; a run's config.json is checked for them apart.
+_NOT_OPTIONS = ("time_features", "lr_patience", "name", "quiet", "out", "resume")
+
+
+class _ConfigParser(argparse.ArgumentParser):
+    """The forecast options' parser raising an error instead of exiting (for config.json)."""
+
+    def error(self, message):
+        raise InvalidArgumentError(message)
+
+
+def job_from_config(fields: dict, where: str = "config.json"):
+    """The :class:`~rnnkit.recipes.forecast.ForecastJob` of a run's ``config.json`` "job" dict,
+    checked exactly like command-line input: every field is turned back into its option and
+    parsed by the same parser and the same checks as ``rnnkit forecast`` (a run directory is
+    data, not trust). Errors are :class:`~rnnkit.errors.CheckpointError` naming ``where``.
+
+        >>> from rnnkit.recipes.forecast import ForecastJob
+        >>> job_from_config(ForecastJob(units=8, stations=["JFK"]).to_dict()).units
+        8
+        >>> job_from_config({"units": "8; rm -rf ~"})
+        Traceback (most recent call last):
+        ...
+        rnnkit.errors.CheckpointError: config.json: the job field `units` is not valid as rnnkit forecast input: argument --units: invalid int value: '8; rm -rf ~'...
+    """
+    from rnnkit.errors import CheckpointError
+    from rnnkit.recipes.forecast import ForecastJob
+
+    if not isinstance(fields, dict):
+        raise CheckpointError(f"{where}: 'job' is {type(fields).__name__}, not an object of job fields. "
+                              "The run directory was not written by rnnkit forecast (or was edited).")
+    parser = _ConfigParser(prog="rnnkit forecast", add_help=False)
+    add_forecast_arguments(parser)
+    options = {a.dest: a for a in parser._actions if a.option_strings}
+    known = set(options) | set(_NOT_OPTIONS)
+    unknown = sorted(set(fields) - known)
+    if unknown:
+        raise CheckpointError(f"{where}: unknown job field(s) {unknown!r}. The run was written by another rnnkit "
+                              "version or edited; retrain it with this version.")
+    argv, field_of = [], {}
+    for name, value in fields.items():
+        if name in _NOT_OPTIONS or value is None:
+            continue
+        action = options[name]
+        flag = action.option_strings[-1]
+        field_of[flag] = name
+        if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+            if not isinstance(value, bool):
+                raise _bad(where, name, value, f"{flag}: expected true or false")
+            if value == isinstance(action, argparse._StoreTrueAction):
+                argv.append(flag)
+            continue
+        argv.append(f"{flag}={_as_option_text(name, value, where)}")
+    from rnnkit.recipes.forecast import check_windows
+    try:
+        args = parser.parse_args(argv)
+        job = forecast_job(args)
+        job.train_config()
+        check_windows(job)
+    except InvalidArgumentError as e:
+        name = next((f for flag, f in field_of.items() if flag in str(e)), None) or next(
+            (f for f in field_of.values() if f"`{f}`" in str(e)), None)
+        raise _bad(where, name, fields.get(name), str(e)) from None
+    rest = {k: fields[k] for k in _NOT_OPTIONS if k in fields and k not in ("quiet", "out", "resume")}
+    if "time_features" in rest and not (isinstance(rest["time_features"], list)
+                                        and set(rest["time_features"]) <= {"day", "year"}):
+        raise _bad(where, "time_features", rest["time_features"], "expected a list of 'day' and 'year'")
+    if "lr_patience" in rest and rest["lr_patience"] is not None and not (
+            type(rest["lr_patience"]) is int and rest["lr_patience"] >= 1):
+        raise _bad(where, "lr_patience", rest["lr_patience"], "expected a positive integer or null")
+    if "name" in rest and not isinstance(rest["name"], str):
+        raise _bad(where, "name", rest["name"], "expected a string")
+    import dataclasses
+    job = dataclasses.replace(job, **{k: tuple(v) if k == "time_features" else v for k, v in rest.items()})
+    job.train_config()
+    return job
+
+
+def _as_option_text(name: str, value, where: str) -> str:
+    """A config value as it would be typed on the command line (lists comma-joined)."""
+    if isinstance(value, bool) or isinstance(value, (int, float, str)):
+        return str(value)
+    if isinstance(value, list) and all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value):
+        return ",".join(map(str, value))
+    if isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        return ",".join(f"{k}={v}" for k, v in value.items())
+    raise _bad(where, name, value, "expected a value of the type its option takes")
+
+
+def _bad(where: str, name, value, why: str):
+    from rnnkit.errors import CheckpointError
+    shown = repr(value)
+    shown = shown if len(shown) <= 80 else shown[:77] + "..."
+    return CheckpointError(
+        f"{where}: the job field `{name}` is not valid as rnnkit forecast input: {why} (value {shown}). The run "
+        "directory was not written by this rnnkit (or was edited): a run directory is read as untrusted input, "
+        "checked like command-line options. Retrain the model, or fix the field.")

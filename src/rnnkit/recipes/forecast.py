@@ -164,6 +164,17 @@ def prepare(job: ForecastJob, scaler=None):
                           scaler=scaler)
 
 
+def check_windows(job: ForecastJob) -> None:
+    """The window options checked before any data is read (the :class:`Windows` checks)."""
+    from rnnkit.data import Windows
+    from rnnkit.errors import DataError
+    try:       # one row: the arguments are checked, then "too short" (DataError) is expected
+        Windows(np.zeros((1, 1), np.float32), lookback=job.lookback, step=job.step, delay=job.delay,
+                horizon=job.horizon, stride=job.stride)
+    except DataError:
+        pass
+
+
 def is_remote(path: str) -> bool:
     return path.split(":", 1)[0] in ("http", "https", "ftp", "file")
 
@@ -334,6 +345,7 @@ def run_forecast(job: ForecastJob, log=print, prepared=None) -> dict:
     "test_by_series": ...}``. ``prepared`` replaces the job's own data (e.g. one series of it)."""
     say = (lambda *a: None) if job.quiet else log
     job.train_config()                      # every training option checked before reading data
+    check_windows(job)
     prepared = prepare(job) if prepared is None else prepared
     kw = dict(lookback=job.lookback, step=job.step, delay=job.delay, horizon=job.horizon)
     train_w = prepared.windows("train", stride=job.stride, seq2seq=job.seq2seq, **kw)

@@ -25,27 +25,66 @@ import torch
 
 from rnnkit.data import prepare_series
 from rnnkit.data.weather import load_stations
-from rnnkit.errors import CheckpointError, InvalidArgumentError
+from rnnkit.errors import CheckpointError, InvalidArgumentError, RnnkitError
 from rnnkit.models import Forecaster, ForecasterConfig
+from rnnkit.recipes.arguments import job_from_config
 from rnnkit.recipes.forecast import ForecastJob, is_remote, prepare, time_step
 from rnnkit.training import load_run, manifest
 from rnnkit.training.manifest import file_sha256
 
 
 def load_forecaster(run_dir) -> tuple[Forecaster, ForecastJob, dict]:
-    """The trained model (eval mode), its job and the run's config dict."""
+    """The trained model (eval mode), its job and the run's config dict.
+
+    A run directory is data, not trust: its job is checked exactly like ``rnnkit forecast``
+    options (:func:`~rnnkit.recipes.arguments.job_from_config`), and the model is the one that
+    job builds (a config.json whose model differs from its job is refused), so nothing larger
+    than the command line allows is allocated.
+    """
     run = load_run(run_dir)
     cfg = run["config"]
-    if "job" not in cfg or "model" not in cfg:
+    where = f"{Path(run_dir) / 'config.json'}"
+    if not isinstance(cfg, dict) or "job" not in cfg or "model" not in cfg:
         raise CheckpointError(f"{run_dir} is not a forecasting run (config.json has no 'job'/'model').")
-    names = {f.name for f in dataclasses.fields(ForecastJob)}
-    job = ForecastJob(**{k: v for k, v in cfg["job"].items() if k in names})
-    model = Forecaster(ForecasterConfig.from_dict(cfg["model"]))
+    job = job_from_config(cfg["job"], where)
+    model_cfg = cfg["model"]
+    if not isinstance(model_cfg, dict):
+        raise CheckpointError(f"{where}: 'model' is {type(model_cfg).__name__}, not an object.")
+    try:
+        expected = job.model_config(model_cfg.get("n_features", 0), model_cfg.get("residual_index")).to_dict()
+    except InvalidArgumentError as e:
+        raise CheckpointError(f"{where}: the model's n_features or residual_index is not valid ({e}).") from None
+    differ = sorted(k for k in set(expected) | set(model_cfg) if expected.get(k) != model_cfg.get(k))
+    if differ:
+        raise CheckpointError(
+            f"{where}: the model ({', '.join(f'{k}={model_cfg.get(k)!r}' for k in differ[:4])}) is not the one "
+            f"its job builds ({', '.join(f'{k}={expected.get(k)!r}' for k in differ[:4])}). The run directory "
+            "was edited or not written by rnnkit forecast; retrain it.")
+    _check_data_fields(cfg, where)
+    model = Forecaster(ForecasterConfig.from_dict(model_cfg))
     try:
         model.load_state_dict(run["weights"])
     except RuntimeError as e:
         raise CheckpointError(f"{run_dir}/model.safetensors does not fit the model in config.json: {e}") from None
     return model.eval(), job, cfg
+
+
+def _check_data_fields(cfg: dict, where: str) -> None:
+    """The saved scalers and the data source have the types rnnkit writes (else CheckpointError)."""
+    from rnnkit.data.scaling import Scaler
+    data, source = cfg.get("data"), cfg.get("source", {})
+    try:
+        Scaler.from_dict(data["scaler"])
+        if data.get("static_scaler") is not None:
+            Scaler.from_dict(data["static_scaler"])
+    except (TypeError, KeyError, ValueError, AttributeError, IndexError) as e:
+        raise CheckpointError(f"{where}: 'data' does not hold the scaler rnnkit saves ({type(e).__name__}). "
+                              "The run directory was edited or not written by rnnkit forecast; retrain it.") from None
+    ok = isinstance(source, dict) and all(isinstance(source.get(k), str) for k in ("path", "sha256", "url")
+                                          if k in source)
+    if not ok or not isinstance(source.get("time_step_s", 0.0) or 0.0, (int, float)):
+        raise CheckpointError(f"{where}: 'source' does not have the fields and types rnnkit writes. The run "
+                              "directory was edited or not written by rnnkit forecast; retrain it.")
 
 
 def _prepare_for_prediction(job: ForecastJob, cfg: dict, csv: str | None):
@@ -54,7 +93,20 @@ def _prepare_for_prediction(job: ForecastJob, cfg: dict, csv: str | None):
     source = cfg.get("source") or {}
     if csv is None:
         job = _own_data(job, source)
-        return prepare(dataclasses.replace(job, split=split), scaler=scaler)
+        named = job.csv or job.jena
+        try:
+            return prepare(dataclasses.replace(job, split=split), scaler=scaler)
+        except RnnkitError as e:
+            if named is None:
+                raise
+            # the file was named by the run directory, not by the user: never quote its content
+            raise CheckpointError(
+                f"The run's data {named!r} cannot be prepared as its config.json says ({type(e).__name__}; "
+                "details not shown: the path comes from the run directory, which may have been made by someone "
+                "else, so rnnkit does not quote what that file holds). Pass --csv FILE with the training data's "
+                "columns.") from None
+    if job.jena is not None:             # a Jena run: the CSV given replaces the Jena file, never a download
+        return prepare(dataclasses.replace(job, jena=csv, split=split), scaler=scaler)
     if job.csv is None:  # trained on the embedded weather: a CSV of the same table
         prepared = prepare_series(csv, time="time_hour", target=job.target, group="origin",
                                   angles={"wind_dir": "wind_speed"}, resample=job.resample or "1h",
@@ -75,6 +127,12 @@ def _prepare_for_prediction(job: ForecastJob, cfg: dict, csv: str | None):
 
 def _own_data(job: ForecastJob, source: dict) -> ForecastJob:
     """The job reading exactly the file it was trained on (by absolute path, checked by sha256)."""
+    remote = job.jena if job.jena is not None and is_remote(job.jena) else None
+    if remote is not None or "url" in source:
+        raise CheckpointError(
+            f"This run was trained on data from the URL {remote or source.get('url')!r}; rnnkit predict never "
+            "fetches a URL (or file:// path) named by a run directory. Pass --csv FILE: the CSV of that data, e.g. "
+            "the one rnnkit cached when training (see RNNKIT_CACHE, default ~/.cache/rnnkit).")
     if "path" not in source:
         if job.csv is not None or (job.jena is not None and not is_remote(job.jena)):
             warnings.warn("This run does not record the absolute path and sha256 of its training data (an "
