@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnkit.data.download import cache_dir, download, extract_member, sha256_file
+from rnnkit.data.download import cache_dir, cache_path, download, extract_member, sha256_file
 from rnnkit.data.jena import JENA_COLUMNS, jena_float_data, jena_path, load_jena, prepare_jena
 from rnnkit.errors import DataError
 
@@ -32,26 +32,63 @@ def test_download_checks_sha256_and_caches(zipped, tmp_path):
     digest = hashlib.sha256(zipped.read_bytes()).hexdigest()
     cache = tmp_path / "cache"
     p = download(zipped.as_uri(), sha256=digest, cache_dir=cache)
-    assert p == cache / zipped.name and sha256_file(p) == digest
+    assert p == cache_path(zipped.as_uri(), digest, cache_dir=cache) and sha256_file(p) == digest
     mtime = p.stat().st_mtime_ns
     assert download(zipped.as_uri(), sha256=digest, cache_dir=cache).stat().st_mtime_ns == mtime  # cache hit
-    assert [f.name for f in cache.iterdir()] == [zipped.name]          # no temp files left
+    assert sorted(f.name for f in p.parent.iterdir()) == [zipped.name, zipped.name + ".sha256"]  # no temp files
 
 
 def test_checksum_mismatch_is_an_error_and_caches_nothing(zipped, tmp_path):
     cache = tmp_path / "cache"
     with pytest.raises(DataError, match="Checksum mismatch.*expected sha256 0{64}"):
         download(zipped.as_uri(), sha256="0" * 64, cache_dir=cache)
-    assert list(cache.iterdir()) == []
+    assert [f for f in cache.rglob("*") if f.is_file()] == []
 
 
 def test_corrupt_cached_file_is_fetched_again(zipped, tmp_path):
     cache = tmp_path / "cache"
-    cache.mkdir()
-    (cache / zipped.name).write_bytes(b"truncated")
     digest = hashlib.sha256(zipped.read_bytes()).hexdigest()
+    planted = cache_path(str(zipped), digest, cache_dir=cache)
+    planted.parent.mkdir(parents=True)
+    planted.write_bytes(b"truncated")
     p = download(str(zipped), sha256=digest, cache_dir=cache)
     assert p.read_bytes() == zipped.read_bytes()
+
+
+@pytest.mark.parametrize("sha256", [None, "known"])
+def test_a_planted_file_with_the_same_name_is_never_served(zipped, tmp_path, sha256):
+    """Issue 10: the cache was keyed by file name only, so a file planted as
+    ``<cache>/jena_climate_2009_2016.csv.zip`` was served for the Jena URL (unchecked, as the
+    Jena sha256 is not pinned)."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / zipped.name).write_bytes(b"planted")
+    digest = hashlib.sha256(zipped.read_bytes()).hexdigest() if sha256 else None
+    p = download(zipped.as_uri(), sha256=digest, cache_dir=cache)
+    assert p.read_bytes() == zipped.read_bytes()
+    assert (cache / zipped.name).read_bytes() == b"planted"          # left alone, never read
+
+
+def test_a_file_from_another_url_with_the_same_name_is_not_served(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    (a / "data.csv").write_text("x\n1\n")
+    (b / "data.csv").write_text("x\n2\n")
+    cache = tmp_path / "cache"
+    assert download((a / "data.csv").as_uri(), cache_dir=cache).read_text() == "x\n1\n"
+    assert download((b / "data.csv").as_uri(), cache_dir=cache).read_text() == "x\n2\n"
+
+
+def test_a_cached_file_changed_after_download_is_fetched_again_without_a_pinned_sha256(zipped, tmp_path):
+    cache = tmp_path / "cache"
+    p = download(zipped.as_uri(), cache_dir=cache)
+    p.write_bytes(b"swapped in the cache")
+    assert download(zipped.as_uri(), cache_dir=cache).read_bytes() == zipped.read_bytes()
+
+
+def test_the_same_url_with_another_checksum_is_another_entry(zipped, tmp_path):
+    digest = hashlib.sha256(zipped.read_bytes()).hexdigest()
+    assert cache_path(zipped.as_uri(), digest, cache_dir=tmp_path) != cache_path(zipped.as_uri(), None, cache_dir=tmp_path)
 
 
 def test_missing_source_is_a_clear_error(tmp_path):

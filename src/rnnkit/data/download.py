@@ -5,13 +5,19 @@ temporary name in the cache folder and renamed only once complete and verified, 
 interrupted download never leaves a truncated file behind. ``url`` may be ``https://``,
 ``http://``, ``file://`` or a local path.
 
+The cache is keyed by URL and checksum, not by file name: a file is kept under
+``<cache>/<key>/<name>`` with ``key`` a hash of the URL and the expected sha256
+(:func:`cache_path`), and the sha256 it had when downloaded is kept beside it
+(``<name>.sha256``) and checked on every hit. A file planted in the cache under the same name
+(or fetched from another URL) is never served for a known URL.
+
 >>> import hashlib, pathlib, tempfile
 >>> tmp = pathlib.Path(tempfile.mkdtemp())
 >>> _ = (tmp / "a.txt").write_text("hello")
 >>> digest = hashlib.sha256(b"hello").hexdigest()
 >>> path = download(str(tmp / "a.txt"), sha256=digest, cache_dir=tmp / "cache")
->>> path.name, path.read_text()
-('a.txt', 'hello')
+>>> path.name, path.read_text(), path == cache_path(str(tmp / "a.txt"), digest, cache_dir=tmp / "cache")
+('a.txt', 'hello', True)
 """
 from __future__ import annotations
 
@@ -27,7 +33,7 @@ from pathlib import Path
 
 from rnnkit.errors import DataError, InvalidArgumentError
 
-__all__ = ["cache_dir", "sha256_file", "download", "extract_member"]
+__all__ = ["cache_dir", "cache_path", "sha256_file", "download", "extract_member"]
 
 _CHUNK = 1 << 20
 
@@ -38,6 +44,15 @@ def cache_dir(path=None) -> Path:
     p = p.expanduser()
     p.mkdir(parents=True, exist_ok=True)
     return p
+
+
+def cache_path(url: str, sha256: str | None = None, filename: str | None = None, cache_dir=None) -> Path:
+    """Where :func:`download` keeps ``url``: ``<cache>/<hash of url and sha256>/<filename>``."""
+    name = filename or Path(urllib.parse.urlparse(url).path).name
+    if not name or name in (".", "..") or "/" in name or "\\" in name:
+        raise InvalidArgumentError.for_argument("filename", filename or name, "a plain file name (the URL has none)")
+    key = hashlib.sha256(f"{url}\n{(sha256 or '').lower()}".encode()).hexdigest()[:24]
+    return globals()["cache_dir"](cache_dir) / key / name
 
 
 def sha256_file(path) -> str:
@@ -79,20 +94,23 @@ def download(url: str, filename: str | None = None, *, sha256: str | None = None
         url: where to fetch from (``https://``, ``file://`` or a local path).
         filename: name in the cache; default the last part of the URL.
         sha256: expected hex digest; checked after download and on every cache hit. None
-            skips the check (a cached file is then trusted).
+            skips the check after download (a cached file is then checked against the sha256
+            recorded when rnnkit downloaded it, and fetched again when it differs).
         cache_dir: the folder; default :func:`cache_dir`.
         force: download again even if cached.
 
     A checksum mismatch raises :class:`~rnnkit.errors.DataError` and leaves nothing in the cache.
     """
-    folder = globals()["cache_dir"](cache_dir)
-    name = filename or Path(urllib.parse.urlparse(url).path).name
-    if not name:
-        raise InvalidArgumentError.for_argument("filename", filename, "a file name (the URL has none)")
-    dest = folder / name
+    dest = cache_path(url, sha256, filename, cache_dir)
+    folder, name = dest.parent, dest.name
+    folder.mkdir(exist_ok=True)
     want = sha256.lower() if sha256 else None
-    if dest.exists() and not force and (want is None or sha256_file(dest) == want):
-        return dest
+    record = folder / (name + ".sha256")
+    if dest.exists() and not force:
+        have = sha256_file(dest)
+        recorded = record.read_text().strip() if record.is_file() else None
+        if have == (want or recorded):
+            return dest
     fd, tmp = tempfile.mkstemp(prefix=name + ".", suffix=".part", dir=folder)
     os.close(fd)
     tmp = Path(tmp)
@@ -113,6 +131,7 @@ def download(url: str, filename: str | None = None, *, sha256: str | None = None
                     f"Checksum mismatch for {url!r}: expected sha256 {want}, got {got}. The file is "
                     f"corrupt or has changed upstream; it was not cached. Retry, or pass sha256=None if "
                     f"you trust this file.")
+        record.write_text(sha256_file(tmp) + "\n")
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)

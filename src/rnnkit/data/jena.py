@@ -27,8 +27,11 @@ __all__ = ["JENA_URL", "JENA_SHA256", "JENA_COLUMNS", "JENA_TIME_FORMAT", "jena_
            "jena_float_data", "prepare_jena"]
 
 JENA_URL = "https://s3.amazonaws.com/keras-datasets/jena_climate_2009_2016.csv.zip"
-# The archive's sha256 was not available offline when this was written; None skips the check.
-# Set it (or pass sha256=...) once verified against a real download.
+# Not pinned: the archive's sha256 cannot be known offline (this was written without network
+# access, and no copy of the archive was available to hash), so none is invented here. Without
+# it a download is not checked, but the cache is keyed by URL (a planted file is never served)
+# and a cached copy is checked against the sha256 recorded when it was downloaded. Set it (or
+# pass sha256=...) once verified against a real download.
 JENA_SHA256: str | None = None
 JENA_CSV = "jena_climate_2009_2016.csv"
 JENA_SPLIT = (200000 / 420551, 100000 / 420551)
