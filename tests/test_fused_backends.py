@@ -151,27 +151,3 @@ print("dnnl:", backends.probe(_loader.load())["dnnl"])
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     assert r.stdout.startswith("dnnl:")
-
-
-@pytest.mark.parametrize("mode,reset_after", [("lstm", True), ("gru", True), ("gru", False), ("rnn", True)])
-@pytest.mark.parametrize("reverse", [False, True])
-def test_row_blocks_on_several_threads_match_the_reference(mod, mode, reset_after, reverse):
-    """With 2+ threads and a batch of 32+, each thread runs the time loop for its own block of
-    rows (balanced by length); blocks must not change a single number."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
-        g = torch.Generator().manual_seed(3)
-        B, T, I, H = 45, 9, 4, 6
-        r = lambda *s: (torch.randn(*s, generator=g) * 0.4).requires_grad_()  # noqa: E731
-        n = G[mode] * H
-        args = [r(B, T, I), r(B, H), r(B, H) if mode == "lstm" else None, r(n, I), r(n, H), r(n), r(n)]
-        kw = dict(lengths=torch.randint(1, T + 1, (B,), generator=g), reverse=reverse,
-                  reset_after=reset_after, rec_mask=(torch.rand(B, H, generator=g) > 0.3).float() / 0.7)
-        for gemm in ("blas", None):
-            got = _outputs_and_grads(fused_scan, mode, args, kw, gemm=gemm)
-            want = _outputs_and_grads(reference_scan, mode, args, kw)
-            for a, b in zip(got, want):
-                torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
-    finally:
-        torch.set_num_threads(threads)

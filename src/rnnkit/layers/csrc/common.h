@@ -248,28 +248,6 @@ inline void gemm_sum_rows(const Plan& p, const Tensor& A3, const Tensor& D3, con
             j == 0 ? 0.0 : 1.0, backend);
 }
 
-// Sequences are independent through time: with several threads and per-step products small
-// enough for one core (the raw BLAS path), each thread runs the whole time loop for its own
-// block of rows, with no barrier per step. Blocks are contiguous in the length-sorted order
-// and balanced by their total number of steps. Otherwise one block, parallel inside a step.
-template <typename F>
-inline void over_row_blocks(const Plan& p, bool allow, const F& rows) {
-  const int64_t k = allow ? std::min<int64_t>(at::get_num_threads(), p.B / 16) : 1;
-  if (k <= 1 || at::in_parallel_region()) { rows(0, p.B); return; }
-  int64_t total = 0, acc = 0, c = 1;
-  for (auto l : p.len) total += l;
-  std::vector<int64_t> cut(k + 1, p.B);
-  cut[0] = 0;
-  for (int64_t j = 0; j < p.B && c < k; ++j) {
-    acc += p.len[j];
-    if (acc * k >= total * c) cut[c++] = j + 1;
-  }
-  at::parallel_for(0, k, 1, [&](int64_t c0, int64_t c1) {
-    for (int64_t i = c0; i < c1; ++i)
-      if (cut[i] < cut[i + 1]) rows(cut[i], cut[i + 1]);
-  });
-}
-
 // RNNKIT_PROFILE=1 prints the time of each phase (development aid).
 struct PhaseTimer {
   bool on;

@@ -31,6 +31,7 @@ std::vector<Tensor> backward_impl(int64_t mode, const Tensor& x, const Tensor& w
   const int64_t mstride = mask.defined() ? H : 0;
   Tensor zero_row = at::zeros({H}, opt);
   Tensor pend = at::empty({B, H}, opt);
+  int64_t pend_nb = 0;
   Tensor dxw = pooled({B, Tn, GH}, opt);
   Tensor dghn = after ? pooled({B, Tn, H}, opt) : Tensor();  // GRU: d(W_hn h) = dn * r
   Tensor dgstep = at::empty({B, before ? 2 * H : GH}, opt);
@@ -68,13 +69,10 @@ std::vector<Tensor> backward_impl(int64_t mode, const Tensor& x, const Tensor& w
   const bool raw = (step_be & 15) == BLAS;
   timer.mark("bwd setup");
 
-  // Rows [r0, r1) through all steps, last to first (see over_row_blocks).
-  auto rows = [&](int64_t r0, int64_t r1) {
   for (int64_t s = p.steps - 1; s >= 0; --s) {
-    const int64_t nb = std::min(r1, p.nb[s]), n = nb - r0;  // active rows of this block
-    if (n <= 0) continue;
+    const int64_t nb = p.nb[s];
     const T* gs_s = gp + s * B * SH;
-    const int64_t pnb = s + 1 < p.steps ? p.nb[s + 1] : 0;  // rows with a gradient from s+1
+    const int64_t pnb = pend_nb;
     // Gradient reaching h at this step: carried + from the recurrent GEMM of step s+1 + output.
     struct Row { int64_t b, t; const T* go; const T* pd; const T* mj; T* dx; T* dg; T* dh; };
     auto row = [&](int64_t j) {
@@ -84,7 +82,7 @@ std::vector<Tensor> backward_impl(int64_t mode, const Tensor& x, const Tensor& w
     };
     auto hprev = [&](int64_t j) { return s > 0 ? hsp + (s - 1) * BH + j * H : h0p + j * H; };
     if (mode == LSTM) {
-      at::parallel_for(r0, nb, grain, [&](int64_t j0, int64_t j1) {
+      at::parallel_for(0, nb, grain, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) {
           Row r = row(j);
           const T* go = r.go; const T* pd = r.pd; const T* mj = r.mj;
@@ -108,7 +106,7 @@ std::vector<Tensor> backward_impl(int64_t mode, const Tensor& x, const Tensor& w
         }
       });
     } else if (mode == RNN) {
-      at::parallel_for(r0, nb, grain, [&](int64_t j0, int64_t j1) {
+      at::parallel_for(0, nb, grain, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) {
           Row r = row(j);
           const T* go = r.go; const T* pd = r.pd; const T* mj = r.mj;
@@ -124,7 +122,7 @@ std::vector<Tensor> backward_impl(int64_t mode, const Tensor& x, const Tensor& w
         }
       });
     } else if (after) {
-      at::parallel_for(r0, nb, grain, [&](int64_t j0, int64_t j1) {
+      at::parallel_for(0, nb, grain, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) {
           Row r = row(j);
           const T* go = r.go; const T* pd = r.pd; const T* mj = r.mj;
@@ -147,7 +145,7 @@ std::vector<Tensor> backward_impl(int64_t mode, const Tensor& x, const Tensor& w
       });
     } else {
       T* dnp = dn_buf.data_ptr<T>();
-      at::parallel_for(r0, nb, grain, [&](int64_t j0, int64_t j1) {
+      at::parallel_for(0, nb, grain, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) {
           Row r = row(j);
           const T* go = r.go; const T* pd = r.pd; const T* mj = r.mj;
@@ -166,11 +164,10 @@ std::vector<Tensor> backward_impl(int64_t mode, const Tensor& x, const Tensor& w
           }
         }
       });
-      if (!(raw && gemm_raw<T>(n, H, H, dnp + r0 * H, H, whh + 2 * H * H, H, false,
-                               drh.data_ptr<T>() + r0 * H, H, T(0))))
-        gemm<T>(dn_buf.narrow(0, r0, n), w_n, drh.narrow(0, r0, n), 0.0, step_be);
+      if (!(raw && gemm_raw<T>(nb, H, H, dnp, H, whh + 2 * H * H, H, false, drh.data_ptr<T>(), H, T(0))))
+        gemm<T>(dn_buf.narrow(0, 0, nb), w_n, drh.narrow(0, 0, nb), 0.0, step_be);
       const T* drhp = drh.data_ptr<T>();
-      at::parallel_for(r0, nb, grain, [&](int64_t j0, int64_t j1) {
+      at::parallel_for(0, nb, grain, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) {
           Row r = row(j);
           const T* gs = gs_s + j * SH;
@@ -187,13 +184,10 @@ std::vector<Tensor> backward_impl(int64_t mode, const Tensor& x, const Tensor& w
         }
       });
     }
-    if (!(raw && gemm_raw<T>(n, H, dgs, dgp + r0 * dgs, dgs, whh, H, false, pendp + r0 * H, H,
-                             T(before ? 1 : 0))))
-      gemm<T>(dgstep.narrow(0, r0, n), w_rz, pend.narrow(0, r0, n), before ? 1.0 : 0.0, step_be);
+    if (!(raw && gemm_raw<T>(nb, H, dgs, dgp, dgs, whh, H, false, pendp, H, T(before ? 1 : 0))))
+      gemm<T>(dgstep.narrow(0, 0, nb), w_rz, pend.narrow(0, 0, nb), before ? 1.0 : 0.0, step_be);
+    pend_nb = nb;
   }
-  };
-  over_row_blocks(p, raw, rows);
-  const int64_t pend_nb = p.steps > 0 ? p.nb[0] : 0;  // every row was active at step 0
   if (pend_nb > 0) {
     Tensor mm = mask.defined() ? m.narrow(0, 0, pend_nb) : m;
     dh.narrow(0, 0, pend_nb).add_(pend.narrow(0, 0, pend_nb) * mm);

@@ -107,18 +107,15 @@ std::vector<Tensor> forward_impl(int64_t mode, const Tensor& x, const Tensor& h0
   T* hs0 = (train && mode != LSTM) ? hs.data_ptr<T>() : nullptr;
   const T* whh = w_hh.data_ptr<T>();
   const bool raw = (step_be & 15) == BLAS;
-  // Rows [r0, r1) through all steps; rows are independent sequences (see over_row_blocks).
-  auto rows = [&](int64_t r0, int64_t r1) {
   for (int64_t s = 0; s < p.steps; ++s) {
-    const int64_t nb = std::min(r1, p.nb[s]), n = nb - r0;  // active rows of this block
-    if (n <= 0) break;
+    const int64_t nb = p.nb[s];
     T* hm_sp = hmb + (s % 2) * B * H;
     T* hm_next = hmb + ((s + 1) % 2) * B * H;
     T* gsp = gates0 + (train ? s : 0) * B * SH;
     T* csp = cs0 ? cs0 + s * B * H : nullptr;
     T* hsp = hs0 ? hs0 + s * B * H : nullptr;
-    if (!(raw && gemm_raw<T>(n, ghs, H, hm_sp + r0 * H, H, whh, H, true, ghp + r0 * ghs, ghs, T(0))))
-      gemm<T>(hmbuf[s % 2].narrow(0, r0, n), w_rz, gh.narrow(0, r0, n), 0.0, step_be);
+    if (!(raw && gemm_raw<T>(nb, ghs, H, hm_sp, H, whh, H, true, ghp, ghs, T(0))))
+      gemm<T>(hmbuf[s % 2].narrow(0, 0, nb), w_rz, gh.narrow(0, 0, nb), 0.0, step_be);
 
     // Per row: where its input, output and next masked state live.
     struct Row { const T* xr; T* outr; T* hmo; const T* mj; };
@@ -130,7 +127,7 @@ std::vector<Tensor> forward_impl(int64_t mode, const Tensor& x, const Tensor& h0
       return r;
     };
     if (mode == LSTM) {
-      at::parallel_for(r0, nb, grain, [&](int64_t j0, int64_t j1) {
+      at::parallel_for(0, nb, grain, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) {
           Row r = row(j);
           const T* xr = r.xr; const T* g = ghp + j * ghs; const T* mj = r.mj;
@@ -152,7 +149,7 @@ std::vector<Tensor> forward_impl(int64_t mode, const Tensor& x, const Tensor& h0
         }
       });
     } else if (mode == RNN) {
-      at::parallel_for(r0, nb, grain, [&](int64_t j0, int64_t j1) {
+      at::parallel_for(0, nb, grain, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) {
           Row r = row(j);
           const T* xr = r.xr; const T* g = ghp + j * ghs; const T* mj = r.mj;
@@ -168,7 +165,7 @@ std::vector<Tensor> forward_impl(int64_t mode, const Tensor& x, const Tensor& h0
         }
       });
     } else if (reset_after) {
-      at::parallel_for(r0, nb, grain, [&](int64_t j0, int64_t j1) {
+      at::parallel_for(0, nb, grain, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) {
           Row r = row(j);
           const T* xr = r.xr; const T* g = ghp + j * ghs; const T* mj = r.mj;
@@ -189,7 +186,7 @@ std::vector<Tensor> forward_impl(int64_t mode, const Tensor& x, const Tensor& h0
       });
     } else {  // GRU, reset before the matmul: n uses (r * h_masked) @ W_hn^T
       T* rsp = rhstep.data_ptr<T>();
-      at::parallel_for(r0, nb, grain, [&](int64_t j0, int64_t j1) {
+      at::parallel_for(0, nb, grain, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) {
           Row r = row(j);
           const T* xr = r.xr; const T* g = ghp + j * ghs;
@@ -204,11 +201,10 @@ std::vector<Tensor> forward_impl(int64_t mode, const Tensor& x, const Tensor& h0
           if (rhp) std::memcpy(rhp + (r.outr - outp), rj, sizeof(T) * H);
         }
       });
-      if (!(raw && gemm_raw<T>(n, H, H, rsp + r0 * H, H, whh + 2 * H * H, H, true,
-                               ghn.data_ptr<T>() + r0 * H, H, T(0))))
-        gemm<T>(rhstep.narrow(0, r0, n), w_n, ghn.narrow(0, r0, n), 0.0, step_be);
+      if (!(raw && gemm_raw<T>(nb, H, H, rsp, H, whh + 2 * H * H, H, true, ghn.data_ptr<T>(), H, T(0))))
+        gemm<T>(rhstep.narrow(0, 0, nb), w_n, ghn.narrow(0, 0, nb), 0.0, step_be);
       const T* ghnp = ghn.data_ptr<T>();
-      at::parallel_for(r0, nb, grain, [&](int64_t j0, int64_t j1) {
+      at::parallel_for(0, nb, grain, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) {
           Row r = row(j);
           const T* xr = r.xr; const T* mj = r.mj; const T* gn = ghnp + j * H;
@@ -227,8 +223,6 @@ std::vector<Tensor> forward_impl(int64_t mode, const Tensor& x, const Tensor& h0
       });
     }
   }
-  };
-  over_row_blocks(p, raw, rows);
   timer.mark("fwd loop");
   Tensor h_n = from_sorted(p, h);
   Tensor c_n = mode == LSTM ? from_sorted(p, c) : at::empty({0}, opt);
