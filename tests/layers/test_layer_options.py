@@ -163,3 +163,16 @@ def test_summary_counts_parameters_a_container_owns():
 
     # GRU: 3 * (3*2 + 3*3 + 3) = 54 free (one bias vector per gate counted once), + 3 for `scale`
     assert rnnkit.summary(Scaled(), (5, 2), print_fn=None) == 54 + 3
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_input_works_on_a_cast_layer_or_gets_a_clear_error(dtype):
+    torch.manual_seed(0)
+    layer = rnnkit.GRU(3, 4)
+    x = torch.randn(2, 5, 3)
+    with pytest.raises(InvalidArgumentError, match="dtype of the layer's weights"):
+        layer(x.to(dtype))
+    ref, _ = layer(x, lengths=torch.tensor([5, 2]))
+    out, _ = layer.to(dtype)(x.to(dtype), lengths=torch.tensor([5, 2]))
+    assert out.dtype == dtype
+    torch.testing.assert_close(out.float(), ref, rtol=0, atol=0.05)

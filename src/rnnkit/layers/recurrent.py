@@ -259,6 +259,12 @@ class RecurrentLayer(nn.Module):
         if not x.is_floating_point():
             raise InvalidArgumentError.for_argument("x", x.dtype, "a floating-point tensor",
                                                     "Token ids go through an embedding first.")
+        w = self.weight_ih_l0
+        if x.dtype != w.dtype:
+            raise InvalidArgumentError.for_argument(
+                "x", f"{x.dtype} input", f"the dtype of the layer's weights ({w.dtype})",
+                f"Cast the input (x.to({w.dtype})) or the layer (layer.to({x.dtype})); float16 "
+                "and bfloat16 layers run on the pure PyTorch path.")
         return x
 
     def forward(self, x: Tensor, lengths=None, state=None, mask=None):
