@@ -93,11 +93,13 @@ def test_create_run_dir_names_and_refusals(tmp_path, monkeypatch):
 def test_save_and_load_run(tmp_path):
     m = torch.nn.Linear(3, 1)
     save_run(tmp_path, m, config={"hidden": 4, "units": "degC"}, metrics={"test_mae": 0.25})
-    run = load_run(tmp_path)
+    with pytest.warns(UserWarning, match="no manifest.json"):  # not made by create_run_dir
+        run = load_run(tmp_path)
     assert run["config"] == {"hidden": 4, "units": "degC"}
     assert run["metrics"] == {"test_mae": 0.25}
     assert torch.equal(run["weights"]["weight"], m.weight)
     assert json.loads((tmp_path / "metrics.json").read_text()) == {"test_mae": 0.25}
     (tmp_path / "config.json").unlink()
-    with pytest.raises(CheckpointError, match="config.json is missing"):
+    with pytest.raises(CheckpointError, match="config.json is missing"), \
+            pytest.warns(UserWarning, match="no manifest.json"):
         load_run(tmp_path)
