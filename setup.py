@@ -43,16 +43,18 @@ if os.environ.get("RNNKIT_NO_BUILD", "0") != "1":
             """Never fail the install because of the optional extension."""
 
             def run(self):
+                self.built_ok = set()
                 try:
                     super().run()
                 except Exception as e:  # noqa: BLE001
                     print(f"rnnkit: building the fused kernels failed ({e}); rnnkit will use "
                           "the pure PyTorch path.", file=sys.stderr)
                     return
-                for ext in self.extensions:  # in-place (editable) builds: beside the copy too
-                    path = self.get_ext_fullpath(ext.name)
-                    if os.path.exists(path):
-                        build.write_info(path, info)
+                # The record goes beside the library where it ends up (in place for editable
+                # installs), and only for a library this build made: never for a stale one.
+                for ext in self.extensions:
+                    if ext.name in self.built_ok:
+                        build.write_info(self.get_ext_fullpath(ext.name), info)
 
             def build_extension(self, ext):
                 try:
@@ -60,7 +62,7 @@ if os.environ.get("RNNKIT_NO_BUILD", "0") != "1":
                 except Exception as e:  # noqa: BLE001
                     print(f"rnnkit: building {ext.name} failed ({e}).", file=sys.stderr)
                     return
-                build.write_info(self.get_ext_fullpath(ext.name), info)
+                self.built_ok.add(ext.name)
 
         sources = sorted(os.path.join(CSRC, f) for f in os.listdir(CSRC) if f.endswith(".cpp"))
         flags = info["flags"] + [f"-DRNNKIT_SRC_HASH={info['src']}"]

@@ -28,8 +28,7 @@ using at::Tensor;
 enum Mode { LSTM = 0, GRU = 1, RNN = 2 };
 enum Backend { ATEN = 0, DNNL = 1, BLAS = 2 };
 // Flags on the packed backend argument (step | big << 4 | flags).
-constexpr int64_t EXACT = 256;   // use the named backend for every GEMM size (tests, probes)
-constexpr int64_t STRICT = 512;  // rethrow a backend's error instead of falling back (probes)
+constexpr int64_t EXACT = 256;  // use the named backend for every GEMM size (tests, RNNKIT_GEMM)
 
 // Which GEMM backends have failed in this process. A backend that throws (oneDNN refusing a
 // CPU it cannot run on, say) is switched off for the rest of the process and the GEMM is
@@ -199,7 +198,7 @@ inline void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double beta,
     try {
       if (gemm_on<T>(cand, a, b, c, beta)) return;
     } catch (const std::exception& e) {
-      if ((backend & STRICT) || cand == ATEN) throw;
+      if (cand == ATEN) throw;
       health().fail(cand, e.what());
     }
   }
@@ -209,11 +208,6 @@ inline void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double beta,
 // t < len(b). With lengths, and unless oneDNN's one big product is faster anyway, they run as
 // one product per sequence over its valid rows only, so padding costs no arithmetic.
 inline bool by_sequence(const Plan& p, int64_t backend) {
-  if (p.identity && p.steps == p.T) {
-    bool full = true;
-    for (auto l : p.len) full = full && l == p.T;
-    if (full) return false;
-  }
   int64_t valid = 0;
   for (auto l : p.len) valid += l;
   const bool dnnl = (backend & 15) == DNNL && health().usable(DNNL);

@@ -19,7 +19,7 @@ std::vector<Tensor> backward_impl(int64_t mode, const Tensor& x, const Tensor& w
   const int64_t G = mode == LSTM ? 4 : mode == GRU ? 3 : 1, GH = G * H;
   const bool before = mode == GRU && !reset_after, after = mode == GRU && reset_after;
   const int64_t SH = gates.size(2), XW = I + H + 1;
-  const int64_t flags = backend & (EXACT | STRICT);
+  const int64_t flags = backend & EXACT;
   const int64_t step_be = (backend & 15) | flags, big_be = ((backend >> 4) & 15) | flags;
   PhaseTimer timer;
   Plan p = make_plan(B, Tn, lengths);

@@ -104,18 +104,12 @@ def choose(hidden_size: int, mod, dtype=torch.float32) -> int:
     key = (hidden_size, dtype, name)
     if key not in _state["choice"]:
         ok = usable(mod)
-        if name is not None:
-            if name in ok:
-                code = CODES[name] * 17 | EXACT
-            else:
-                warnings.warn(f"rnnkit: RNNKIT_GEMM={name} cannot run on this CPU "
-                              f"({probe(mod)[name]}); using the default choice among {ok}.",
-                              stacklevel=4)
-                _state["choice"][key] = choose_default(hidden_size, ok, dtype)
-                return _state["choice"][key]
-        else:
-            code = choose_default(hidden_size, ok, dtype)
-        _state["choice"][key] = code
+        if name is not None and name not in ok:
+            warnings.warn(f"rnnkit: RNNKIT_GEMM={name} cannot run on this CPU "
+                          f"({probe(mod)[name] or _state['failed'].get(name)}); using the default "
+                          f"choice among {ok}.", stacklevel=4)
+        _state["choice"][key] = (CODES[name] * 17 | EXACT if name in ok
+                                 else choose_default(hidden_size, ok, dtype))
     return _state["choice"][key]
 
 
