@@ -10,7 +10,8 @@ from rnnkit.data.windows import Windows, WindowBatches, windows_view
 from rnnkit.data.encodings import wind_vector, angle_sin_cos, time_features
 from rnnkit.data.scaling import Scaler
 from rnnkit.data.splits import split_rows
-from rnnkit.data.series import clean_series, read_table, parse_times
+from rnnkit.data.series import clean_series, read_table
+from rnnkit.data.times import parse_times
 from rnnkit.data.prepared import PreparedSeries, prepare_series
 from rnnkit.data.weather import load_weather, load_stations, prepare_weather
 from rnnkit.data.download import cache_dir, download, sha256_file

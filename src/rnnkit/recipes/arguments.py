@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from rnnkit.data.series import parse_duration
+from rnnkit.data.times import parse_duration
 from rnnkit.errors import InvalidArgumentError
 
 JENA_TARGET = "T (degC)"
@@ -196,7 +196,6 @@ def job_from_config(fields: dict, where: str = "config.json"):
         rnnkit.errors.CheckpointError: config.json: the job field `units` is not valid as rnnkit forecast input: argument --units: invalid int value: '8; rm -rf ~'...
     """
     from rnnkit.errors import CheckpointError
-    from rnnkit.recipes.forecast import ForecastJob
 
     if not isinstance(fields, dict):
         raise CheckpointError(f"{where}: 'job' is {type(fields).__name__}, not an object of job fields. "

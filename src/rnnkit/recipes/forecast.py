@@ -41,7 +41,7 @@ class ForecastJob:
 
     Data: ``csv`` (None = embedded weather), ``jena`` (path or URL of the Jena climate CSV), ``target``, ``time_col``,
     ``time_format``/``dayfirst``/``time_unit`` (how to read the time column, see
-    :func:`rnnkit.data.series.parse_times`), ``encoding`` (the CSV's, default UTF-8), ``na_values`` (extra strings read as missing), ``group_col``,
+    :func:`rnnkit.data.times.parse_times`), ``encoding`` (the CSV's, default UTF-8), ``na_values`` (extra strings read as missing), ``group_col``,
     ``features``, ``stations`` (embedded only), ``resample``, ``duplicates``, ``nan``, ``split``,
     ``time_features`` (sin/cos of the time of ``"day"`` and/or ``"year"``; the default leaves the
     year out: with one year of data, a chronological split makes the test months' time of year
