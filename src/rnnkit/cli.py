@@ -10,6 +10,7 @@ never a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 import rnnkit
@@ -23,7 +24,26 @@ def _forecast(args) -> int:
     return 0
 
 
+def _run_task(run_dir: str) -> str:
+    """The task recorded in a run's ``config.json`` ("forecast" for runs that name none)."""
+    import json
+    from pathlib import Path
+    try:
+        cfg = json.loads((Path(run_dir) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "forecast"       # the forecast loader gives the precise error
+    task = cfg.get("task", "forecast") if isinstance(cfg, dict) else "forecast"
+    return task if isinstance(task, str) else "forecast"
+
+
 def _predict(args) -> int:
+    task = _run_task(args.run)
+    if task != "forecast":
+        module = {m.__name__.rsplit(".", 1)[-1]: m for m in _command_modules()}.get(f"{task}_cli")
+        if module is None or not hasattr(module, "predict_command"):
+            raise RnnkitError(f"{args.run} is a {task!r} run, which `rnnkit predict` does not know. "
+                              "Check that the run directory was written by rnnkit.")
+        return module.predict_command(args)
     from rnnkit.recipes.predict import check_output, forecast_from_run
     from rnnkit.training import atomic_write_text
     if args.output:
@@ -44,6 +64,28 @@ def _demo(args) -> int:
     return 0
 
 
+# Modules that add their own subcommands: each has ``add_commands(sub)`` (``sub``: the argparse
+# subparsers of ``rnnkit``). One line here per module; the command's options live in the module.
+COMMAND_MODULES = (
+    "rnnkit.tasks.classify_cli",
+    "rnnkit.tasks.tag_cli",
+    "rnnkit.tasks.lm_cli",
+    "rnnkit.tasks.translate_cli",
+    "rnnkit.export.cli",
+    "rnnkit.tasks.tune_cli",
+    "rnnkit.tasks.compare_cli",
+)
+
+
+def _command_modules():
+    for name in COMMAND_MODULES:
+        try:
+            yield importlib.import_module(name)
+        except ModuleNotFoundError as e:   # a task still being built in this tree
+            if not (name == e.name or name.startswith(f"{e.name}.")):
+                raise
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rnnkit", description="Recurrent neural networks over sequences, on PyTorch.")
@@ -55,19 +97,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_forecast_arguments(f)
     f.set_defaults(func=_forecast)
     p = sub.add_parser("predict", help="forecast from the end of each series with a trained run")
-    p.add_argument("--run", required=True, help="run directory written by `rnnkit forecast`")
+    p.add_argument("--run", required=True, help="run directory written by an rnnkit training command")
     p.add_argument("--csv", help="CSV with the training data's columns (default: the run's own data)")
     p.add_argument("--output", help="write the forecasts to this CSV (a new file; never a file of a run)")
     p.add_argument("--force", action="store_true", help="overwrite an existing --output file")
     p.set_defaults(func=_predict)
     demo = sub.add_parser("demo", help="a tiny layer demo: the seed 003 model summary")
     demo.set_defaults(func=_demo)
-    try:
-        from rnnkit.recipes.registry import add_recipe_commands
-    except ImportError:
-        pass
-    else:
-        add_recipe_commands(sub)
+    for module in _command_modules():
+        module.add_commands(sub)
+    from rnnkit.recipes.registry import add_recipe_commands
+    add_recipe_commands(sub)
     return parser
 
 

@@ -18,6 +18,7 @@ recipe's own parser, so ``rnnkit recipe NAME --help`` shows that recipe's option
 from __future__ import annotations
 
 import argparse
+import importlib
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -129,6 +130,31 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
            "bidirectional GRU, 1D convnet, Conv1D+GRU; one comparison table",
            _seed001_arguments, _seed001_run, aliases=("seed001",)),
 )}
+
+# Modules holding more recipes: each defines ``RECIPES``, a tuple of :class:`Recipe` (they import
+# ``Recipe`` from here, which is defined by now). One line per module.
+RECIPE_MODULES = (
+    "rnnkit.recipes.seed001_imdb",
+    "rnnkit.recipes.seed004_mnist",
+    "rnnkit.recipes.japanese_vowels",
+    "rnnkit.recipes.wnut_ner",
+    "rnnkit.recipes.seed002_shakespeare",
+    "rnnkit.recipes.seed004_translate",
+)
+
+
+def _add_recipe_modules() -> None:
+    for name in RECIPE_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as e:   # a recipe still being built in this tree
+            if not (name == e.name or name.startswith(f"{e.name}.")):
+                raise
+            continue
+        RECIPES.update({r.name: r for r in module.RECIPES})
+
+
+_add_recipe_modules()
 
 
 def _aliases() -> dict[str, str]:

@@ -1,0 +1,141 @@
+"""Command-line options generated from a task's config dataclass: each option is defined once.
+
+A field's name, type, default and help live in the dataclass; :func:`add_options` turns every
+field into an ``argparse`` option (``max_tokens`` -> ``--max-tokens``) and :func:`config_from_args`
+builds the dataclass back from the parsed namespace. Adding a field adds its option.
+
+    >>> import argparse
+    >>> from dataclasses import dataclass
+    >>> @dataclass
+    ... class Job:
+    ...     units: int = option(32, "recurrent units")
+    ...     cell: str = option("lstm", "recurrent cell", choices=("rnn", "lstm", "gru"))
+    ...     bidirectional: bool = option(False, "read the sequence both ways")
+    ...     dims: tuple = option((8, 4), "dense widths, comma-separated", parse=int_list)
+    >>> p = argparse.ArgumentParser()
+    >>> add_options(p, Job)
+    >>> config_from_args(Job, p.parse_args(["--units", "64", "--bidirectional", "--dims", "16,2"]))
+    Job(units=64, cell='lstm', bidirectional=True, dims=(16, 2))
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import types
+import typing
+from typing import Any, Callable
+
+__all__ = ["option", "add_options", "config_from_args", "int_list", "float_list", "str_list",
+           "add_run_arguments"]
+
+
+def option(default: Any, help: str, *, choices=None, parse: Callable[[str], Any] | None = None,
+           metavar: str | None = None, cli: bool = True, flag: str | None = None):
+    """A dataclass field with its command-line help.
+
+    Args:
+        default: the default value (lists and dicts are copied per instance).
+        help: one line for ``--help``; the default is appended.
+        choices: allowed values, checked by argparse.
+        parse: ``str -> value`` for the option's text (default: the field's type).
+        metavar: the placeholder shown in ``--help``.
+        cli: False keeps the field out of the command line (set by code or recipes only).
+        flag: the option's name when it is not ``--`` + the field name with dashes.
+    """
+    meta = {"help": help, "choices": choices, "parse": parse, "metavar": metavar, "cli": cli, "flag": flag}
+    if isinstance(default, (list, dict, set)):
+        return dataclasses.field(default_factory=lambda: type(default)(default), metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def _split(text: str) -> list[str]:
+    return [p.strip() for p in text.split(",") if p.strip()]
+
+
+def _list_parser(kind: Callable[[str], Any], name: str) -> Callable[[str], tuple]:
+    def parse(text: str) -> tuple:
+        try:
+            return tuple(kind(p) for p in _split(text))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated {name}s, got {text!r}") from None
+    parse.__name__ = f"{name}_list"
+    return parse
+
+
+int_list = _list_parser(int, "integer")
+float_list = _list_parser(float, "number")
+str_list = _list_parser(str, "name")
+
+
+def _base_type(annotation) -> Any:
+    """``int | None`` -> ``int``; ``Optional[float]`` -> ``float``."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return args[0] if len(args) == 1 else str
+    return annotation
+
+
+def _fields(config_cls) -> list[dataclasses.Field]:
+    hints = typing.get_type_hints(config_cls)
+    out = []
+    for f in dataclasses.fields(config_cls):
+        if f.metadata.get("cli", True) and "help" in f.metadata:
+            f.type = hints.get(f.name, f.type)
+            out.append(f)
+    return out
+
+
+def _default(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return None
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, (tuple, list)):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def add_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup, config_cls, *,
+                skip: tuple[str, ...] = (), defaults: dict | None = None) -> None:
+    """Add one option per field of ``config_cls`` that has ``option(...)`` metadata.
+
+    Args:
+        parser: an ``argparse`` parser or argument group.
+        config_cls: the dataclass.
+        skip: field names to leave out (a command that sets them itself).
+        defaults: other defaults than the dataclass's (a recipe's), by field name.
+    """
+    defaults = defaults or {}
+    for f in _fields(config_cls):
+        if f.name in skip:
+            continue
+        meta, kind = f.metadata, _base_type(f.type)
+        default = defaults.get(f.name, _default(f))
+        flag = meta.get("flag") or "--" + f.name.replace("_", "-")
+        help_text = meta["help"] + ("" if default in (None, False) else f" (default {_shown(default)})")
+        if kind is bool:
+            parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=default,
+                                help=help_text)
+            continue
+        parse = meta.get("parse") or (kind if kind in (int, float, str) else str)
+        parser.add_argument(flag, dest=f.name, type=parse, default=default, choices=meta.get("choices"),
+                            metavar=meta.get("metavar"), help=help_text.replace("%", "%%"))
+
+
+def config_from_args(config_cls, args: argparse.Namespace, **overrides):
+    """The ``config_cls`` instance of the parsed options (fields without an option keep their
+    defaults; ``overrides`` win). The dataclass's ``__post_init__`` checks the values."""
+    values = {f.name: getattr(args, f.name) for f in _fields(config_cls) if hasattr(args, f.name)}
+    values.update(overrides)
+    return config_cls(**values)
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--resume`` (continue the run in ``--out`` exactly) for every training command; ``--out``,
+    ``--seed``, ``--epochs`` and ``--quiet`` are fields of each task's config."""
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the interrupted run in --out from its last checkpoint")
