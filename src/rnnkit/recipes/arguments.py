@@ -12,6 +12,7 @@ import argparse
 
 from rnnkit.data.times import parse_duration
 from rnnkit.errors import InvalidArgumentError
+from rnnkit.tasks.options import add_options, add_run_arguments, config_from_args
 
 JENA_TARGET = "T (degC)"
 
@@ -25,14 +26,14 @@ def split_arg(text: str):
         return tuple(parts)
 
 
-def _names(text: str) -> list[str]:
+def names_arg(text: str) -> list[str]:
     return [c.strip() for c in text.split(",") if c.strip()]
 
 
-def _aggregations(text: str) -> dict:
+def aggregations_arg(text: str) -> dict:
     """``"precip=sum,wind_speed=max"`` -> ``{"precip": "sum", "wind_speed": "max"}``."""
     out = {}
-    for part in _names(text):
+    for part in names_arg(text):
         col, sep, fn = part.partition("=")
         if not sep or not col.strip() or not fn.strip():
             raise argparse.ArgumentTypeError(f"expected COLUMN=FUNCTION pairs like precip=sum, got {part!r}")
@@ -40,36 +41,17 @@ def _aggregations(text: str) -> dict:
     return out
 
 
+DATA_TITLE = "data (default: the embedded 2013 New York airport weather, temp in °F)"
+GROUPS = {"data": DATA_TITLE, "windows": "windows (in rows)", "model": "model", "training": "training"}
+
+
 def add_data_arguments(p: argparse.ArgumentParser, split_default=(0.7, 0.15, 0.15)) -> None:
-    """The data options: embedded weather (default), ``--csv`` or ``--jena``, and their preparation."""
-    d = p.add_argument_group("data (default: the embedded 2013 New York airport weather, temp in °F)")
-    d.add_argument("--csv", help="CSV file of the series (one row per time step)")
-    d.add_argument("--jena", metavar="PATH_OR_URL",
-                   help="the Jena climate CSV (seed 001): a local path, or a URL to download and cache")
-    d.add_argument("--target", help="column to forecast (default temp; 'T (degC)' with --jena)")
-    d.add_argument("--time-col", help="time column of the CSV")
-    d.add_argument("--time-format", help="strftime format of the time column, e.g. '%%d/%%m/%%Y %%H:%%M'")
-    d.add_argument("--dayfirst", action="store_true",
-                   help="read dates like 05/03/2020 as 5 March (dates that fit both orders are refused without it)")
-    d.add_argument("--time-unit", choices=["s", "ms", "us", "ns"],
-                   help="the time column holds numbers: seconds (s), milliseconds (ms)... since 1970-01-01 UTC")
-    d.add_argument("--encoding", help="the CSV's text encoding (default utf-8), e.g. latin-1, cp1252, utf-16")
-    d.add_argument("--na-values", type=_names, help="extra strings read as missing values, e.g. nil,?,-")
-    d.add_argument("--group-col", help="column naming several series (e.g. stations)")
-    d.add_argument("--features", type=_names, help="comma-separated input columns (default: every numeric column)")
-    d.add_argument("--stations", type=_names, help="embedded weather only: e.g. JFK,LGA")
-    d.add_argument("--resample", help="pandas frequency, e.g. 3h (lookback/step/delay count rows after it)")
-    d.add_argument("--agg", type=_aggregations, help="per-column aggregation when resampling, "
-                   "e.g. precip=sum,wind_speed=max (default mean)")
-    d.add_argument("--max-gap", metavar="DURATION",
-                   help="split a series at gaps in time longer than this (e.g. 30min, 2h): windows never cross "
-                        "them; shorter gaps are interpolated (default: every gap is interpolated)")
-    d.add_argument("--duplicates", default="error", choices=["error", "mean", "first", "last"],
-                   help="what to do with repeated timestamps (default: refuse)")
-    d.add_argument("--nan", default="interpolate", choices=["interpolate", "refuse"])
-    d.add_argument("--split", type=split_arg, default=split_default,
-                   help="train,val,test fractions or val_start,test_start dates "
-                        f"(default {','.join(map(str, split_default))})")
+    """The data options: embedded weather (default), ``--csv`` or ``--jena``, and their preparation
+    (the ``data`` fields of :class:`~rnnkit.recipes.forecast.ForecastJob`)."""
+    from rnnkit.recipes.forecast import ForecastJob
+    # --target has no fixed default: it depends on the source (temp, or T (degC) with --jena)
+    add_options(p, ForecastJob, only_groups=("data",), groups=GROUPS,
+                defaults={"split": tuple(split_default), "target": None})
 
 
 def data_fields(args: argparse.Namespace) -> dict:
@@ -113,40 +95,12 @@ def data_fields(args: argparse.Namespace) -> dict:
 
 
 def add_forecast_arguments(p: argparse.ArgumentParser) -> None:
-    """Every option of ``rnnkit forecast``: data, windows, model, training."""
-    add_data_arguments(p)
+    """Every option of ``rnnkit forecast``: data, windows, model, training; each generated from its
+    :class:`~rnnkit.recipes.forecast.ForecastJob` field (name, type, default and help defined once)."""
     from rnnkit.recipes.forecast import ForecastJob
-    J = ForecastJob()  # the defaults live in one place: the job
-    w = p.add_argument_group("windows (in rows)")
-    for name in ("lookback", "step", "delay", "horizon", "stride"):
-        w.add_argument(f"--{name}", type=int, default=getattr(J, name), help=f"default {getattr(J, name)}")
-    w.add_argument("--seq2seq", action="store_true",
-                   help="train on the target at every input step (loss over every step)")
-    w.add_argument("--seasonal-period", type=int, help="rows per season for the seasonal-naive baseline")
-    m = p.add_argument_group("model")
-    m.add_argument("--cell", default=J.cell, choices=["gru", "lstm", "rnn", "dense", "conv"])
-    m.add_argument("--units", type=int, default=J.units)
-    m.add_argument("--layers", type=int, default=J.layers)
-    m.add_argument("--bidirectional", action="store_true")
-    m.add_argument("--dropout", type=float, default=J.dropout, help="variational input dropout")
-    m.add_argument("--recurrent-dropout", type=float, default=J.recurrent_dropout)
-    m.add_argument("--conv-filters", type=int, default=J.conv_filters, help="Conv1D front-end filters (0 = none)")
-    m.add_argument("--dense-units", type=int, default=J.dense_units)
-    m.add_argument("--no-residual", dest="residual", action="store_false",
-                   help="predict the target itself, not its change from the last observed value")
-    t = p.add_argument_group("training")
-    t.add_argument("--epochs", type=int, default=J.epochs)
-    t.add_argument("--batch-size", type=int, default=J.batch_size)
-    t.add_argument("--optimizer", default=J.optimizer, choices=["rmsprop", "adam"])
-    t.add_argument("--lr", type=float, default=J.lr)
-    t.add_argument("--loss", default=J.loss, choices=["mae", "mse", "huber"])
-    t.add_argument("--clip-norm", type=float, default=J.clip_norm)
-    t.add_argument("--patience", type=int, default=J.patience, help="early stopping patience (epochs)")
-    t.add_argument("--steps-per-epoch", type=int)
-    t.add_argument("--seed", type=int, default=J.seed)
-    t.add_argument("--out", help="run directory (default runs/forecast-<timestamp>)")
-    t.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
-    t.add_argument("--quiet", action="store_true")
+    add_data_arguments(p)
+    add_options(p, ForecastJob, only_groups=("windows", "model", "training"), groups=GROUPS)
+    add_run_arguments(p)
 
 
 def forecast_job(args: argparse.Namespace):
@@ -159,15 +113,7 @@ def forecast_job(args: argparse.Namespace):
         raise InvalidArgumentError.for_argument(
             "--seasonal-period", args.seasonal_period, "a positive number of rows per season",
             "Leave it out for one day of rows (when the data have a regular step of at most a day).")
-    return ForecastJob(
-        **data_fields(args), lookback=args.lookback, step=args.step, delay=args.delay,
-        horizon=args.horizon, stride=args.stride, seq2seq=args.seq2seq, seasonal_period=args.seasonal_period, cell=args.cell,
-        units=args.units, layers=args.layers, bidirectional=args.bidirectional, dropout=args.dropout,
-        recurrent_dropout=args.recurrent_dropout, conv_filters=args.conv_filters,
-        dense_units=args.dense_units, residual=args.residual, epochs=args.epochs, batch_size=args.batch_size,
-        optimizer=args.optimizer, lr=args.lr, loss=args.loss, clip_norm=args.clip_norm,
-        patience=args.patience, steps_per_epoch=args.steps_per_epoch, seed=args.seed, quiet=args.quiet,
-        out=args.out, resume=args.resume)
+    return config_from_args(ForecastJob, args, **data_fields(args), resume=args.resume)
 
 
 # ForecastJob fields that have no CLI option; a run's config.json is checked for them apart.
@@ -213,13 +159,12 @@ def job_from_config(fields: dict, where: str = "config.json"):
         if name in _NOT_OPTIONS or value is None:
             continue
         action = options[name]
-        flag = action.option_strings[-1]
+        flag = action.option_strings[0]
         field_of[flag] = name
-        if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+        if isinstance(action, argparse.BooleanOptionalAction):
             if not isinstance(value, bool):
                 raise _bad(where, name, value, f"{flag}: expected true or false")
-            if value == isinstance(action, argparse._StoreTrueAction):
-                argv.append(flag)
+            argv.append(flag if value else action.option_strings[1])
             continue
         argv.append(f"{flag}={_as_option_text(name, value, where)}")
     from rnnkit.recipes.forecast import check_windows

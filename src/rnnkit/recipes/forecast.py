@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +25,8 @@ from rnnkit.data import prepare_series, prepare_weather
 from rnnkit.errors import InvalidArgumentError
 from rnnkit.models import Forecaster, ForecasterConfig, all_baselines
 from rnnkit.models.baselines import seasonal_naive, window_rows
+from rnnkit.recipes.arguments import aggregations_arg, names_arg, split_arg
+from rnnkit.tasks.options import option
 from rnnkit.training import TrainConfig, Trainer, create_run_dir, plot_forecast, save_run
 
 DEFAULT_SPLIT = (0.7, 0.15, 0.15)
@@ -58,55 +60,74 @@ class ForecastJob:
     :class:`rnnkit.training.TrainConfig`, plus ``batch_size``.
     """
 
-    csv: str | None = None
-    jena: str | None = None
-    target: str = "temp"
-    time_col: str | None = None
-    time_format: str | None = None
-    dayfirst: bool = False
-    time_unit: str | None = None
-    encoding: str | None = None
-    na_values: list[str] | None = None
-    group_col: str | None = None
-    features: list[str] | None = None
-    stations: list[str] | None = None
-    resample: str | None = None
-    agg: dict | None = None
-    max_gap: str | None = None
-    duplicates: str = "error"
-    nan: str = "interpolate"
-    split: tuple = DEFAULT_SPLIT
-    time_features: tuple = ("day",)
-    lookback: int = 120
-    step: int = 1
-    delay: int = 24
-    horizon: int = 1
-    stride: int = 1
-    seq2seq: bool = False
-    seasonal_period: int | None = None
-    cell: str = "gru"
-    units: int = 64
-    layers: int = 1
-    bidirectional: bool = False
-    dropout: float = 0.2
-    recurrent_dropout: float = 0.3
-    conv_filters: int = 0
-    dense_units: int = 0
-    residual: bool = True
-    epochs: int = 15
-    batch_size: int = 128
-    optimizer: str = "rmsprop"
-    lr: float = 1e-3
-    loss: str = "mae"
-    clip_norm: float | None = 1.0
-    patience: int | None = 4
-    lr_patience: int | None = 2
-    steps_per_epoch: int | None = None
-    seed: int = 0
-    quiet: bool = False
-    name: str = "forecast"
-    out: str | None = None
-    resume: bool = False
+    # data (default: the embedded 2013 New York airport weather, temp in °F)
+    csv: str | None = option(None, "CSV file of the series (one row per time step)", group="data")
+    jena: str | None = option(None, "the Jena climate CSV (seed 001): a local path, or a URL to download and cache",
+                              metavar="PATH_OR_URL", group="data")
+    target: str = option("temp", "column to forecast (default temp; 'T (degC)' with --jena)", group="data")
+    time_col: str | None = option(None, "time column of the CSV", group="data")
+    time_format: str | None = option(None, "strftime format of the time column, e.g. '%d/%m/%Y %H:%M'", group="data")
+    dayfirst: bool = option(False, "read dates like 05/03/2020 as 5 March (dates that fit both orders are refused "
+                                   "without it)", group="data")
+    time_unit: str | None = option(None, "the time column holds numbers: seconds (s), milliseconds (ms)... since "
+                                         "1970-01-01 UTC", choices=("s", "ms", "us", "ns"), group="data")
+    encoding: str | None = option(None, "the CSV's text encoding (default utf-8), e.g. latin-1, cp1252, utf-16",
+                                  group="data")
+    na_values: list[str] | None = option(None, "extra strings read as missing values, e.g. nil,?,-",
+                                         parse=names_arg, group="data")
+    group_col: str | None = option(None, "column naming several series (e.g. stations)", group="data")
+    features: list[str] | None = option(None, "comma-separated input columns (default: every numeric column)",
+                                        parse=names_arg, group="data")
+    stations: list[str] | None = option(None, "embedded weather only: e.g. JFK,LGA", parse=names_arg, group="data")
+    resample: str | None = option(None, "pandas frequency, e.g. 3h (lookback/step/delay count rows after it)",
+                                  group="data")
+    agg: dict | None = option(None, "per-column aggregation when resampling, e.g. precip=sum,wind_speed=max "
+                                    "(default mean)", parse=aggregations_arg, group="data")
+    max_gap: str | None = option(None, "split a series at gaps in time longer than this (e.g. 30min, 2h): windows "
+                                       "never cross them; shorter gaps are interpolated (default: every gap is "
+                                       "interpolated)", metavar="DURATION", group="data")
+    duplicates: str = option("error", "what to do with repeated timestamps (error = refuse)",
+                             choices=("error", "mean", "first", "last"), group="data")
+    nan: str = option("interpolate", "missing values: interpolate linearly, or refuse",
+                      choices=("interpolate", "refuse"), group="data")
+    split: tuple = option(DEFAULT_SPLIT, "train,val,test fractions or val_start,test_start dates",
+                          parse=split_arg, group="data")
+    time_features: tuple = option(("day",), "sin/cos time features", cli=False)
+    # windows (in rows)
+    lookback: int = option(120, "rows of history each window reads", group="windows")
+    step: int = option(1, "read every step-th row of the lookback", group="windows")
+    delay: int = option(24, "rows from the last observed row to the target", group="windows")
+    horizon: int = option(1, "number of future targets", group="windows")
+    stride: int = option(1, "rows between consecutive windows", group="windows")
+    seq2seq: bool = option(False, "train on the target at every input step (loss over every step)",
+                           group="windows")
+    seasonal_period: int | None = option(None, "rows per season for the seasonal-naive baseline", group="windows")
+    # model
+    cell: str = option("gru", "model body", choices=("gru", "lstm", "rnn", "dense", "conv"), group="model")
+    units: int = option(64, "recurrent units per layer", group="model")
+    layers: int = option(1, "stacked recurrent layers", group="model")
+    bidirectional: bool = option(False, "read each window both ways", group="model")
+    dropout: float = option(0.2, "variational input dropout", group="model")
+    recurrent_dropout: float = option(0.3, "variational recurrent dropout", group="model")
+    conv_filters: int = option(0, "Conv1D front-end filters (0 = none)", group="model")
+    dense_units: int = option(0, "dense layer before the output (0 = none)", group="model")
+    residual: bool = option(True, "predict the change from the last observed target value (--no-residual: "
+                                  "the target itself)", group="model")
+    # training
+    epochs: int = option(15, "training epochs", group="training")
+    batch_size: int = option(128, "windows per batch", group="training")
+    optimizer: str = option("rmsprop", "optimiser", choices=("rmsprop", "adam"), group="training")
+    lr: float = option(1e-3, "learning rate", group="training")
+    loss: str = option("mae", "training loss", choices=("mae", "mse", "huber"), group="training")
+    clip_norm: float | None = option(1.0, "clip the gradient norm to this", group="training")
+    patience: int | None = option(4, "early stopping patience (epochs)", group="training")
+    lr_patience: int | None = option(2, "epochs without improvement before the learning rate drops", cli=False)
+    steps_per_epoch: int | None = option(None, "batches per epoch (default: all)", group="training")
+    seed: int = option(0, "random seed", group="training")
+    quiet: bool = option(False, "print only the results", group="training")
+    name: str = option("forecast", "run name", cli=False)
+    out: str | None = option(None, "run directory (default runs/forecast-<timestamp>)", group="training")
+    resume: bool = option(False, "continue the interrupted run in --out", cli=False)
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)

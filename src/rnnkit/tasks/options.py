@@ -30,7 +30,7 @@ __all__ = ["option", "add_options", "config_from_args", "int_list", "float_list"
 
 
 def option(default: Any, help: str, *, choices=None, parse: Callable[[str], Any] | None = None,
-           metavar: str | None = None, cli: bool = True, flag: str | None = None):
+           metavar: str | None = None, cli: bool = True, flag: str | None = None, group: str | None = None):
     """A dataclass field with its command-line help.
 
     Args:
@@ -41,8 +41,10 @@ def option(default: Any, help: str, *, choices=None, parse: Callable[[str], Any]
         metavar: the placeholder shown in ``--help``.
         cli: False keeps the field out of the command line (set by code or recipes only).
         flag: the option's name when it is not ``--`` + the field name with dashes.
+        group: the ``--help`` section the option is listed in (see :func:`add_options`).
     """
-    meta = {"help": help, "choices": choices, "parse": parse, "metavar": metavar, "cli": cli, "flag": flag}
+    meta = {"help": help, "choices": choices, "parse": parse, "metavar": metavar, "cli": cli, "flag": flag,
+            "group": group}
     if isinstance(default, (list, dict, set)):
         return dataclasses.field(default_factory=lambda: type(default)(default), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
@@ -99,31 +101,47 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def add_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup, config_cls, *,
-                skip: tuple[str, ...] = (), defaults: dict | None = None) -> None:
+def add_options(parser: argparse.ArgumentParser, config_cls, *, skip: tuple[str, ...] = (),
+                defaults: dict | None = None, groups: dict[str, str] | None = None,
+                only_groups: tuple[str, ...] | None = None) -> None:
     """Add one option per field of ``config_cls`` that has ``option(...)`` metadata.
 
     Args:
-        parser: an ``argparse`` parser or argument group.
+        parser: an ``argparse`` parser (or argument group).
         config_cls: the dataclass.
         skip: field names to leave out (a command that sets them itself).
         defaults: other defaults than the dataclass's (a recipe's), by field name.
+        groups: ``--help`` section titles by the fields' ``group`` names; fields of a group
+            named here are listed under that title, the others directly in ``parser``.
+        only_groups: add only the fields of these groups.
     """
-    defaults = defaults or {}
+    defaults, groups = defaults or {}, groups or {}
+    sections: dict[str, Any] = {}
     for f in _fields(config_cls):
-        if f.name in skip:
+        group = f.metadata.get("group")
+        if f.name in skip or (only_groups is not None and group not in only_groups):
             continue
-        meta, kind = f.metadata, _base_type(f.type)
-        default = defaults.get(f.name, _default(f))
-        flag = meta.get("flag") or "--" + f.name.replace("_", "-")
-        help_text = meta["help"] + ("" if default in (None, False) else f" (default {_shown(default)})")
-        if kind is bool:
-            parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=default,
-                                help=help_text)
-            continue
-        parse = meta.get("parse") or (kind if kind in (int, float, str) else str)
-        parser.add_argument(flag, dest=f.name, type=parse, default=default, choices=meta.get("choices"),
-                            metavar=meta.get("metavar"), help=help_text.replace("%", "%%"))
+        target = parser
+        if group in groups:
+            if group not in sections:
+                sections[group] = parser.add_argument_group(groups[group])
+            target = sections[group]
+        _add_one(target, f, defaults)
+
+
+def _add_one(parser, f: dataclasses.Field, defaults: dict) -> None:
+    meta, kind = f.metadata, _base_type(f.type)
+    default = defaults.get(f.name, _default(f))
+    flag = meta.get("flag") or "--" + f.name.replace("_", "-")
+    help_text = meta["help"] + ("" if default in (None, False) else f" (default {_shown(default)})")
+    help_text = help_text.replace("%", "%%")
+    if kind is bool:
+        parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=default,
+                            help=help_text)
+        return
+    parse = meta.get("parse") or (kind if kind in (int, float, str) else str)
+    parser.add_argument(flag, dest=f.name, type=parse, default=default, choices=meta.get("choices"),
+                        metavar=meta.get("metavar"), help=help_text)
 
 
 def config_from_args(config_cls, args: argparse.Namespace, **overrides):
