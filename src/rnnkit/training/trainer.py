@@ -32,7 +32,7 @@ from typing import Callable, Iterable, Sequence
 import torch
 
 from rnnkit.errors import CheckpointError, DataError
-from rnnkit.training import manifest, steps
+from rnnkit.training import distributed, manifest, steps
 from rnnkit.training.callbacks import Callback, EarlyStopping
 from rnnkit.training.checkpoint import atomic_write_json, load_state, save_state, save_weights
 from rnnkit.training.config import (NOT_HASHED, TrainConfig, config_fingerprint, diff_fingerprints,
@@ -83,9 +83,16 @@ class Trainer:
         if overrides:
             config = TrainConfig(**{**config.__dict__, **overrides})
         self.config = config
+        # under torchrun: the process group (None in one process); see rnnkit.training.distributed
+        self.dist = distributed.context(config.device)
         self.device = torch.device(config.device)
+        if self.dist is not None:
+            self.device = self.dist.device(self.device)
         self.model = model.to(self.device)
+        self._step_model = self.dist.wrap(self.model) if self.dist is not None else self.model
         self.run_dir = Path(run_dir) if run_dir is not None else None
+        # where files are written: rank 0 only (the other ranks read the run dir to resume)
+        self._out = self.run_dir if self.dist is None or self.dist.is_main else None
         self.run_config = dict(run_config or {})
         self._own_generator = generator is None
         self.generator = generator if generator is not None else torch.Generator().manual_seed(config.seed)
@@ -126,12 +133,20 @@ class Trainer:
     def _path(self, rel: str) -> Path:
         return self.run_dir / rel
 
+    def _count(self, y: torch.Tensor) -> int:
+        """What a mean loss averages over in ``y``: samples, or non-ignored tokens for cross-entropy."""
+        if self.config.loss in ("cross_entropy", "ce"):
+            return int((y != self.config.ignore_index).sum())
+        return y.shape[0] if y.ndim else 1
+
     # ------------------------------------------------------------------ one epoch
     def _train_epoch(self, data, epoch: int, show_bar: bool) -> float:
         c, model = self.config, self.model
         model.train()
         total, count = 0.0, 0
         it = steps.batches(data, epoch, training=True)
+        if self.dist is not None:   # items become (batch, loss weight, samples counted)
+            it = self.dist.train_batches(it, self._count)
         n_batches = len(it) if hasattr(it, "__len__") else None
         if c.steps_per_epoch and n_batches is not None:
             n_batches = min(n_batches, c.steps_per_epoch)
@@ -140,13 +155,15 @@ class Trainer:
             for i, batch in enumerate(bar):
                 if c.steps_per_epoch and i >= c.steps_per_epoch:
                     break
+                batch, weight, n = batch if self.dist is not None else (batch, None, None)
                 x, y = steps.split_batch(batch, self.device)
                 self.optimizer.zero_grad(set_to_none=True)
-                pred = steps.forward(model, x)
+                pred = steps.forward(self._step_model, x)
                 steps.check_shapes(pred, y, self._elementwise)
                 loss = self.loss_fn(pred, y)
                 penalty = steps.collect_penalty(model)
-                (loss if penalty is None else loss + penalty).backward()
+                scaled = loss if weight is None else loss * weight
+                (scaled if penalty is None else scaled + penalty).backward()
                 if c.clip_value is not None:
                     torch.nn.utils.clip_grad_value_(model.parameters(), c.clip_value)
                 if c.clip_norm is not None:
@@ -154,13 +171,16 @@ class Trainer:
                 self.optimizer.step()
                 value = loss.item()
                 steps.finite_or_raise(value, epoch, i)
-                n = y.shape[0] if y.ndim else 1
+                if n is None:
+                    n = y.shape[0] if y.ndim else 1
                 total, count = total + value * n, count + n
                 if show_bar:
-                    bar.set_postfix(loss=f"{total / count:.4f}", refresh=False)
+                    bar.set_postfix(loss=f"{total / max(count, 1):.4f}", refresh=False)
         finally:
             if show_bar:
                 bar.close()
+        if self.dist is not None:
+            total, count = self.dist.sum(total, count)
         if count == 0:
             raise DataError(f"The training data yielded no batch in epoch {epoch}. Pass a "
                             "re-iterable (a list or a DataLoader), not a one-shot generator, or "
@@ -171,7 +191,10 @@ class Trainer:
     def _run_eval(self, data, metrics: dict[str, Callable], max_steps=None, epoch: int = 0):
         self.model.eval()
         total, count, preds, targets = 0.0, 0, [], []
-        for i, batch in enumerate(steps.batches(data, epoch)):
+        it = steps.batches(data, epoch)
+        if self.dist is not None:   # batch i on rank i % world_size
+            it, max_steps = self.dist.eval_batches(it, max_steps), None
+        for i, batch in enumerate(it):
             if max_steps and i >= max_steps:
                 break
             x, y = steps.split_batch(batch, self.device)
@@ -182,6 +205,11 @@ class Trainer:
             if metrics:
                 preds.append(pred.cpu())
                 targets.append(y.cpu())
+        if self.dist is not None:
+            total, count = self.dist.sum(total, count)
+            if metrics:
+                parts = self.dist.gather((preds, targets))
+                preds, targets = [t for p, _ in parts for t in p], [t for _, t in parts for t in t]
         if count == 0:
             raise DataError("The evaluation data yielded no batch.")
         out = {"loss": total / count}
@@ -223,16 +251,21 @@ class Trainer:
         state = self._load_for_resume(fp, resume)  # may raise, writes nothing
         if state is None:
             seed_everything(c.seed)
+            if self.dist is not None:   # each rank its own dropout draws; shuffling stays common
+                torch.manual_seed((c.seed + self.dist.rank) % 2**63)
             if self._own_generator:
                 self.generator.manual_seed(c.seed)
             start, rows = 1, []
         else:
             start, rows = state["epoch"] + 1, state["history"]
-        if self.run_dir is not None:
-            manifest.claim(self.run_dir)
+        if self.dist is not None:
+            self.dist.barrier()     # every rank has checked the run dir before rank 0 writes
+        if self._out is not None:
+            manifest.claim(self._out)
             atomic_write_json(self._path("config.json"), {**self.run_config, "train": c.to_dict()})
-        self.history = History(self.run_dir, c.tensorboard, rows)
-        show_bar = not c.quiet and stdout_is_tty()
+        self.history = History(self._out, c.tensorboard, rows)
+        quiet = c.quiet or (self.dist is not None and not self.dist.is_main)
+        show_bar = not quiet and stdout_is_tty()
         metric_fns = self._metric_fns(c.metrics) if val_data is not None else {}
         try:
             for epoch in range(start, c.epochs + 1):
@@ -250,7 +283,7 @@ class Trainer:
                 self._end_of_epoch(epoch, row.get("val_loss", loss))
                 self.history.append(row)
                 self._save_checkpoint(epoch, fp)
-                if not c.quiet:
+                if not quiet:
                     print_line(format_epoch(row, c.epochs), show_bar)
                     if self.stopped_early:
                         es = self.early_stopping
@@ -272,14 +305,14 @@ class Trainer:
             stop = self.early_stopping.step(monitored, epoch)
             if self.early_stopping.improved:
                 self.best_state = copy.deepcopy(self.model.state_dict())
-                if self.run_dir is not None:
+                if self._out is not None:
                     save_weights(self._path(BEST), self.best_state)
             self.stopped_early = stop
 
     def _finish(self) -> None:
         if self.early_stopping is not None and self.config.restore_best and self.best_state:
             self.model.load_state_dict(self.best_state)
-        if self.run_dir is not None:
+        if self._out is not None:
             save_weights(self._path("model.safetensors"), self.model)
             if self.history.rows:
                 from rnnkit.training.plots import plot_history
@@ -289,9 +322,13 @@ class Trainer:
                              title=self.run_dir.name)
 
     def _save_checkpoint(self, epoch: int, fp: dict) -> None:
-        if self.run_dir is None:
+        extra = {}
+        if self.dist is not None and self.run_dir is not None:   # every rank's RNG, for exact resume
+            extra = {"world_size": self.dist.world_size,
+                     "rng_ranks": self.dist.gather(capture_rng_state(self.generator))}
+        if self._out is None:
             return
-        save_state(self._path(LAST), {
+        save_state(self._path(LAST), {**extra,
             "format": 1,
             "epoch": epoch,
             "config_hash": fingerprint_hash(fp),
@@ -366,6 +403,7 @@ class Trainer:
             if self.early_stopping is not None:
                 self.early_stopping.load_state_dict(state["early_stopping"])
             restore_rng_state(state["rng"], self.generator)
+            distributed.restore_rank_rng(self.dist, state, last, self.generator)
         except (KeyError, RuntimeError, ValueError, TypeError) as e:
             raise CheckpointError(f"Checkpoint {last} does not match this model or trainer "
                                   f"({type(e).__name__}: {str(e)[:200]}). Start a new run with a "
