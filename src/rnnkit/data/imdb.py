@@ -18,11 +18,11 @@ the offline PyPI copy.
 >>> import pathlib, tempfile
 >>> root = pathlib.Path(tempfile.mkdtemp()) / "aclImdb"
 >>> for split, label, name, text in [("train", "pos", "0_9.txt", "Great!"), ("train", "neg", "1_2.txt", "Dull."),
-...                                  ("test", "pos", "2_8.txt", "Fine<br />film")]:
+...                                  ("test", "pos", "2_8.txt", "Fine<br />film"), ("test", "neg", "3_1.txt", "Bad")]:
 ...     (root / split / label).mkdir(parents=True, exist_ok=True)
 ...     _ = (root / split / label / name).write_text(text)
 >>> load_imdb_dir(root)[["text", "label", "split", "rating"]].values.tolist()
-[['Dull.', 0, 'train', 2], ['Great!', 1, 'train', 9], ['Fine<br />film', 1, 'test', 8]]
+[['Dull.', 0, 'train', 2], ['Great!', 1, 'train', 9], ['Bad', 0, 'test', 1], ['Fine<br />film', 1, 'test', 8]]
 """
 from __future__ import annotations
 
