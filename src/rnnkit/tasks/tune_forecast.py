@@ -1,0 +1,150 @@
+"""The forecasting task of ``rnnkit tune``: one trial = one ``rnnkit forecast`` training scored on
+the validation split (no test window is ever built), the best job run once by ``run_forecast``.
+
+A searched ``resample`` keeps the forecast the same distance ahead in time: ``--delay`` (rows
+of the unresampled data, or of the fixed ``--resample``) is converted to rows of the trial's
+step (24 hourly rows ahead -> 8 rows of 3 h), and a step that does not divide it is refused.
+``lookback`` counts rows after resampling, as in ``rnnkit forecast``.
+
+    >>> from rnnkit.recipes.forecast import ForecastJob
+    >>> task = ForecastTune()
+    >>> job = task.apply(ForecastJob(), {"resample": "3h", "lookback": 48}, base_step=3600.0)
+    >>> job.resample, job.delay, job.lookback
+    ('3h', 8, 48)
+    >>> task.command(ForecastJob(units=32, epochs=2, stations=["JFK"]))
+    'rnnkit forecast --stations JFK --units 32 --epochs 2'
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import shlex
+
+import numpy as np
+
+from rnnkit.errors import InvalidArgumentError
+from rnnkit.tasks.tune import FORECAST_SPACE, ReportToTrial
+
+__all__ = ["ForecastTune", "forecast_command"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    from rnnkit.recipes.arguments import add_forecast_arguments
+    p = argparse.ArgumentParser(prog="rnnkit forecast", add_help=False)
+    add_forecast_arguments(p)
+    return p
+
+
+def forecast_command(job) -> str:
+    """``rnnkit forecast ...`` with the options of ``job`` that differ from the defaults."""
+    from rnnkit.recipes.arguments import forecast_job
+    parser = _parser()
+    defaults = vars(parser.parse_args([]))
+    argv = []
+    for action in parser._actions:
+        if not action.option_strings or action.dest in ("out", "resume", "quiet", "help"):
+            continue
+        value = getattr(job, action.dest, None)
+        if action.dest == "target" and value == "temp" and job.csv is None and job.jena is None:
+            continue
+        if value == defaults.get(action.dest) or (value is None and defaults.get(action.dest) is None):
+            continue
+        if isinstance(value, tuple) and defaults.get(action.dest) is not None and list(value) == list(defaults[action.dest]):
+            continue
+        flag = action.option_strings[-1]
+        if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+            argv.append(flag)
+        elif isinstance(value, dict):
+            argv += [flag, ",".join(f"{k}={v}" for k, v in value.items())]
+        elif isinstance(value, (list, tuple)):
+            argv += [flag, ",".join(map(str, value))]
+        else:
+            argv += [flag, str(value)]
+    back = forecast_job(parser.parse_args(argv))       # the line gives this very job back
+    keep = {f.name for f in dataclasses.fields(job)} - {"out", "resume", "quiet", "time_features", "lr_patience", "name"}
+    diff = [k for k in sorted(keep) if _norm(getattr(back, k)) != _norm(getattr(job, k))]
+    if diff:
+        raise InvalidArgumentError.for_argument("job", diff, "fields the command line can express")
+    return shlex.join(["rnnkit", "forecast", *argv])
+
+
+def _norm(v):
+    return list(v) if isinstance(v, tuple) else v
+
+
+class ForecastTune:
+    """``rnnkit tune forecast``: see the module docstring."""
+
+    name = "forecast"
+    default_space = FORECAST_SPACE
+
+    def __init__(self):
+        self._base_step: dict = {}
+
+    def allowed(self, name: str) -> bool:
+        from rnnkit.recipes.forecast import ForecastJob
+        return name in {f.name for f in dataclasses.fields(ForecastJob)} - {"out", "resume", "quiet", "name", "csv",
+                                                                               "jena", "target", "time_col"}
+
+    def base_step(self, job) -> float | None:
+        """Seconds per row of ``job``'s own data (read once per job)."""
+        from rnnkit.recipes.forecast import prepare, time_step
+        key = (job.csv, job.jena, job.resample, tuple(job.stations or ()))
+        if key not in self._base_step:
+            self._base_step[key] = time_step(prepare(job))
+        return self._base_step[key]
+
+    def apply(self, job, params: dict, base_step: float | None = None):
+        from rnnkit.data.times import parse_duration
+        from rnnkit.recipes.forecast import check_windows
+        values = {k: (tuple(v) if isinstance(v, list) else v) for k, v in params.items()}
+        new = dataclasses.replace(job, **values, out=None, resume=False)
+        if "resample" in params and params["resample"] != job.resample:
+            step = base_step if base_step is not None else self.base_step(job)
+            new_step = step if params["resample"] is None else parse_duration("--space resample", params["resample"]).total_seconds()
+            if step is None or new_step is None:
+                raise InvalidArgumentError.for_argument("--space", f"resample={params['resample']}",
+                                                        "data with a regular time step")
+            rows = job.delay * step / new_step
+            if abs(rows - round(rows)) > 1e-9 or round(rows) < 1:
+                raise InvalidArgumentError.for_argument(
+                    "--space", f"resample={params['resample']}",
+                    f"a step that divides the forecast distance (--delay {job.delay} rows of {step:g} s)",
+                    "Choose resampling steps that divide it, e.g. 2h or 3h for 24 h ahead.")
+            new = dataclasses.replace(new, delay=int(round(rows)))
+        if new.lookback % new.step:
+            new = dataclasses.replace(new, lookback=max(new.step, new.lookback // new.step * new.step))
+        new.train_config()
+        check_windows(new)
+        return new
+
+    def train(self, job, trial) -> dict:
+        """Train ``job`` in memory and score it on the validation split (MAE in the target's
+        units, after early stopping restored the best epoch)."""
+        import torch
+        from rnnkit.models.forecaster import Forecaster
+        from rnnkit.recipes.forecast import evaluate_part, prepare
+        from rnnkit.training.trainer import Trainer
+        prepared = prepare(job)
+        kw = dict(lookback=job.lookback, step=job.step, delay=job.delay, horizon=job.horizon)
+        train_w = prepared.windows("train", stride=job.stride, seq2seq=job.seq2seq, **kw)
+        val_w = prepared.windows("val", **kw)
+        val_fit = prepared.windows("val", seq2seq=True, **kw) if job.seq2seq else val_w
+        scale = float(np.abs(prepared.inverse_target(np.ones((1, 1))) - prepared.inverse_target(np.zeros((1, 1))))[0, 0])
+        torch.manual_seed(job.seed)
+        model = Forecaster(job.model_config(prepared.input_size(), prepared.feature_names.index(prepared.target)))
+        cfg = dataclasses.replace(job.train_config(), quiet=True, tensorboard=False)
+        trainer = Trainer(model, cfg, None, callbacks=[ReportToTrial(trial, "val_mae", scale)])
+        history = trainer.fit(train_w.batches(job.batch_size, shuffle=True, seed=job.seed),
+                              val_fit.batches(job.batch_size))
+        metrics, _ = evaluate_part(model, trainer, prepared, val_w, job.batch_size, None)
+        return {"value": metrics["model"]["mae"], "val_common_sense": metrics["common_sense"]["mae"],
+                "epochs": len(history.rows)}
+
+    def final(self, job, out) -> dict:
+        from rnnkit.recipes.forecast import run_forecast
+        result = run_forecast(dataclasses.replace(job, out=str(out), resume=False, name="forecast"))
+        return {"run_dir": result["run_dir"], "test": result["test"], "val": result["val"]}
+
+    def command(self, job) -> str:
+        return forecast_command(job)

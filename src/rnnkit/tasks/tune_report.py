@@ -1,0 +1,86 @@
+"""What ``rnnkit tune`` writes: the table of trials, the optimisation-history PNG and the best
+configuration (``best_config.json`` with the equivalent command line, ``best_command.txt``).
+
+    >>> rows = [{"number": 0, "state": "complete", "value": 2.5, "params": {"units": 32}, "epochs": 2, "seconds": 1.0},
+    ...         {"number": 1, "state": "pruned", "value": None, "params": {"units": 64}, "epochs": 1, "seconds": 0.5}]
+    >>> print(format_table(rows, [type("P", (), {"name": "units"})()]))
+    trial  state       val MAE  epochs  seconds  units
+        0  complete     2.5000       2      1.0  32
+        1  pruned            -       1      0.5  64
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+__all__ = ["trial_rows", "format_table", "plot_history", "write_best"]
+
+
+def trial_rows(study, params) -> list[dict]:
+    """One dict per trial: number, state, value (None unless complete), params, epochs, seconds."""
+    rows = []
+    for t in study.get_trials(deepcopy=False):
+        rows.append({"number": t.number, "state": t.state.name.lower(), "value": t.value if t.state.name == "COMPLETE" else None,
+                     "params": dict(t.params), "epochs": t.user_attrs.get("epochs", len(t.intermediate_values)),
+                     "seconds": t.user_attrs.get("seconds")})
+    return rows
+
+
+def _cell(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return "none" if v is None else str(v)
+
+
+def format_table(rows: list[dict], params) -> str:
+    names = [p.name for p in params]
+    head = f"{'trial':>5s}  {'state':10s}{'val MAE':>9s}{'epochs':>8s}{'seconds':>9s}  " + "  ".join(names)
+    lines = [head]
+    for r in rows:
+        value = "-" if r["value"] is None else f"{r['value']:.4f}"
+        secs = "-" if r["seconds"] is None else f"{r['seconds']:.1f}"
+        lines.append(f"{r['number']:>5d}  {r['state']:10s}{value:>9s}{r['epochs']:>8}{secs:>9s}  "
+                     + "  ".join(_cell(r["params"].get(n)).ljust(len(n)) for n in names).rstrip())
+    return "\n".join(lines)
+
+
+def plot_history(path, rows: list[dict], title: str = "optimisation history") -> None:
+    """Validation value of every completed trial and the best so far, by trial number."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from rnnkit.training.checkpoint import atomic_write_bytes
+    import io
+
+    done = [(r["number"], r["value"]) for r in rows if r["value"] is not None and math.isfinite(r["value"])]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    if done:
+        xs, ys = zip(*done)
+        best = [min(ys[:i + 1]) for i in range(len(ys))]
+        ax.plot(xs, ys, "o", label="trial (validation MAE)")
+        ax.step(xs, best, where="post", color="tab:red", label="best so far")
+    pruned = [r["number"] for r in rows if r["state"] == "pruned"]
+    if pruned and done:
+        ax.plot(pruned, [max(v for _, v in done)] * len(pruned), "x", color="gray", label="pruned")
+    ax.set_xlabel("trial")
+    ax.set_ylabel("validation MAE")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    if done:
+        ax.legend()
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def write_best(run_dir, params: dict, job, command: str, value: float) -> None:
+    """``best_config.json`` (the searched values, the whole job, the command) and ``best_command.txt``."""
+    from rnnkit.training.checkpoint import atomic_write_json, atomic_write_text
+    fields = {k: v for k, v in dataclasses.asdict(job).items() if k not in ("out", "resume", "quiet")}
+    atomic_write_json(Path(run_dir) / "best_config.json",
+                      {"validation_mae": value, "params": params, "job": fields, "command": command})
+    atomic_write_text(Path(run_dir) / "best_command.txt", command + "\n")
