@@ -1,0 +1,63 @@
+"""``rnnkit recipe seed002-shakespeare``: seed 002's character LSTM writing Shakespeare.
+
+A 2-layer LSTM (as Karpathy's char-rnn) of 256 units on the embedded ~1 MB Shakespeare slice,
+trained with stateful truncated BPTT (64 streams x windows of 100 characters, the state
+carried across windows), Adam, evaluated every 40 windows; it stops after the epoch that ends
+past ``--max-minutes`` (default 5) of wall time and prints when validation passed 1.88 and
+1.60 nats per character (nanoGPT's CPU anchor and the 20-minute goal), the validation and test
+numbers, a sample, and writes the curve (validation loss against wall time) to
+``val_loss_time.png`` in the run directory. Every ``rnnkit lm train`` option is accepted.
+
+    >>> p = __import__("argparse").ArgumentParser(); _arguments(p)
+    >>> a = p.parse_args([]); (a.level, a.num_layers, a.hidden_size, a.max_minutes)
+    ('char', 2, 256, 5.0)
+"""
+from __future__ import annotations
+
+import argparse
+
+from rnnkit.recipes.registry import Recipe
+from rnnkit.tasks.options import add_options, add_run_arguments, config_from_args
+
+__all__ = ["RECIPES", "DEFAULTS", "minutes_to"]
+
+DEFAULTS = dict(level="char", cell="lstm", num_layers=2, hidden_size=256, embedding_dim=64, bptt=100,
+                batch_size=64, windows_per_epoch=40, dropout=0.1, lr=2e-3, clip_norm=1.0, epochs=1000,
+                max_minutes=5.0, sample_length=600, prompt="HAMLET.\n", temperature=0.8)
+THRESHOLDS = (1.88, 1.60)
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    from rnnkit.tasks.lm import LMConfig
+    add_options(p, LMConfig, defaults=DEFAULTS)
+    add_run_arguments(p)
+
+
+def minutes_to(rows: list[dict], threshold: float) -> float | None:
+    """Wall minutes (cumulative epoch times) when ``val_loss`` first reached ``threshold``."""
+    t = 0.0
+    for r in rows:
+        t += r.get("time", 0.0)
+        if r.get("val_loss", float("inf")) <= threshold:
+            return t / 60
+    return None
+
+
+def _run(args) -> int:
+    from rnnkit.tasks.lm import LMConfig, run_lm
+    cfg = config_from_args(LMConfig, args, resume=bool(args.resume))
+    result = run_lm(cfg)
+    for th in THRESHOLDS:
+        m = minutes_to(result["history"], th)
+        print(f"validation <= {th:.2f} nats/char: " + (f"after {m:.1f} min" if m is not None else "not reached"))
+    best = min(r["val_loss"] for r in result["history"])
+    print(f"best validation (per epoch, full windows) {best:.4f} nats/char; curve: {result['run_dir']}/val_loss_time.png")
+    return 0
+
+
+RECIPES = (
+    Recipe("seed002-shakespeare",
+           "seed 002: 2-layer char-LSTM on the embedded Shakespeare with stateful truncated BPTT; "
+           "minutes to 1.88 and 1.60 nats/char, bits/char, a sample, the loss-vs-time PNG",
+           _arguments, _run, aliases=("seed002",)),
+)

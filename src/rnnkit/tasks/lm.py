@@ -1,0 +1,337 @@
+"""The language-model task: text -> ids -> B parallel streams -> stateful truncated BPTT ->
+nats per token, bits per character, perplexity, a generated sample, a run directory.
+
+``run_lm(LMConfig())`` trains the character-level LSTM on the embedded Shakespeare slice
+(:mod:`rnnkit.data.shakespeare`, split 90/5/5 in order); ``generate(run_dir, ...)`` streams
+text from a trained run. Each "epoch" is ``windows_per_epoch`` windows of ``bptt`` steps of
+``batch_size`` streams (default: one pass over the training text); the hidden state goes on
+from window to window and from epoch to epoch (reset at the start of each pass), and it is in
+every checkpoint (:class:`rnnkit.models.language_model.LanguageModel` keeps it in its
+``state_dict``), so ``resume=True`` ends with exactly the weights of an uninterrupted run.
+``max_minutes`` stops after the first epoch that ends past that wall time (then the result
+depends on the machine's speed; leave it unset for exactly reproducible runs).
+
+    >>> cfg = LMConfig(bptt=0)
+    Traceback (most recent call last):
+    ...
+    rnnkit.errors.InvalidArgumentError: Received an invalid value for argument `--bptt`, expected a positive integer, got 0. It is the number of steps gradients flow back, e.g. 100 characters.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch.nn import functional as F
+
+from rnnkit.data.shakespeare import load_embedded_shakespeare, split_text
+from rnnkit.data.streams import StreamBatches
+from rnnkit.errors import CheckpointError, InvalidArgumentError
+from rnnkit.models.language_model import CELLS, LanguageModel
+from rnnkit.models.sampling import check_sampling
+from rnnkit.tasks.lm_text import LEVELS, TextCodec, read_text
+from rnnkit.tasks.options import option
+from rnnkit.training import TrainConfig, Trainer, create_run_dir
+from rnnkit.training.checkpoint import atomic_write_text
+from rnnkit.training.runs import load_run, write_metrics
+
+__all__ = ["LMConfig", "prepare", "evaluate_ids", "run_lm", "load_lm", "generate", "SPLIT"]
+
+SPLIT = (0.9, 0.05, 0.05)
+RUN_ONLY = ("out", "quiet", "resume", "epochs", "max_minutes")   # not in the job a run records (resume may change them)
+
+
+def _opt_int(text: str):
+    return None if text.lower() in ("", "none", "0") else int(text)
+
+
+def _opt_float(text: str):
+    return None if text.lower() in ("", "none") else float(text)
+
+
+@dataclass
+class LMConfig:
+    """Every choice of a language-model run (the ``rnnkit lm train`` options)."""
+
+    text: str | None = option(None, "training text file, UTF-8 (default: the embedded Shakespeare, split 90/5/5)")
+    val: str | None = option(None, "validation text file (with --test; default: cut from --text)")
+    test: str | None = option(None, "test text file (with --val)")
+    level: str = option("char", "tokens", choices=LEVELS)
+    lower: bool = option(True, "lower-case words (word level)")
+    max_tokens: int | None = option(None, "word vocabulary size, specials included (default all)", parse=_opt_int)
+    min_freq: int = option(1, "keep words seen at least this often (word level)")
+    vocab_size: int = option(2000, "BPE vocabulary size (bpe level)")
+    bptt: int = option(100, "truncated BPTT window, in tokens")
+    batch_size: int = option(64, "parallel streams")
+    windows_per_epoch: int | None = option(None, "windows per epoch (default one pass over the text)", parse=_opt_int)
+    cell: str = option("lstm", "recurrent cell", choices=CELLS)
+    embedding_dim: int = option(64, "embedding size")
+    hidden_size: int = option(256, "recurrent units per layer")
+    num_layers: int = option(2, "stacked recurrent layers")
+    dropout: float = option(0.1, "dropout of each layer's outputs")
+    embedding_dropout: float = option(0.0, "drop whole token embeddings")
+    input_dropout: float = option(0.0, "variational input dropout")
+    recurrent_dropout: float = option(0.0, "variational recurrent dropout")
+    weight_drop: float = option(0.0, "DropConnect on the recurrent weights")
+    tie_weights: bool = option(False, "tie the softmax weights to the embedding (embedding-dim = hidden-size)")
+    optimizer: str = option("adam", "optimizer", choices=("adam", "rmsprop"))
+    lr: float = option(2e-3, "learning rate")
+    clip_norm: float | None = option(1.0, "clip the gradient norm (none = off)", parse=_opt_float)
+    lr_patience: int | None = option(None, "halve the learning rate after this many epochs without progress",
+                                     parse=_opt_int)
+    epochs: int = option(20, "epochs")
+    max_minutes: float | None = option(None, "stop after the epoch that ends past this wall time", parse=_opt_float)
+    sample_length: int = option(500, "tokens of the sample written after training")
+    prompt: str = option("", "prompt of that sample (default: the first token of the training text)")
+    temperature: float = option(0.8, "sampling temperature of that sample (0 = greedy)")
+    top_k: int | None = option(None, "sample among the k most probable tokens", parse=_opt_int)
+    top_p: float | None = option(None, "nucleus sampling: the most probable tokens up to this mass", parse=_opt_float)
+    seed: int = option(0, "random seed")
+    out: str | None = option(None, "run directory, new or empty (default runs/lm-<time>)")
+    quiet: bool = option(False, "print only the results")
+    resume: bool = option(False, "continue the run in --out", cli=False)
+
+    def __post_init__(self):
+        if (self.val is None) != (self.test is None):
+            raise InvalidArgumentError.for_argument(
+                "--val" if self.test is None else "--test", self.val or self.test, "--val and --test together",
+                "Give both files, or neither to cut them from --text (90/5/5).")
+        if self.val is not None and self.text is None:
+            raise InvalidArgumentError.for_argument("--text", None, "a training text when --val/--test are given")
+        for name in ("bptt", "batch_size", "embedding_dim", "hidden_size", "num_layers", "epochs", "min_freq"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                fix = "It is the number of steps gradients flow back, e.g. 100 characters." if name == "bptt" else None
+                raise InvalidArgumentError.for_argument("--" + name.replace("_", "-"), v, "a positive integer", fix)
+        for name in ("windows_per_epoch", "max_tokens", "lr_patience"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+                raise InvalidArgumentError.for_argument("--" + name.replace("_", "-"), v, "a positive integer or none")
+        if not isinstance(self.sample_length, int) or self.sample_length < 0:
+            raise InvalidArgumentError.for_argument("--sample-length", self.sample_length, "an integer >= 0")
+        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
+            raise InvalidArgumentError.for_argument("--lr", self.lr, "a positive number")
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise InvalidArgumentError.for_argument("--max-minutes", self.max_minutes, "a positive number of minutes")
+        try:
+            check_sampling(self.temperature, self.top_k, self.top_p)
+        except InvalidArgumentError as e:
+            raise InvalidArgumentError(str(e).replace("argument `", "argument `--").replace("_", "-")) from None
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def model_kwargs(self) -> dict:
+        return dict(embedding_dim=self.embedding_dim, hidden_size=self.hidden_size, num_layers=self.num_layers,
+                    cell=self.cell, dropout=self.dropout, embedding_dropout=self.embedding_dropout,
+                    input_dropout=self.input_dropout, recurrent_dropout=self.recurrent_dropout,
+                    weight_drop=self.weight_drop, tie_weights=self.tie_weights)
+
+    def train_config(self) -> TrainConfig:
+        return TrainConfig(epochs=self.epochs, optimizer=self.optimizer, lr=self.lr, loss="cross_entropy",
+                           clip_norm=self.clip_norm, lr_patience=self.lr_patience, lr_factor=0.5, seed=self.seed,
+                           quiet=self.quiet, eps=1e-8)
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def prepare(cfg: LMConfig) -> dict:
+    """The three texts, the codec fitted on the training text, their ids and a record of the data."""
+    if cfg.text is None:
+        texts = dict(zip(("train", "val", "test"), split_text(load_embedded_shakespeare(), SPLIT)))
+        source = {"text": "embedded:shakespeare", "split": list(SPLIT)}
+    elif cfg.val is None:
+        texts = dict(zip(("train", "val", "test"), split_text(read_text(cfg.text, "--text"), SPLIT)))
+        source = {"text": cfg.text, "split": list(SPLIT)}
+    else:
+        texts = {"train": read_text(cfg.text, "--text"), "val": read_text(cfg.val, "--val"),
+                 "test": read_text(cfg.test, "--test")}
+        source = {"text": cfg.text, "val": cfg.val, "test": cfg.test}
+    codec = TextCodec.fit(cfg.level, texts["train"], max_tokens=cfg.max_tokens, min_freq=cfg.min_freq,
+                          vocab_size=cfg.vocab_size, lower=cfg.lower)
+    ids = {k: torch.tensor(codec.encode(t), dtype=torch.long) for k, t in texts.items()}
+    record = {**source, "sha256": {k: _sha(t) for k, t in texts.items()},
+              "characters": {k: len(t) for k, t in texts.items()}, "tokens": {k: int(v.numel()) for k, v in ids.items()},
+              "unknown_tokens": {k: int((v == 1).sum()) for k, v in ids.items() if k != "train"},
+              "vocab_size": len(codec), "start": codec.decode(ids["train"][:1].tolist())}
+    return {"texts": texts, "codec": codec, "ids": ids, "record": record}
+
+
+def eval_streams(ids: torch.Tensor, batch_size: int, bptt: int) -> int:
+    """Streams for evaluating ``ids``: ``batch_size``, fewer for a text too short for them."""
+    return max(1, min(batch_size, (int(ids.numel()) - 1) // bptt))
+
+
+@torch.no_grad()
+def evaluate_ids(model: LanguageModel, ids: torch.Tensor, batch_size: int, bptt: int, level: str = "char",
+                 chars_per_token: list[int] | None = None, what: str = "the text") -> dict:
+    """Loss over every predicted token of ``ids`` read as ``batch_size`` streams with the state
+    carried across windows: ``{"loss_nats", "bits_per_char", "perplexity", "tokens"}``
+    (``bits_per_char`` is nats/ln 2 at char level, total bits over the characters of the
+    predicted tokens for bpe, None for words)."""
+    streams = StreamBatches(ids, eval_streams(ids, batch_size, bptt), bptt, what=what)
+    model.eval()
+    state, total, n, chars = None, 0.0, 0, 0
+    cpt = torch.tensor(chars_per_token) if chars_per_token is not None else None
+    for (x, _), y in streams:
+        logits, state = model.forward_state(x, state)
+        total += float(F.cross_entropy(logits.reshape(-1, logits.shape[-1]).double(), y.reshape(-1), reduction="sum"))
+        n += y.numel()
+        if cpt is not None:
+            chars += int(cpt[y].sum())
+    loss = total / n
+    bpc = loss / math.log(2) if level == "char" else (total / chars / math.log(2) if level == "bpe" and chars else None)
+    return {"loss_nats": loss, "bits_per_char": bpc, "perplexity": math.exp(min(loss, 700.0)), "tokens": n}
+
+
+class TimeBudget:
+    """Trainer callback: stop after the first epoch that ends past ``minutes`` of the run's
+    wall time (counted from the history, so a resumed run counts its earlier epochs)."""
+
+    def __init__(self, minutes: float):
+        self.seconds = minutes * 60
+
+    def on_epoch_end(self, trainer, epoch, logs) -> None:
+        if sum(r.get("time", 0.0) for r in trainer.history.rows) >= self.seconds:
+            trainer.stopped_early = True
+
+
+def plot_curve(path: Path, rows: list[dict], title: str, level: str) -> None:
+    """Validation (and training) loss in nats per token against wall time in minutes."""
+    from rnnkit.training.plots import _pyplot, _save
+
+    plt = _pyplot()
+    t, minutes = 0.0, []
+    for r in rows:
+        t += r.get("time", 0.0)
+        minutes.append(t / 60)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(minutes, [r["loss"] for r in rows], label="train (running mean over the epoch)", alpha=0.6)
+    ax.plot(minutes, [r.get("val_loss", float("nan")) for r in rows], marker=".", label="validation")
+    if level == "char":
+        for y, name in ((1.88, "1.88: nanoGPT CPU config (published)"), (1.60, "1.60: 20-minute goal")):
+            ax.axhline(y, ls="--", lw=0.8, color="grey")
+            ax.text(minutes[-1] if minutes else 0, y, name, ha="right", va="bottom", fontsize=8, color="grey")
+    ax.set_xlabel("wall time (minutes)")
+    ax.set_ylabel(f"loss (nats per {'character' if level == 'char' else 'token'})")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    _save(fig, path)
+
+
+def run_lm(cfg: LMConfig, log=print) -> dict:
+    """Train, evaluate and sample; returns ``{"run_dir", "val", "test", "sample"}``."""
+    say = (lambda *a, **k: None) if cfg.quiet else log
+    cfg.train_config()
+    data = prepare(cfg)
+    codec, ids, record = data["codec"], data["ids"], data["record"]
+    train = StreamBatches(ids["train"], cfg.batch_size, cfg.bptt, windows_per_epoch=cfg.windows_per_epoch,
+                          seed=cfg.seed, what="the training text")
+    val_b = eval_streams(ids["val"], cfg.batch_size, cfg.bptt)
+    val = StreamBatches(ids["val"], val_b, cfg.bptt, drop_last=True, what="the validation text")
+    StreamBatches(ids["test"], eval_streams(ids["test"], cfg.batch_size, cfg.bptt), cfg.bptt, what="the test text")
+    say(f"data: {record['text']}, level {cfg.level}, vocabulary {len(codec)}, tokens train "
+        f"{record['tokens']['train']} val {record['tokens']['val']} test {record['tokens']['test']}; "
+        f"{cfg.batch_size} streams x windows of {cfg.bptt}, {train.windows_per_epoch} windows per epoch")
+    torch.manual_seed(cfg.seed)
+    model = LanguageModel(len(codec), **cfg.model_kwargs())
+    run_dir = create_run_dir("lm", cfg.out, exist_ok=cfg.resume)
+    job = {k: v for k, v in cfg.to_dict().items() if k not in RUN_ONLY}
+    run_config = {"task": "lm", "job": job, "model": {"vocab_size": len(codec), **cfg.model_kwargs()}, "data": record}
+    if not (cfg.resume and (run_dir / Path(TextCodec.file_name(cfg.level))).exists()):
+        codec.save(run_dir)   # on resume the file stays: the trainer refuses other data (sha256 in config)
+    callbacks = [TimeBudget(cfg.max_minutes)] if cfg.max_minutes else []
+    trainer = Trainer(model, cfg.train_config(), run_dir, run_config=run_config, callbacks=callbacks)
+    t0 = time.perf_counter()
+    history = trainer.fit(train, val, resume=cfg.resume)
+    train_seconds = sum(r.get("time", 0.0) for r in history.rows)
+    cpt = codec.chars_per_token()
+    metrics = {part: evaluate_ids(model, ids[part], cfg.batch_size, cfg.bptt, cfg.level, cpt, f"the {part} text")
+               for part in ("val", "test")}
+    tokens_seen = len(history.rows) * train.windows_per_epoch * cfg.batch_size * cfg.bptt
+    metrics["training"] = {"epochs": len(history.rows), "wall_seconds": train_seconds,
+                           "tokens_seen": tokens_seen, "tokens_per_second": tokens_seen / max(train_seconds, 1e-9),
+                           "parameters": sum(p.numel() for p in model.parameters())}
+    prompt = cfg.prompt or record["start"]
+    sample = prompt + codec.decode(model.sample(codec.encode_prompt(prompt), cfg.sample_length, cfg.temperature,
+                                                cfg.top_k, cfg.top_p, cfg.seed))
+    atomic_write_text(run_dir / "sample.txt", sample + "\n")
+    write_metrics(run_dir, metrics)
+    plot_curve(run_dir / "val_loss_time.png", history.rows, f"{run_dir.name}: {cfg.level}-level {cfg.cell}", cfg.level)
+    v, t = metrics["val"], metrics["test"]
+    unit = "bits/char" if v["bits_per_char"] is not None else "perplexity"
+    fmt = lambda m: (f"{m['loss_nats']:.4f} nats/token, " + (f"{m['bits_per_char']:.4f} bits/char, " if m[
+        "bits_per_char"] is not None else "") + f"perplexity {m['perplexity']:.2f}")
+    log(f"val:  {fmt(v)}\ntest: {fmt(t)}" if not cfg.quiet else f"val {fmt(v)}; test {fmt(t)} ({unit})")
+    say(f"trained {len(history.rows)} epochs in {train_seconds / 60:.1f} min "
+        f"({metrics['training']['tokens_per_second']:.0f} tokens/s, {time.perf_counter() - t0:.0f} s with evaluation)")
+    say(f"sample:\n{sample[:1000]}\nrun directory: {run_dir}")
+    return {"run_dir": str(run_dir), "val": v, "test": t, "sample": sample, "history": history.rows}
+
+
+def load_lm(run_dir) -> tuple[LanguageModel, TextCodec, LMConfig, dict]:
+    """Model, codec, config and ``config.json`` of a run; every field is checked (a run
+    directory is data, not trust)."""
+    run = load_run(run_dir)
+    cfg = run["config"]
+    if not isinstance(cfg, dict) or cfg.get("task") != "lm":
+        raise CheckpointError(f"{run_dir} is not a language-model run (config.json has no \"task\": \"lm\").")
+    job, model_cfg = cfg.get("job"), cfg.get("model")
+    if not isinstance(job, dict) or not isinstance(model_cfg, dict):
+        raise CheckpointError(f"{run_dir}/config.json lacks its \"job\" or \"model\" record.")
+    names = {f.name for f in dataclasses.fields(LMConfig)}
+    try:
+        lm_cfg = LMConfig(**{k: v for k, v in job.items() if k in names})
+        if lm_cfg.level not in LEVELS or lm_cfg.cell not in CELLS:
+            raise InvalidArgumentError("level or cell unknown")
+        vocab = model_cfg.get("vocab_size")
+        if isinstance(vocab, bool) or not isinstance(vocab, int):
+            raise InvalidArgumentError(f"vocab_size {vocab!r} is not an integer")
+        model = LanguageModel(vocab, **lm_cfg.model_kwargs())
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{run_dir}/config.json does not describe a valid language model ({e}). "
+                              "Use the run directory as rnnkit wrote it.") from None
+    try:
+        model.load_state_dict(run["weights"])
+    except (RuntimeError, KeyError, CheckpointError) as e:
+        raise CheckpointError(f"The weights in {run_dir}/model.safetensors do not fit the model its config.json "
+                              f"describes ({str(e)[:200]}).") from None
+    from rnnkit.training import manifest
+    if manifest.is_run_dir(run_dir):
+        manifest.verify(run_dir, [TextCodec.file_name(lm_cfg.level)])
+    codec = TextCodec.load(run_dir, lm_cfg.level, lm_cfg.lower, expected_size=model.vocab_size)
+    model.eval()
+    return model, codec, lm_cfg, cfg
+
+
+def generate(run_dir, prompt: str = "", length: int = 500, temperature: float = 0.8, top_k: int | None = None,
+             top_p: float | None = None, seed: int | None = None, write=None) -> str:
+    """Generate ``length`` tokens after ``prompt`` with a trained run, writing each piece (and
+    flushing) as it comes; returns the prompt and the generated text."""
+    check_sampling(temperature, top_k, top_p)
+    model, codec, _, cfg = load_lm(run_dir)
+    if write is None:
+        def write(s):
+            sys.stdout.write(s)
+            sys.stdout.flush()
+    start = prompt or str(cfg.get("data", {}).get("start", "")) or codec.piece(2)
+    ids = codec.encode_prompt(start)
+    if not ids:
+        raise InvalidArgumentError.for_argument("--prompt", prompt, "text with at least one token at this level")
+    write(start)
+    out = [start]
+    for i in model.sample(ids, length, temperature, top_k, top_p, seed):
+        piece = codec.piece(i)
+        out.append(piece)
+        write(piece)
+    write("\n")
+    return "".join(out)
