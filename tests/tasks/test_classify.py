@@ -1,0 +1,157 @@
+"""rnnkit classify end to end on tiny fixtures; predict from the run; every bad input -> exit 2."""
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import accuracy_score, f1_score
+
+from rnnkit.cli import main
+
+FIX = Path(__file__).parent / "fixtures"
+TINY = ["--units", "4", "--epochs", "1", "--quiet", "--embedding-dim", "4", "--batch-size", "16"]
+
+
+def _text_run(tmp_path, *extra):
+    out = tmp_path / "run"
+    argv = ["classify", "--csv", str(FIX / "tiny_reviews.csv"), "--text-col", "review", "--label-col", "sentiment",
+            "--out", str(out), *TINY, *extra]
+    assert main(argv) == 0
+    return out
+
+
+def test_text_run_writes_everything_and_metrics_agree_with_sklearn(tmp_path, capsys):
+    out = _text_run(tmp_path, "--split", "0.6,0.2,0.2")
+    printed = capsys.readouterr().out
+    assert "TF-IDF logistic regression" in printed and "majority class" in printed
+    for name in ("config.json", "model.safetensors", "metrics.json", "vocabulary.json", "confusion_test.png",
+                 "misclassified_test.csv", "manifest.json", "history.csv"):
+        assert (out / name).is_file(), name
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["task"] == "classify" and cfg["data"]["classes"] == ["neg", "pos"]
+    m = json.loads((out / "metrics.json").read_text())
+    assert set(m) == {"val", "test"} and set(m["test"]) == {"model", "majority", "tfidf_logreg"}
+    assert set(m["test"]["model"]) == {"accuracy", "macro_f1"}
+    # the test part holds 12 of the 60 rows, stratified: 6 per class, so majority accuracy is 0.5
+    assert m["test"]["majority"]["accuracy"] == 0.5
+    # predict on the test rows reproduces the model's test accuracy, computed independently here
+    wrong = pd.read_csv(out / "misclassified_test.csv")
+    assert {"row", "true", "predicted", "probability", "text"} <= set(wrong.columns)
+    df = pd.read_csv(FIX / "tiny_reviews.csv")
+    test_rows = df.iloc[sorted(set(range(60)) - _train_val_rows(out))]
+    assert len(test_rows) == 12
+    test_rows.to_csv(tmp_path / "test.csv", index=False)
+    assert main(["predict", "--run", str(out), "--csv", str(tmp_path / "test.csv"), "--output",
+                 str(tmp_path / "pred.csv")]) == 0
+    pred = pd.read_csv(tmp_path / "pred.csv")
+    assert list(pred.columns) == ["row", "label", "probability"] and pred["probability"].between(0.5, 1).all()
+    acc = accuracy_score(test_rows["sentiment"], pred["label"])
+    assert abs(acc - m["test"]["model"]["accuracy"]) < 1e-9
+    assert abs(f1_score(test_rows["sentiment"], pred["label"], average="macro") - m["test"]["model"]["macro_f1"]) < 1e-9
+    assert len(wrong) == round((1 - acc) * 12)
+
+
+def _train_val_rows(out):
+    # rows not in the misclassified file cannot tell the split; recompute it the way the task does
+    from rnnkit.tasks.classify_data import split_indices
+    y = (pd.read_csv(FIX / "tiny_reviews.csv")["sentiment"] == "pos").astype(int).to_numpy()
+    tr, va, _ = split_indices(y, (0.6, 0.2, 0.2), 0)
+    return set(tr) | set(va)
+
+
+def test_predict_never_writes_into_the_run_and_needs_force(tmp_path, capsys):
+    out = _text_run(tmp_path, "--cell", "conv", "--conv-kernel", "3", "--pool-size", "2", "--test-csv",
+                    str(FIX / "tiny_reviews.csv"))
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    assert main(["predict", "--run", str(out), "--csv", str(FIX / "tiny_reviews.csv"), "--output",
+                 str(out / "p.csv")]) == 2
+    existing = tmp_path / "exists.csv"
+    existing.write_text("keep")
+    assert main(["predict", "--run", str(out), "--csv", str(FIX / "tiny_reviews.csv"), "--output", str(existing)]) == 2
+    assert existing.read_text() == "keep"
+    assert main(["predict", "--run", str(out), "--csv", str(FIX / "tiny_reviews.csv"), "--output", str(existing),
+                 "--force"]) == 0
+    assert len(pd.read_csv(existing)) == 60
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+
+
+def test_predict_refuses_an_edited_run(tmp_path, capsys):
+    out = _text_run(tmp_path)
+    cfg = json.loads((out / "config.json").read_text())
+    cfg["job"]["units"] = "4; rm -rf ~"
+    (out / "config.json").write_text(json.dumps(cfg))
+    capsys.readouterr()
+    assert main(["predict", "--run", str(out), "--csv", str(FIX / "tiny_reviews.csv")]) == 2
+    assert "config.json" in capsys.readouterr().err
+
+
+def _bad_inputs(tmp_path):
+    base = pd.read_csv(FIX / "tiny_reviews.csv")
+    cases = {}
+
+    def csv(name, df, **kw):
+        p = tmp_path / f"{name}.csv"
+        df.to_csv(p, index=False, **kw)
+        return p
+
+    cases["empty text column"] = ["--csv", csv("empty", base.assign(review=""))]
+    cases["all-NaN text column"] = ["--csv", csv("nan", base.assign(review=np.nan))]
+    cases["single class"] = ["--csv", csv("single", base.assign(sentiment="pos"))]
+    cases["missing label"] = ["--csv", csv("nolabel", base.assign(sentiment=base.sentiment.where(base.index != 3)))]
+    test = base.copy()
+    test.loc[0, "sentiment"] = "neutral"
+    cases["test label unseen in training"] = ["--csv", FIX / "tiny_reviews.csv", "--test-csv", csv("unseen", test)]
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("review,sentiment\n".encode() + "Très bon film,pos\nNul,neg\n".encode("latin-1") * 10)
+    cases["non-UTF-8 file"] = ["--csv", latin]
+    cases["maxlen 0"] = ["--csv", FIX / "tiny_reviews.csv", "--maxlen", "0"]
+    cases["maxlen -3"] = ["--csv", FIX / "tiny_reviews.csv", "--maxlen", "-3"]
+    cases["unknown text column"] = ["--csv", FIX / "tiny_reviews.csv", "--text-col", "body"]
+    cases["missing file"] = ["--csv", tmp_path / "nope.csv"]
+    cases["bad split"] = ["--csv", FIX / "tiny_reviews.csv", "--split", "0.9,0.2,0.1"]
+    cases["two sources"] = ["--csv", FIX / "tiny_reviews.csv", "--ts", "x.ts"]
+    ragged = tmp_path / "glove.txt"
+    ragged.write_text("film 0.1 0.2 0.3\ngood 0.1 0.2\n")
+    cases["embedding rows of different dimensions"] = ["--csv", FIX / "tiny_reviews.csv", "--glove", ragged]
+    cases["embedding dimension mismatch"] = ["--csv", FIX / "tiny_reviews.csv", "--glove", _glove(tmp_path),
+                                             "--embedding-dim", "7"]
+    return cases
+
+
+def _glove(tmp_path):
+    p = tmp_path / "vectors.txt"
+    p.write_text("film 0.1 0.2 0.3\ngood 0.3 0.2 0.1\nbad -0.3 0.2 0.1\n")
+    return p
+
+
+def test_every_bad_input_exits_2_with_one_paragraph_and_leaves_out_untouched(tmp_path, capsys):
+    out = tmp_path / "existing"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    for what, argv in _bad_inputs(tmp_path).items():
+        argv = [str(a) for a in argv]
+        if "--text-col" not in argv:
+            argv += ["--text-col", "review"]
+        code = main(["classify", *argv, "--label-col", "sentiment", "--out", str(out), *TINY])
+        err = capsys.readouterr().err
+        assert code == 2, what
+        assert err.startswith("rnnkit: error: ") and "Traceback" not in err and err.strip().count("\n") == 0, (what, err)
+        assert sorted(p.name for p in out.iterdir()) == ["notes.txt"], what
+    # a fresh out dir that would be fine is also left uncreated by a data error
+    assert main(["classify", "--csv", str(tmp_path / "single.csv"), "--text-col", "review", "--label-col",
+                 "sentiment", "--out", str(tmp_path / "new"), *TINY]) == 2
+    assert not (tmp_path / "new").exists()
+
+
+def test_glove_vectors_frozen(tmp_path, capsys):
+    out = _text_run(tmp_path, "--glove", str(_glove(tmp_path)), "--embedding-dim", "3")
+    assert "found 3 of" in capsys.readouterr().out
+    import torch
+    from rnnkit.tasks.classify import load_model
+    from rnnkit.data.text_encoder import TextEncoder
+    model = load_model(out)
+    vocab = TextEncoder.load(out / "vocabulary.json").vocabulary
+    row = model.embedding.weight[vocab.token_to_id("good")]
+    assert torch.allclose(row, torch.tensor([0.3, 0.2, 0.1])) and not model.embedding.weight.requires_grad

@@ -1,0 +1,67 @@
+"""rnnkit tag end to end on a tiny CoNLL file; seqeval numbers against a hand count; bad input."""
+import json
+from pathlib import Path
+
+import pytest
+
+from rnnkit.cli import main
+from rnnkit.tasks.tag import entity_scores, most_frequent_tag, per_type
+
+pytest.importorskip("rnnkit.data.conll")
+FIX = Path(__file__).parent / "fixtures"
+TINY = ["--units", "4", "--embedding-dim", "4", "--epochs", "1", "--quiet", "--batch-size", "8"]
+
+
+def test_entity_scores_agree_with_a_hand_count():
+    true = [["B-PER", "I-PER", "O", "B-LOC"], ["B-LOC", "O"]]
+    pred = [["B-PER", "I-PER", "O", "O"], ["B-PER", "O"]]
+    # entities: true PER(0-1), LOC(3), LOC(0); predicted PER(0-1), PER(0); one exact match
+    got = entity_scores(true, pred)
+    assert got["precision"] == pytest.approx(1 / 2)
+    assert got["recall"] == pytest.approx(1 / 3)
+    assert got["f1"] == pytest.approx(2 * (1 / 2) * (1 / 3) / (1 / 2 + 1 / 3))
+    assert got["token_accuracy"] == pytest.approx(4 / 6)       # 3 of 4, then 1 of 2
+    table = per_type(true, pred)
+    assert table["PER"]["precision"] == pytest.approx(1 / 2) and table["PER"]["recall"] == 1.0
+    assert table["LOC"]["recall"] == 0.0 and table["LOC"]["support"] == 2
+
+
+def test_most_frequent_tag_baseline():
+    train = [(["Paris", "is", "Paris"], ["B-LOC", "O", "B-LOC"]), (["Paris"], ["B-PER"])]
+    assert most_frequent_tag(train, [(["Paris", "Rome"], ["B-LOC", "B-LOC"])]) == [["B-LOC", "O"]]
+
+
+def test_tag_cli_end_to_end_and_predict(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["tag", "--conll", str(FIX / "tiny_ner.txt"), "--out", str(out), *TINY]) == 0
+    printed = capsys.readouterr().out
+    assert "per entity type" in printed and "most frequent tag" in printed
+    m = json.loads((out / "metrics.json").read_text())
+    assert set(m["test"]["model"]) == {"precision", "recall", "f1", "token_accuracy"}
+    assert json.loads((out / "config.json").read_text())["task"] == "tag"
+    sentences = tmp_path / "s.txt"
+    sentences.write_text("John visited Rome today\nI saw New York\n")
+    assert main(["predict", "--run", str(out), "--csv", str(sentences)]) == 0
+    lines = capsys.readouterr().out.strip().split("\n")
+    assert lines[0].split("\t")[0] == "John" and len([x for x in lines if x]) == 8
+    assert main(["predict", "--run", str(out), "--csv", str(sentences), "--output", str(out / "x.txt")]) == 2
+
+
+def test_bad_tag_input_exit_2_and_out_untouched(tmp_path, capsys):
+    out = tmp_path / "existing"
+    out.mkdir()
+    (out / "mine.txt").write_text("x")
+    single = tmp_path / "single.txt"
+    single.write_text("a\tO\nb\tO\n\nc\tO\n")
+    unseen = tmp_path / "unseen.txt"
+    unseen.write_text("Paris\tB-city\n")
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("Très\tO\nbon\tO\n".encode("latin-1"))
+    cases = [["--conll", str(single)], ["--conll", str(FIX / "tiny_ner.txt"), "--test", str(unseen)],
+             ["--conll", str(tmp_path / "missing.txt")], ["--conll", str(latin)],
+             ["--conll", str(FIX / "tiny_ner.txt"), "--units", "0"]]
+    for argv in cases:
+        assert main(["tag", *argv, "--out", str(out), "--embedding-dim", "4", "--epochs", "1", "--quiet"]) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith("rnnkit: error:") and "Traceback" not in err, err
+        assert [p.name for p in out.iterdir()] == ["mine.txt"]
