@@ -50,6 +50,10 @@ class ForecasterConfig:
         horizon: values forecast per target (direct multi-horizon). Default 1.
         n_targets: target columns. Default 1.
         seq2seq: predict at every input step instead of only after the last. Default False.
+        quantiles: None (default: one point forecast per value), or increasing quantiles in
+            (0, 1), e.g. ``(0.1, 0.5, 0.9)``: one output per quantile on a trailing axis
+            (``(batch, horizon, n_quantiles)``), monotone by construction (the lowest plus
+            cumulative softplus increments), for the pinball loss. Single target only.
         residual_index: None (default), or the input feature holding the (scaled) target: the
             model then predicts the change from the last observed value, which it adds back
             (``y = head(z) + x[:, -1, residual_index]``, per step with ``seq2seq``), so an
@@ -73,6 +77,7 @@ class ForecasterConfig:
     n_targets: int = 1
     seq2seq: bool = False
     residual_index: int | None = None
+    quantiles: tuple | None = None
 
     def __post_init__(self):
         if self.cell not in CELLS:
@@ -94,6 +99,12 @@ class ForecasterConfig:
                 "seq2seq", True, "a recurrent cell without a conv front-end",
                 "Pooling shortens the sequence, so per-step targets no longer line up; drop conv_filters.")
 
+        if self.quantiles is not None:
+            from rnnkit.training.losses import check_quantiles
+            self.quantiles = check_quantiles(self.quantiles)
+            if self.n_targets != 1:
+                raise InvalidArgumentError.for_argument("quantiles", self.quantiles, "a single target (n_targets=1)",
+                                                        "Forecast one target per quantile model.")
         if self.residual_index is not None and not (
                 0 <= self.residual_index < self.n_features and self.n_targets == 1):
             raise InvalidArgumentError.for_argument(
@@ -123,7 +134,11 @@ class ForecasterConfig:
         if self.dense_units:
             n += self.dense_units * (out + 1)
             out = self.dense_units
-        return n + (out + 1) * self.horizon * self.n_targets
+        return n + (out + 1) * self.horizon * self.n_targets * self.n_quantiles
+
+    @property
+    def n_quantiles(self) -> int:
+        return 1 if self.quantiles is None else len(self.quantiles)
 
     def check_memory(self, budget_bytes: int | None = None) -> None:
         """Refuse a model whose training state (weights, gradients, two optimizer moments: 16
@@ -143,7 +158,12 @@ class ForecasterConfig:
                 "--units, --layers, --conv-filters or --dense-units.")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        if d["quantiles"] is None:      # point models keep the config they always had
+            del d["quantiles"]
+        else:
+            d["quantiles"] = list(d["quantiles"])
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "ForecasterConfig":
@@ -152,6 +172,26 @@ class ForecasterConfig:
         if unknown:
             raise InvalidArgumentError.for_argument("config", sorted(unknown), f"keys among {sorted(names)}")
         return cls(**d)
+
+
+class MonotoneQuantiles(nn.Module):
+    """Raw values ``(..., n)`` -> monotone quantile forecasts: the first value, then
+    cumulative sums of ``softplus`` of the others, so each quantile is never below the one
+    before it, whatever the input and the weights (strictly above in exact arithmetic).
+
+        >>> MonotoneQuantiles(3)(torch.tensor([[0.0, -50.0, 2.0]])).diff(dim=-1).gt(0).all().item()
+        True
+    """
+
+    def __init__(self, n: int):
+        super().__init__()
+        self.n = n
+
+    def forward(self, raw: Tensor) -> Tensor:
+        if self.n == 1:
+            return raw
+        steps = nn.functional.softplus(raw[..., 1:])
+        return torch.cat([raw[..., :1], raw[..., :1] + torch.cumsum(steps, dim=-1)], dim=-1)
 
 
 def _conv_stack(in_ch: int, filters: int, kernel: int, pool: int, n: int) -> nn.Sequential:
@@ -194,8 +234,9 @@ class Forecaster(nn.Module):
         if c.dense_units:
             head += [nn.Linear(out_features, c.dense_units), nn.ReLU()]
             out_features = c.dense_units
-        head.append(nn.Linear(out_features, c.horizon * c.n_targets))
+        head.append(nn.Linear(out_features, c.horizon * c.n_targets * c.n_quantiles))
         self.head = nn.Sequential(*head)
+        self.quantile_head = None if c.quantiles is None else MonotoneQuantiles(len(c.quantiles))
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         c = self.config
@@ -206,13 +247,14 @@ class Forecaster(nn.Module):
         if c.residual_index is None:
             return y
         level = x[..., c.residual_index]                                  # (batch, time)
+        q = (None,) if c.quantiles is not None else ()                  # quantiles: one more axis
         if c.seq2seq:
-            return y + level.unsqueeze(-1)
+            return y + level[(..., None, *q)]
         if lengths is None:
             last = level[:, -1]
         else:
             last = level.gather(1, (lengths.to(x.device) - 1).unsqueeze(1)).squeeze(1)
-        return y + last.unsqueeze(-1)
+        return y + last[(..., None, *q)]
 
     def _predict(self, x: Tensor, lengths: Tensor | None) -> Tensor:
         c = self.config
@@ -226,6 +268,8 @@ class Forecaster(nn.Module):
         else:
             z = self.body(x, lengths=lengths)
         y = self.head(z)
+        if self.quantile_head is not None:       # (..., horizon, n_quantiles), monotone
+            return self.quantile_head(y.reshape(*y.shape[:-1], c.horizon, c.n_quantiles))
         if c.seq2seq:
             return y if c.n_targets > 1 else y.reshape(*y.shape[:2], c.horizon)
         if c.n_targets > 1:
@@ -242,10 +286,11 @@ class Forecaster(nn.Module):
         whose target is input feature ``target_index``. Returns ``(batch, steps)``.
         """
         c = self.config
-        if c.horizon != 1 or c.n_targets != 1 or c.seq2seq:
+        if c.horizon != 1 or c.n_targets != 1 or c.seq2seq or c.quantiles is not None:
             raise InvalidArgumentError(
-                "rollout() needs a one-step model (horizon=1, n_targets=1, seq2seq=False); "
-                f"this one has horizon={c.horizon}, n_targets={c.n_targets}, seq2seq={c.seq2seq}.")
+                "rollout() needs a one-step point model (horizon=1, n_targets=1, seq2seq=False, no quantiles); "
+                f"this one has horizon={c.horizon}, n_targets={c.n_targets}, seq2seq={c.seq2seq}, "
+                f"quantiles={c.quantiles}.")
         if not -c.n_features <= target_index < c.n_features:
             raise InvalidArgumentError.for_argument("target_index", target_index,
                                                     f"a feature index in [0, {c.n_features})")

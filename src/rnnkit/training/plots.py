@@ -112,7 +112,7 @@ def plot_history(path: str | os.PathLike, history, metrics: Sequence[str] | None
 
 def plot_forecast(path: str | os.PathLike, truth, predictions: Mapping[str, object],
                   title: str = "Forecast", units: str = "", x=None, xlabel: str = "time step",
-                  ylabel: str = "value", max_points: int | None = 2000) -> None:
+                  ylabel: str = "value", max_points: int | None = 2000, band=None) -> None:
     """Plot forecasts against the truth, baselines included, to a PNG.
 
     Args:
@@ -127,6 +127,9 @@ def plot_forecast(path: str | os.PathLike, truth, predictions: Mapping[str, obje
         xlabel: x-axis label.
         ylabel: y-axis quantity, e.g. ``"temperature"``; the units are appended.
         max_points: plot only the last ``max_points`` values (None = all) to keep it readable.
+        band: optional prediction interval(s) of the first series, shaded: ``(lower, upper)``
+            arrays aligned with ``truth``, or ``{label: (lower, upper)}`` (e.g.
+            ``{"80% interval": (q10, q90)}``); the legend shows each one's coverage of the truth.
     """
     y = _flat("truth", truth)
     if not predictions:
@@ -146,6 +149,15 @@ def plot_forecast(path: str | os.PathLike, truth, predictions: Mapping[str, obje
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(11, 4.5))
     ax.plot(xs[sl], y[sl], color="black", lw=2.0, label="truth")
+    bands = {} if band is None else band if isinstance(band, Mapping) else {"interval": band}
+    for k, (label, (lo, hi)) in enumerate(bands.items()):
+        lo, hi = _flat(f"band[{label!r}] lower", lo), _flat(f"band[{label!r}] upper", hi)
+        if lo.shape != y.shape or hi.shape != y.shape:
+            raise InvalidArgumentError.for_argument(
+                f"band[{label!r}]", f"arrays of lengths {lo.size} and {hi.size}", f"the length of `truth` ({y.size})")
+        covered = np.nanmean((lo <= y) & (y <= hi)) * 100
+        ax.fill_between(xs[sl], lo[sl], hi[sl], color="tab:blue", alpha=0.15 + 0.1 * k, lw=0,
+                        label=f"{label} (covers {covered:.0f}%)")
     styles = ["-", "--", ":", "-."]
     for i, (name, p) in enumerate(preds.items()):
         err = np.nanmean(np.abs(p - y))

@@ -1,0 +1,132 @@
+"""Probabilistic forecasts: pinball loss, monotone quantile heads, interval coverage, the band plot."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from rnnkit.errors import InvalidArgumentError
+from rnnkit.models.forecaster import Forecaster, ForecasterConfig, MonotoneQuantiles
+from rnnkit.training.losses import PinballLoss, make_loss
+from rnnkit.training.quantile_metrics import central_intervals, point_forecast, quantile_metrics
+
+QS = (0.1, 0.5, 0.9)
+
+
+def test_pinball_by_hand():
+    # y = 2.5; predictions 1, 2, 3: errors +1.5, +0.5, -0.5 -> 0.1*1.5, 0.5*0.5, (0.9-1)*(-0.5)
+    loss = PinballLoss(QS)(torch.tensor([[1.0, 2.0, 3.0]]), torch.tensor([2.5]))
+    assert loss.item() == pytest.approx((0.15 + 0.25 + 0.05) / 3)
+
+
+def test_pinball_against_the_definition_and_half_mae_at_the_median():
+    g = torch.Generator().manual_seed(0)
+    qs = (0.05, 0.3, 0.5, 0.77)
+    pred, y = torch.randn(7, 2, 4, generator=g), torch.randn(7, 2, generator=g)
+    terms = []
+    for idx in np.ndindex(7, 2):
+        for k, q in enumerate(qs):
+            e = float(y[idx] - pred[idx + (k,)])
+            terms.append(q * e if e >= 0 else (q - 1) * e)
+    assert make_loss("pinball", quantiles=qs)(pred, y).item() == pytest.approx(np.mean(terms), rel=1e-6)
+    med = PinballLoss([0.5])(pred[..., 2:3], y)
+    assert med.item() == pytest.approx(0.5 * torch.nn.L1Loss()(pred[..., 2], y).item(), rel=1e-6)
+
+
+def test_minimising_the_pinball_loss_gives_the_empirical_quantiles():
+    y = torch.from_numpy(np.random.default_rng(1).exponential(2.0, 4000)).float()
+    c = torch.zeros(1, 3, requires_grad=True)
+    opt = torch.optim.Adam([c], lr=0.05)
+    loss_fn = PinballLoss(QS)
+    for _ in range(1500):
+        opt.zero_grad()
+        loss_fn(c.expand(len(y), 3), y).backward()
+        opt.step()
+    np.testing.assert_allclose(c.detach().numpy()[0], np.quantile(y.numpy(), QS), atol=0.05)
+
+
+@pytest.mark.parametrize("bad", [(0.9, 0.1), (0.0, 0.5), (0.5, 1.0), (0.5, 0.5), (), ("a",)])
+def test_bad_quantiles_are_refused(bad):
+    with pytest.raises(InvalidArgumentError, match="quantiles"):
+        PinballLoss(bad)
+    with pytest.raises(InvalidArgumentError, match="quantiles"):
+        ForecasterConfig(n_features=2, quantiles=bad)
+
+
+def test_pinball_refuses_a_prediction_without_the_quantile_axis():
+    with pytest.raises(InvalidArgumentError, match="quantile axis of 3"):
+        PinballLoss(QS)(torch.zeros(4, 1), torch.zeros(4, 1))
+
+
+def test_monotone_head_for_any_input_and_weights():
+    head = MonotoneQuantiles(5)
+    raw = torch.randn(1000, 5) * 30            # increments from softplus(-90) to softplus(90)
+    out = head(raw)
+    assert (out.diff(dim=-1) >= 0).all() and (out[..., 0] == raw[..., 0]).all()
+    torch.manual_seed(0)
+    for cell, seq2seq in (("gru", False), ("gru", True), ("dense", False)):
+        cfg = ForecasterConfig(n_features=3, n_steps=6, cell=cell, units=4, horizon=2, quantiles=QS, seq2seq=seq2seq)
+        model = Forecaster(cfg)
+        for p in model.parameters():               # arbitrary (large) weights: still ordered
+            torch.nn.init.normal_(p, std=5.0)
+        y = model(torch.randn(8, 6, 3) * 10)
+        assert y.shape == ((8, 6, 2, 3) if seq2seq else (8, 2, 3))
+        assert (y.diff(dim=-1) >= 0).all()
+        assert sum(p.numel() for p in model.parameters()) == cfg.estimated_parameters()
+
+
+def test_residual_adds_the_last_level_to_every_quantile():
+    torch.manual_seed(0)
+    plain = Forecaster(ForecasterConfig(n_features=3, units=4, quantiles=QS))
+    res = Forecaster(ForecasterConfig(n_features=3, units=4, quantiles=QS, residual_index=1))
+    res.load_state_dict(plain.state_dict())
+    x = torch.randn(5, 7, 3)
+    torch.testing.assert_close(res(x) - plain(x), x[:, -1, 1][:, None, None].expand(5, 1, 3))
+
+
+def test_config_without_quantiles_is_unchanged_and_with_them_round_trips():
+    assert "quantiles" not in ForecasterConfig(n_features=2).to_dict()
+    cfg = ForecasterConfig(n_features=2, quantiles=[0.25, 0.75])
+    assert ForecasterConfig.from_dict(cfg.to_dict()) == cfg and cfg.to_dict()["quantiles"] == [0.25, 0.75]
+
+
+def test_coverage_and_width_by_hand():
+    qs = (0.05, 0.25, 0.5, 0.75, 0.95)
+    assert central_intervals(qs) == [(0, 4, 0.9), (1, 3, 0.5)]
+    pred = np.array([[-2.0, -1.0, 0.0, 1.0, 2.0],       # y = 0.5: in both intervals
+                     [-4.0, -1.0, 0.0, 1.0, 4.0],       # y = 3.0: in the 90% one only
+                     [0.0, 1.0, 2.0, 3.0, 4.0]])        # y = -1: in neither
+    y = np.array([0.5, 3.0, -1.0])
+    m = quantile_metrics(pred, y, qs)
+    assert m["coverage_90"] == pytest.approx(2 / 3) and m["coverage_50"] == pytest.approx(1 / 3)
+    assert m["width_90"] == pytest.approx((4 + 8 + 4) / 3) and m["width_50"] == pytest.approx(2.0)
+    assert m["below_0.5"] == pytest.approx(1 / 3) and m["below_0.95"] == 1.0      # all three at or below 2, 4, 4
+    np.testing.assert_array_equal(point_forecast(pred, qs), [0.0, 0.0, 2.0])
+    assert point_forecast(np.array([[1.0, 3.0]]), (0.1, 0.9)).tolist() == [2.0]
+
+
+def test_trained_quantiles_cover_about_their_nominal_share():
+    from rnnkit.training.trainer import Trainer
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(3000, 1, generator=g)
+    y = 2 * x[:, 0] + torch.randn(3000, generator=g)                # noise N(0, 1)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(1, 3), MonotoneQuantiles(3))
+    batches = [(x[i:i + 250], y[i:i + 250]) for i in range(0, 2000, 250)]
+    Trainer(model, epochs=60, optimizer="adam", lr=0.05, loss=PinballLoss(QS), quiet=True).fit(batches)
+    with torch.no_grad():
+        pred = model(x[2000:]).numpy()
+    m = quantile_metrics(pred, y[2000:].numpy(), QS)
+    assert 0.74 <= m["coverage_80"] <= 0.86
+    assert m["width_80"] == pytest.approx(2 * 1.2816, rel=0.1)       # N(0, 1): q90 - q10
+    assert 0.45 <= m["below_0.5"] <= 0.55
+
+
+def test_forecast_plot_draws_the_band(tmp_path):
+    from rnnkit.training.plots import plot_forecast
+    t = np.sin(np.arange(60) / 5)
+    plot_forecast(tmp_path / "a.png", t, {"GRU": t}, band=(t - 0.2, t + 0.2))
+    plot_forecast(tmp_path / "b.png", t, {"GRU": t})
+    assert (tmp_path / "a.png").read_bytes() != (tmp_path / "b.png").read_bytes()
+    with pytest.raises(InvalidArgumentError, match="band"):
+        plot_forecast(tmp_path / "c.png", t, {"GRU": t}, band={"80%": (t[:5], t[:5])})
