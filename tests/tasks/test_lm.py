@@ -170,3 +170,16 @@ def test_vocabulary_that_does_not_match_the_weights(char_run, tmp_path, capsys):
 
 def load_state_size(run):
     return json.loads((run / "config.json").read_text())["model"]["vocab_size"]
+
+
+def test_recipe_seed002_runs_and_reports_minutes(tmp_path, capsys):
+    from rnnkit.recipes.seed002_shakespeare import minutes_to
+    rows = [{"time": 60.0, "val_loss": 2.5}, {"time": 90.0, "val_loss": 1.8}, {"time": 30.0, "val_loss": 1.5}]
+    assert minutes_to(rows, 1.88) == pytest.approx(2.5) and minutes_to(rows, 1.2) is None
+    args = ["recipe", "seed002", "--text", str(TINY), "--bptt", "20", "--batch-size", "4", "--windows-per-epoch", "3",
+            "--embedding-dim", "8", "--hidden-size", "8", "--num-layers", "1", "--sample-length", "10",
+            "--max-minutes", "0.0001", "--out", str(tmp_path / "r"), "--quiet"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "validation <= 1.88 nats/char: not reached" in out
+    assert (tmp_path / "r" / "history.csv").read_text().strip().count("\n") == 1     # one epoch: the time budget

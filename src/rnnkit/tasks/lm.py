@@ -262,8 +262,9 @@ def run_lm(cfg: LMConfig, log=print) -> dict:
                            "tokens_seen": tokens_seen, "tokens_per_second": tokens_seen / max(train_seconds, 1e-9),
                            "parameters": sum(p.numel() for p in model.parameters())}
     prompt = cfg.prompt or record["start"]
-    sample = prompt + codec.decode(model.sample(codec.encode_prompt(prompt), cfg.sample_length, cfg.temperature,
-                                                cfg.top_k, cfg.top_p, cfg.seed))
+    new = list(model.sample(codec.encode_prompt(prompt), cfg.sample_length, cfg.temperature, cfg.top_k, cfg.top_p,
+                            cfg.seed))
+    sample = prompt + (codec.decode(new) if cfg.level == "bpe" else "".join(map(codec.piece, new)))
     atomic_write_text(run_dir / "sample.txt", sample + "\n")
     write_metrics(run_dir, metrics)
     plot_curve(run_dir / "val_loss_time.png", history.rows, f"{run_dir.name}: {cfg.level}-level {cfg.cell}", cfg.level)

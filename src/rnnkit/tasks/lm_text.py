@@ -114,13 +114,16 @@ class TextCodec:
         return self.encode(text)
 
     def piece(self, i: int) -> str:
-        """The text of one id, for printing as it is generated (words get a leading space)."""
+        """The text of one id, for printing as it is generated (words get a leading space; a
+        BPE byte that is part of a multi-byte character shows as U+FFFD alone)."""
         if self.level == "bpe":
             return self._pieces[i]
         tok = self.table.id_to_token(i)
         return tok if self.level == "char" else " " + tok
 
     def decode(self, ids) -> str:
+        if self.level == "bpe":
+            return bpe.decode(self.table, list(ids))
         text = "".join(self.piece(int(i)) for i in ids)
         return text[1:] if self.level == "word" and text else text
 
