@@ -155,3 +155,63 @@ def test_glove_vectors_frozen(tmp_path, capsys):
     vocab = TextEncoder.load(out / "vocabulary.json").vocabulary
     row = model.embedding.weight[vocab.token_to_id("good")]
     assert torch.allclose(row, torch.tensor([0.3, 0.2, 0.1])) and not model.embedding.weight.requires_grad
+
+
+def _write_idx(folder, n_train=60, n_test=20, magic=2051):
+    import gzip
+    import struct
+    rng = np.random.default_rng(0)
+    folder.mkdir()
+
+    def images(n):
+        y = np.arange(n) % 3
+        x = np.zeros((n, 28, 28), np.uint8)
+        for i, c in enumerate(y):            # class c: a bright band in rows 9c..9c+8
+            x[i, 9 * c:9 * c + 9] = 200 + rng.integers(0, 50, (9, 28))
+        return x, y.astype(np.uint8)
+
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        x, y = images(n)
+        with gzip.open(folder / f"{prefix}-images-idx3-ubyte.gz", "wb") as f:
+            f.write(struct.pack(">IIII", magic, n, 28, 28) + x.tobytes())
+        with gzip.open(folder / f"{prefix}-labels-idx1-ubyte.gz", "wb") as f:
+            f.write(struct.pack(">II", 2049, n) + y.tobytes())
+    return folder
+
+
+def test_idx_rows_end_to_end_and_predict(tmp_path, capsys):
+    pytest.importorskip("rnnkit.data.mnist_idx")
+    idx = _write_idx(tmp_path / "mnist")
+    out = tmp_path / "run"
+    assert main(["classify", "--idx", str(idx), "--cell", "rnn", "--units", "8", "--epochs", "1", "--quiet",
+                 "--out", str(out)]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert set(m["test"]) == {"model", "majority"} and m["test"]["majority"]["accuracy"] == pytest.approx(7 / 20)
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["model"]["n_features"] == 28 and cfg["data"]["classes"] == ["0", "1", "2"]
+    pixels = pd.DataFrame(np.full((2, 784), 255))
+    pixels.to_csv(tmp_path / "img.csv", index=False)
+    assert main(["predict", "--run", str(out), "--csv", str(tmp_path / "img.csv")]) == 0
+    bad = _write_idx(tmp_path / "bad", magic=1234)
+    capsys.readouterr()
+    assert main(["classify", "--idx", str(bad), "--epochs", "1", "--quiet", "--out", str(tmp_path / "r2")]) == 2
+    assert "magic" in capsys.readouterr().err.lower() and not (tmp_path / "r2").exists()
+
+
+def test_ts_series_end_to_end(tmp_path, capsys):
+    pytest.importorskip("rnnkit.data.ucr")
+    out = tmp_path / "run"
+    assert main(["classify", "--ts", str(FIX / "tiny_TRAIN.ts"), "--test-ts", str(FIX / "tiny_TEST.ts"), "--cell",
+                 "gru", "--units", "4", "--epochs", "1", "--quiet", "--split", "0.8,0.2,0.1", "--out", str(out)]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["test"]["majority"]["accuracy"] == 0.5
+    assert main(["predict", "--run", str(out), "--csv", str(FIX / "tiny_TEST.ts")]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1 + 1 + 10              # the table's header and 10 series
+    # a test file whose series have another number of channels than training: exit 2, nothing written
+    text = (FIX / "tiny_TEST.ts").read_text().splitlines()
+    odd = tmp_path / "odd.ts"
+    odd.write_text("\n".join(text[:8] + [text[8] + "", text[9].split(":", 1)[1]]) + "\n")
+    assert main(["classify", "--ts", str(FIX / "tiny_TRAIN.ts"), "--test-ts", str(odd), "--epochs", "1", "--quiet",
+                 "--out", str(tmp_path / "r2")]) == 2
+    assert "Traceback" not in capsys.readouterr().err and not (tmp_path / "r2").exists()

@@ -7,7 +7,6 @@ import pytest
 from rnnkit.cli import main
 from rnnkit.tasks.tag import entity_scores, most_frequent_tag, per_type
 
-pytest.importorskip("rnnkit.data.conll")
 FIX = Path(__file__).parent / "fixtures"
 TINY = ["--units", "4", "--embedding-dim", "4", "--epochs", "1", "--quiet", "--batch-size", "8"]
 
@@ -32,6 +31,7 @@ def test_most_frequent_tag_baseline():
 
 
 def test_tag_cli_end_to_end_and_predict(tmp_path, capsys):
+    pytest.importorskip("rnnkit.data.conll")
     out = tmp_path / "run"
     assert main(["tag", "--conll", str(FIX / "tiny_ner.txt"), "--out", str(out), *TINY]) == 0
     printed = capsys.readouterr().out
@@ -48,6 +48,7 @@ def test_tag_cli_end_to_end_and_predict(tmp_path, capsys):
 
 
 def test_bad_tag_input_exit_2_and_out_untouched(tmp_path, capsys):
+    pytest.importorskip("rnnkit.data.conll")
     out = tmp_path / "existing"
     out.mkdir()
     (out / "mine.txt").write_text("x")
