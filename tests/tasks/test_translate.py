@@ -1,0 +1,121 @@
+"""rnnkit translate: the run directory and metrics (copy baseline against sacrebleu directly), the
+CLI (train, run, predict), BPE level, and bad input (pairs, beam 0, max length 0, a vocabulary that
+does not match the weights, a foreign run directory)."""
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+import sacrebleu
+
+from rnnkit.cli import main
+from rnnkit.data.vocabulary import Vocabulary
+from rnnkit.errors import CheckpointError, InvalidArgumentError
+from rnnkit.tasks.translate import TranslateConfig, load_translator, normalise, run_translate
+
+FRA = Path(__file__).parent / "fixtures" / "translate" / "fra.txt"
+TINY = ["--embed", "8", "--units", "16", "--epochs", "2", "--batch-size", "8", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("translate") / "run"
+    assert main(["translate", "train", "--pairs", str(FRA), "--attention", "dot", "--reverse-source",
+                 "--out", str(out), *TINY]) == 0
+    return out
+
+
+def test_run_directory_metrics_and_translations(run_dir):
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert set(metrics["test"]) == {"model", "copy"}
+    assert set(metrics["test"]["model"]) == {"bleu", "chrf"}
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["task"] == "translate" and config["model"]["attention"] == "dot"
+    assert config["model"]["reverse_source"] is True
+    rows = list(csv.DictReader(io.StringIO((run_dir / "translations_test.csv").read_text())))
+    assert len(rows) == metrics["pairs"]["test"] == 2 and set(rows[0]) == {"source", "reference", "hypothesis"}
+    # the CSV holds the texts as read; every side is scored normalised (word tokens, lower case);
+    # the copy baseline is the source scored as the translation, by sacrebleu
+    assert [(r["source"], r["reference"]) for r in rows][0] in [tuple(l.split("\t")[:2]) for l in FRA.read_text().splitlines()]
+    refs, srcs = [normalise(r["reference"]) for r in rows], [normalise(r["source"]) for r in rows]
+    want = sacrebleu.corpus_chrf(srcs, [refs]).score
+    assert metrics["test"]["copy"]["chrf"] == pytest.approx(want, abs=0.01)
+    hyps = [r["hypothesis"] for r in rows]
+    assert metrics["test"]["model"]["chrf"] == pytest.approx(sacrebleu.corpus_chrf(hyps, [refs]).score, abs=0.01)
+    assert sacrebleu.corpus_bleu(srcs, [refs], tokenize="none").score == pytest.approx(
+        metrics["test"]["copy"]["bleu"], abs=0.01)
+    assert all(h == normalise(h) for h in hyps)
+    for name in ("source_vocabulary.json", "target_vocabulary.json", "model.safetensors", "history.csv"):
+        assert (run_dir / name).exists()
+
+
+def test_translate_run_and_predict(run_dir, tmp_path, capsys):
+    assert main(["translate", "run", "--run", str(run_dir), "--text", "The dog is zorglub.", "--beam", "2"]) == 0
+    out = capsys.readouterr()
+    assert len(out.out.splitlines()) == 1 and "1 source token(s) are not in the run's source vocabulary" in out.err
+    lines = tmp_path / "in.txt"
+    lines.write_text("The cat is big.\n\nThe car is red.\n", encoding="utf-8")
+    assert main(["translate", "run", "--run", str(run_dir), "--file", str(lines)]) == 0
+    assert capsys.readouterr().out.split("\n")[1] == ""          # an empty line translates to nothing
+    table = tmp_path / "t.csv"
+    table.write_text("id,source\n1,The book is old.\n2,The tree is small.\n", encoding="utf-8")
+    assert main(["predict", "--run", str(run_dir), "--csv", str(table), "--output", str(tmp_path / "o.csv")]) == 0
+    got = list(csv.DictReader(io.StringIO((tmp_path / "o.csv").read_text())))
+    assert [r["source"] for r in got] == ["The book is old.", "The tree is small."]
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["--beam", "0"], "`--beam`, expected a positive integer, got 0"),
+    (["--max-output", "0"], "`--max-output`, expected a positive integer, got 0"),
+    (["--max-output", "-2"], "`--max-output`"),
+])
+def test_bad_decoding_options_exit_2(run_dir, capsys, argv, needle):
+    assert main(["translate", "run", "--run", str(run_dir), "--text", "The cat is big.", *argv]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
+    assert main(["translate", "train", "--pairs", str(FRA), *TINY, *(["--beam", "0"] if "beam" in needle else
+                                                                      ["--max-output", "0"])]) == 2
+    assert needle.split(",")[0] in capsys.readouterr().err
+
+
+def test_bad_pairs_file_names_the_line(tmp_path, capsys):
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("Hello.\tBonjour.\nGoodbye. Au revoir.\n", encoding="utf-8")
+    assert main(["translate", "train", "--pairs", str(bad), "--out", str(tmp_path / "r"), *TINY]) == 2
+    err = capsys.readouterr().err
+    assert "Line 2 of" in err and "has no tab" in err and not (tmp_path / "r").exists()
+    bad.write_text("Hello.\t \n", encoding="utf-8")
+    assert main(["translate", "train", "--pairs", str(bad), *TINY]) == 2
+    assert "Line 1 of" in capsys.readouterr().err
+
+
+def test_vocabulary_that_does_not_match_the_weights(run_dir, tmp_path):
+    import shutil
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    (copy / "target_vocabulary.json").write_text("{}", encoding="utf-8")     # edited behind rnnkit's back
+    with pytest.raises(CheckpointError, match="target_vocabulary.json"):
+        load_translator(copy)
+    # a vocabulary written by rnnkit (the manifest agrees) but of another size than the weights
+    shutil.rmtree(copy)
+    shutil.copytree(run_dir, copy)
+    Vocabulary(["<pad>", "<unk>", "<go>", "<eos>", "le", "chat"], specials=["<pad>", "<unk>", "<go>", "<eos>"]).save(
+        copy / "target_vocabulary.json")
+    with pytest.raises(CheckpointError, match=r"holds 6 tokens but the weights' target embedding has \d+ rows"):
+        load_translator(copy)
+
+
+def test_bpe_level_and_the_config_checks(tmp_path):
+    res = run_translate(TranslateConfig(pairs=str(FRA), level="bpe", vocab_size=300, embed=8, units=8, epochs=1,
+                                        attention="additive", bidirectional=True, quiet=True, out=str(tmp_path / "b")),
+                        log=lambda *a: None)
+    assert set(res["test"]) == {"model", "copy"} and (tmp_path / "b" / "target_bpe.json").exists()
+    model, job, src, tgt = load_translator(tmp_path / "b")
+    assert job.level == "bpe" and model.config.bidirectional and len(tgt) == model.out.out_features
+    with pytest.raises(InvalidArgumentError, match="one data source"):
+        TranslateConfig(pairs="a.tsv", libreoffice_help="dir")
+    with pytest.raises(InvalidArgumentError, match="--vocab-size"):
+        TranslateConfig(level="bpe", vocab_size=100)
+    with pytest.raises(InvalidArgumentError, match="--split"):
+        TranslateConfig(split=(0.9, 0.2, 0.1))
