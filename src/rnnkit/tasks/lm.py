@@ -90,7 +90,7 @@ class LMConfig:
     sample_length: int = option(500, "tokens of the sample written after training")
     prompt: str = option("", "prompt of that sample (default: the first token of the training text)")
     temperature: float = option(0.8, "sampling temperature of that sample (0 = greedy)")
-    top_k: int | None = option(None, "sample among the k most probable tokens", parse=_opt_int)
+    top_k: int | None = option(None, "sample among the k most probable tokens (0 or none: all)", parse=_opt_int)
     top_p: float | None = option(None, "nucleus sampling: the most probable tokens up to this mass", parse=_opt_float)
     seed: int = option(0, "random seed")
     out: str | None = option(None, "run directory, new or empty (default runs/lm-<time>)")
@@ -220,6 +220,9 @@ def plot_curve(path: Path, rows: list[dict], title: str, level: str) -> None:
         for y, name in ((1.88, "1.88: nanoGPT CPU config (published)"), (1.60, "1.60: 20-minute goal")):
             ax.axhline(y, ls="--", lw=0.8, color="grey")
             ax.text(minutes[-1] if minutes else 0, y, name, ha="right", va="bottom", fontsize=8, color="grey")
+        for m in (5, 20):
+            if minutes and minutes[-1] >= m:
+                ax.axvline(m, ls=":", lw=0.8, color="grey")
     ax.set_xlabel("wall time (minutes)")
     ax.set_ylabel(f"loss (nats per {'character' if level == 'char' else 'token'})")
     ax.set_title(title)
