@@ -215,3 +215,21 @@ def test_ts_series_end_to_end(tmp_path, capsys):
     assert main(["classify", "--ts", str(FIX / "tiny_TRAIN.ts"), "--test-ts", str(odd), "--epochs", "1", "--quiet",
                  "--out", str(tmp_path / "r2")]) == 2
     assert "Traceback" not in capsys.readouterr().err and not (tmp_path / "r2").exists()
+
+
+def test_seed001_imdb_recipe_quick_on_a_tiny_reviews_csv(tmp_path, capsys):
+    df = pd.read_csv(FIX / "tiny_reviews.csv").rename(columns={"review": "text", "sentiment": "label"})
+    df["label"] = (df["label"] == "pos").astype(int)
+    df["source"] = "imdb"
+    df.to_csv(tmp_path / "combined_movie_reviews.csv", index=False)
+    out = tmp_path / "cmp"
+    assert main(["recipe", "seed001-imdb", "--data", str(tmp_path / "combined_movie_reviews.csv"), "--quick",
+                 "--models", "lstm,conv1d-gru", "--quiet", "--out", str(out)]) == 0
+    table = pd.read_csv(out / "comparison.csv")
+    assert list(table["model"]) == ["lstm", "conv1d-gru", "majority class (baseline)",
+                                    "TF-IDF logistic regression (baseline)"]
+    assert table["published (not measured here)"].fillna("").str.contains("Chollet").tolist() == [True, False, False,
+                                                                                                  False]
+    assert (out / "lstm" / "metrics.json").is_file() and (out / "conv1d-gru" / "confusion_test.png").is_file()
+    assert main(["recipe", "seed001-imdb", "--data", str(tmp_path / "combined_movie_reviews.csv"), "--models",
+                 "transformer", "--out", str(tmp_path / "x")]) == 2

@@ -22,8 +22,8 @@ __all__ = ["RECIPES", "base_config"]
 
 
 def base_config(**kw) -> TagConfig:
-    return TagConfig(split=(0.8, 0.1, 0.1), units=64, embedding_dim=None, dropout=0.25, output_dropout=0.25,
-                     epochs=25, batch_size=32, optimizer="adam", lr=2e-3, patience=4, **kw)
+    return TagConfig(**(dict(split=(0.8, 0.1, 0.1), units=64, embedding_dim=None, dropout=0.25, output_dropout=0.25,
+                     epochs=25, batch_size=32, optimizer="adam", lr=2e-3, patience=4) | kw))
 
 
 def _arguments(p) -> None:

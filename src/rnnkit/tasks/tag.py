@@ -9,11 +9,9 @@ accuracy ignore padding (targets ``-100``). Reported: entity-level precision, re
 baseline (each token's most frequent training tag, ``O`` for unseen tokens).
 
     >>> import tempfile
-    >>> d = tempfile.mkdtemp()
-    >>> text = "\\n\\n".join(["Paris\\tB-loc\\nis\\tO\\nnice\\tO", "I\\tO\\nlove\\tO\\nRome\\tB-loc"] * 10)
-    >>> _ = open(d + "/ner.txt", "w").write(text + "\\n")
-    >>> job = TagConfig(conll=d + "/ner.txt", epochs=1, units=4, embedding_dim=4, quiet=True, out=d + "/run")
-    >>> sorted(run_tag(job, log=lambda *a: None)["test"])
+    >>> sentences = [(["Paris", "is", "nice"], ["B-loc", "O", "O"]), (["I", "love", "Rome"], ["O", "O", "B-loc"])] * 10
+    >>> job = TagConfig(epochs=1, units=4, embedding_dim=4, quiet=True, out=tempfile.mkdtemp() + "/run")
+    >>> sorted(run_tag(job, sentences=sentences, log=lambda *a: None)["test"])
     ['model', 'most_frequent_tag', 'per_type']
 """
 from __future__ import annotations
