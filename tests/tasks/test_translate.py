@@ -119,3 +119,20 @@ def test_bpe_level_and_the_config_checks(tmp_path):
         TranslateConfig(level="bpe", vocab_size=100)
     with pytest.raises(InvalidArgumentError, match="--split"):
         TranslateConfig(split=(0.9, 0.2, 0.1))
+
+
+def test_seed004_recipe_quick_side_by_side(tmp_path, capsys):
+    out = tmp_path / "seed004"
+    assert main(["recipe", "seed004-translate", "--pairs", str(FRA), "--quick", "--models", "plain,attention",
+                 "--out", str(out)]) == 0
+    table = capsys.readouterr().out
+    assert "copy baseline" in table and "dot attention" in table
+    rows = list(csv.DictReader(io.StringIO((out / "comparison.csv").read_text())))
+    assert [r["model"] for r in rows] == ["copy", "plain", "attention"]
+    for r in rows[1:]:
+        m = json.loads((out / r["model"] / "metrics.json").read_text())
+        assert float(r["bleu"]) == m["test"]["model"]["bleu"]
+        assert float(rows[0]["chrf"]) == m["test"]["copy"]["chrf"]      # the same test pairs for every model
+    assert json.loads((out / "attention" / "config.json").read_text())["model"]["attention"] == "dot"
+    assert main(["recipe", "seed004-translate", "--pairs", str(FRA), "--quick", "--out", str(out)]) == 2
+    assert "a new or empty directory" in capsys.readouterr().err
