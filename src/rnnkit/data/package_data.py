@@ -145,23 +145,20 @@ def _not_found(spec: PackageData, what: str, why: str) -> DataError:
 
 
 def _installed(spec: PackageData) -> PackageFile | None:
-    import importlib.resources
+    """The file in the installed package, found without importing it (``aeon`` would pull numba)."""
     import importlib.util
 
     try:
-        if importlib.util.find_spec(spec.package) is None:
-            return None
-        root = importlib.resources.files(spec.package)
-    except (ImportError, ValueError, TypeError):
+        found = importlib.util.find_spec(spec.package)
+    except (ImportError, ValueError):
         return None
-    res = root.joinpath(*spec.member.split("/")[1:])
-    try:
-        if not res.is_file():
-            return None
-    except OSError:
+    if found is None or not found.submodule_search_locations:
         return None
-    if isinstance(res, os.PathLike):
-        return PackageFile(Path(os.fspath(res)))
+    rest = spec.member.split("/")[1:]
+    for root in found.submodule_search_locations:
+        candidate = Path(root).joinpath(*rest)
+        if candidate.is_file():
+            return PackageFile(candidate)
     return None
 
 
