@@ -136,3 +136,13 @@ def test_seed004_recipe_quick_side_by_side(tmp_path, capsys):
     assert json.loads((out / "attention" / "config.json").read_text())["model"]["attention"] == "dot"
     assert main(["recipe", "seed004-translate", "--pairs", str(FRA), "--quick", "--out", str(out)]) == 2
     assert "a new or empty directory" in capsys.readouterr().err
+
+
+def test_resume_continues_the_run(tmp_path):
+    out = tmp_path / "r"
+    args = ["translate", "train", "--pairs", str(FRA), "--out", str(out), "--embed", "8", "--units", "8", "--quiet"]
+    assert main([*args, "--epochs", "1"]) == 0
+    assert main([*args, "--epochs", "1"]) == 2                       # never over a run without --resume
+    assert main([*args, "--epochs", "2", "--resume"]) == 0
+    history = (out / "history.csv").read_text().splitlines()
+    assert [h.split(",")[0] for h in history[1:]] == ["1", "2"]

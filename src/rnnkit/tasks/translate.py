@@ -333,7 +333,8 @@ def run_translate(config: TranslateConfig, data: TranslateData | None = None, lo
     data.source.save(run_dir, "source")
     data.target.save(run_dir, "target")
     source = {k: str(Path(v).resolve()) for k, v in (("pairs", config.pairs), ("libreoffice_help", config.libreoffice_help)) if v}
-    run_config = {"task": "translate", "job": config.to_dict() | {"out": None, "quiet": False, "resume": False},
+    job = {k: v for k, v in config.to_dict().items() if k != "epochs"}   # epochs: under "train", may grow on resume
+    run_config = {"task": "translate", "job": job | {"out": None, "quiet": False, "resume": False},
                   "model": model_cfg.to_dict(), "source": source}
     train_cfg = TrainConfig(epochs=config.epochs, optimizer="adam", lr=config.lr, loss="cross_entropy",
                             ignore_index=0, clip_norm=config.clip_norm or None, patience=config.patience or None,
