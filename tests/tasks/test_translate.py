@@ -48,6 +48,9 @@ def test_run_directory_metrics_and_translations(run_dir):
     assert all(h == normalise(h) for h in hyps)
     for name in ("source_vocabulary.json", "target_vocabulary.json", "model.safetensors", "history.csv"):
         assert (run_dir / name).exists()
+    from rnnkit.load import load_model
+    model = load_model(run_dir)                                    # dispatched on "task": "translate"
+    assert not model.training and model.config.attention == "dot"
 
 
 def test_translate_run_and_predict(run_dir, tmp_path, capsys):
