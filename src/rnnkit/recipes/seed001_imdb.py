@@ -15,7 +15,7 @@ validation accuracy on a 20,000/5,000 split of the same 25,000 reviews, the *las
 shown beside ours, marked as published.
 
     >>> [m.name for m in IMDB_MODELS]
-    ['simple-rnn', 'lstm', 'bilstm', 'conv1d', 'conv1d-gru', 'glove-lstm']
+    ['simple-rnn', 'lstm', 'lstm-dropout', 'bilstm', 'conv1d', 'conv1d-gru', 'glove-lstm']
 """
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ _CHOLLET = "Chollet DLwP 1st ed. (val)"
 IMDB_MODELS = (
     ClassifyModel("simple-rnn", "SimpleRNN 32 (embedding 32)", {"cell": "rnn", "units": 32}, f"~85% {_CHOLLET}"),
     ClassifyModel("lstm", "LSTM 32 (embedding 32)", {"cell": "lstm", "units": 32}, f"~89% {_CHOLLET}"),
+    ClassifyModel("lstm-dropout", "LSTM 32, variational dropout 0.2 input / 0.2 recurrent",
+                  {"cell": "lstm", "units": 32, "dropout": 0.2, "recurrent_dropout": 0.2}, ""),
     ClassifyModel("bilstm", "bidirectional LSTM 32", {"cell": "lstm", "units": 32, "bidirectional": True},
                   f"~88% {_CHOLLET}"),
     ClassifyModel("conv1d", "2 x Conv1D 32 (kernel 7), max-pool 5, global max-pool (embedding 128)",
@@ -99,7 +101,7 @@ def _run(name, source, models, make_config):
 
 RECIPES = (
     Recipe("seed001-imdb", "seed 001 (Chollet ch. 6): IMDB sentiment, first 500 words, 10,000-word vocabulary: "
-           "SimpleRNN, LSTM, bi-LSTM, Conv1D, Conv1D+GRU, LSTM on frozen GloVe vs TF-IDF logistic regression",
+           "SimpleRNN, LSTM (plain and with dropout), bi-LSTM, Conv1D, Conv1D+GRU, LSTM on frozen GloVe vs TF-IDF logistic regression",
            _arguments(IMDB_MODELS, 10), _run("seed001-imdb", "imdb", IMDB_MODELS, imdb_config)),
     Recipe("seed001-rt", "seed 001 variant: Rotten Tomatoes sentence sentiment (8,530 sentences): LSTM, bi-LSTM, "
            "GloVe bi-LSTM vs TF-IDF logistic regression", _arguments(RT_MODELS, 10),

@@ -29,8 +29,7 @@ MODELS = (
 
 
 def base_config(**kw) -> ClassifyConfig:
-    return ClassifyConfig(split=(0.8, 0.1, 0.1), epochs=30, batch_size=64, optimizer="adam", lr=1e-3, patience=5,
-                          **kw)
+    return ClassifyConfig(**(dict(split=(0.8, 0.1, 0.1), epochs=30, batch_size=64, optimizer="adam", lr=1e-3, patience=5) | kw))
 
 
 def _arguments(p) -> None:

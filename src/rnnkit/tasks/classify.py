@@ -36,7 +36,7 @@ from rnnkit.tasks.options import float_list, option
 __all__ = ["ClassifyConfig", "prepare_classify", "run_classify", "load_model", "batches", "predict_proba"]
 
 
-def _optional_int(text: str):
+def int_or_none(text: str):
     return None if text.lower() in ("none", "all") else int(text)
 
 
@@ -58,9 +58,9 @@ class ClassifyConfig:
     level: str = option("word", "text tokens", choices=("word", "char"))
     lower: bool = option(True, "lower-case the texts")
     max_tokens: int | None = option(20000, "vocabulary size, [PAD] and [UNK] included ('none': every token)",
-                                    parse=_optional_int)
+                                    parse=int_or_none)
     min_freq: int = option(1, "keep tokens seen at least this often in the training texts")
-    maxlen: int | None = option(500, "tokens kept per text ('none': the longest)", parse=_optional_int)
+    maxlen: int | None = option(500, "tokens kept per text ('none': the longest)", parse=int_or_none)
     truncating: str = option("post", "cut long texts at the end (post: keep the first maxlen tokens) or start",
                              choices=("post", "pre"))
     glove: str | None = option(None, "pre-trained word vectors: a GloVe/word2vec text file, or 'package' (the installed "
