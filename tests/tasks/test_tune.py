@@ -93,6 +93,20 @@ def test_interrupted_study_resumes_with_the_interrupted_trial_first(tmp_path, mo
     assert any("interrupted trial" in line for line in log)
 
 
+def test_command_line_gives_back_the_job_for_every_kind_of_option():
+    from rnnkit.tasks.tune_forecast import forecast_command
+    job = ForecastJob(residual=False, seq2seq=True, bidirectional=True, agg={"precip": "sum"}, resample="3h",
+                      delay=8, split=(0.6, 0.2, 0.2), stations=["JFK", "LGA"], clip_norm=0.5)
+    line = forecast_command(job)
+    p = argparse.ArgumentParser()
+    add_forecast_arguments(p)
+    back = forecast_job(p.parse_args(line.split()[2:]))
+    assert "--no-residual" in line and "--seq2seq" in line
+    assert (back.residual, back.seq2seq, back.bidirectional, back.agg, back.resample, back.delay, tuple(back.split),
+            back.stations, back.clip_norm) == (False, True, True, {"precip": "sum"}, "3h", 8, (0.6, 0.2, 0.2),
+                                               ["JFK", "LGA"], 0.5)
+
+
 def test_pruning_callback_reports_in_units_and_prunes():
     import optuna
     study = optuna.create_study(pruner=optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=0))

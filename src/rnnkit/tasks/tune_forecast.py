@@ -52,7 +52,9 @@ def forecast_command(job) -> str:
         if isinstance(value, tuple) and defaults.get(action.dest) is not None and list(value) == list(defaults[action.dest]):
             continue
         flag = action.option_strings[-1]
-        if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+        if isinstance(action, argparse.BooleanOptionalAction):
+            argv.append(action.option_strings[0] if value else action.option_strings[1])
+        elif isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
             argv.append(flag)
         elif isinstance(value, dict):
             argv += [flag, ",".join(f"{k}={v}" for k, v in value.items())]
