@@ -1,7 +1,7 @@
 """Characters per second of char-LM training: rnnkit's LanguageModel against the same model
 built from torch.nn (Embedding + nn.LSTM + Linear, the same weights), in the same run.
 
-    flock /tmp/rnnkit-heavy.lock python bench/char_lm.py [--hidden 256 --layers 2 --batch 64 --bptt 100]
+    flock /tmp/rnnkit-heavy.lock python bench/char_lm.py [--hidden 256 --layers 2 --batch 64 --bptt 50]
 
 Both train on the embedded Shakespeare with stateful truncated BPTT (the state carried and
 detached between windows), Adam, the same windows; timings alternate between the two models
@@ -59,7 +59,7 @@ def main() -> None:
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--embedding", type=int, default=64)
     p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--bptt", type=int, default=100)
+    p.add_argument("--bptt", type=int, default=50)
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--windows", type=int, default=10, help="windows per round and model")
     p.add_argument("--rounds", type=int, default=3)
