@@ -59,10 +59,15 @@ def test_pinball_refuses_a_prediction_without_the_quantile_axis():
 
 
 def test_monotone_head_for_any_input_and_weights():
-    head = MonotoneQuantiles(5)
     raw = torch.randn(1000, 5) * 30            # increments from softplus(-90) to softplus(90)
-    out = head(raw)
-    assert (out.diff(dim=-1) >= 0).all() and (out[..., 0] == raw[..., 0]).all()
+    for anchor in range(5):
+        out = MonotoneQuantiles(5, anchor)(raw)
+        assert (out.diff(dim=-1) >= 0).all() and (out[..., anchor] == raw[..., anchor]).all()
+    # by hand: anchor 1 of [a, m, b, c] -> [m - sp(a), m, m + sp(b), m + sp(b) + sp(c)]
+    sp = torch.nn.functional.softplus
+    r = torch.tensor([0.3, 1.0, -0.2, 2.0])
+    torch.testing.assert_close(MonotoneQuantiles(4, 1)(r), torch.stack([1 - sp(r[0]), r[1], 1 + sp(r[2]),
+                                                                     1 + sp(r[2]) + sp(r[3])]))
     torch.manual_seed(0)
     for cell, seq2seq in (("gru", False), ("gru", True), ("dense", False)):
         cfg = ForecasterConfig(n_features=3, n_steps=6, cell=cell, units=4, horizon=2, quantiles=QS, seq2seq=seq2seq)
@@ -73,6 +78,17 @@ def test_monotone_head_for_any_input_and_weights():
         assert y.shape == ((8, 6, 2, 3) if seq2seq else (8, 2, 3))
         assert (y.diff(dim=-1) >= 0).all()
         assert sum(p.numel() for p in model.parameters()) == cfg.estimated_parameters()
+
+
+def test_untrained_median_starts_at_common_sense():
+    torch.manual_seed(0)
+    model = Forecaster(ForecasterConfig(n_features=3, units=4, quantiles=QS, residual_index=0))
+    torch.nn.init.zeros_(model.head[-1].weight)
+    torch.nn.init.zeros_(model.head[-1].bias)
+    x = torch.randn(6, 5, 3)
+    y = model(x)
+    torch.testing.assert_close(y[..., 1], x[:, -1, :1])          # median = last observed value
+    assert (y[..., 0] < y[..., 1]).all() and (y[..., 2] > y[..., 1]).all()
 
 
 def test_residual_adds_the_last_level_to_every_quantile():
@@ -130,3 +146,33 @@ def test_forecast_plot_draws_the_band(tmp_path):
     assert (tmp_path / "a.png").read_bytes() != (tmp_path / "b.png").read_bytes()
     with pytest.raises(InvalidArgumentError, match="band"):
         plot_forecast(tmp_path / "c.png", t, {"GRU": t}, band={"80%": (t[:5], t[:5])})
+
+
+def test_forecast_cli_with_quantiles_reports_coverage_computed_from_its_own_predictions(tmp_path, capsys):
+    import json
+    from rnnkit.cli import main
+    from rnnkit.recipes.forecast import ForecastJob, prepare
+    from rnnkit.training.checkpoint import read_weights
+    out = tmp_path / "q"
+    argv = ["forecast", "--stations", "JFK", "--units", "4", "--epochs", "1", "--steps-per-epoch", "3",
+            "--lookback", "24", "--quantiles", "0.1,0.5,0.9", "--out", str(out)]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    metrics = json.loads((out / "metrics.json").read_text())["test"]["model"]
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["model"]["quantiles"] == [0.1, 0.5, 0.9] and "80% interval (q0.1-q0.9): covers" in text
+    # recompute from the saved weights: the model's quantiles on the test windows, by numpy
+    job = ForecastJob(stations=["JFK"], units=4, lookback=24, quantiles=(0.1, 0.5, 0.9))
+    prepared = prepare(job)
+    test_w = prepared.windows("test", lookback=24, delay=24)
+    model = Forecaster(ForecasterConfig.from_dict(cfg["model"]))
+    model.load_state_dict(read_weights(out / "model.safetensors"))
+    model.eval()
+    with torch.no_grad():
+        q = prepared.inverse_target(torch.cat([model(x) for x, _ in test_w.batches(512)]).numpy())
+    y = prepared.inverse_target(np.concatenate([y.numpy() for _, y in test_w.batches(512)]))
+    assert metrics["coverage_80"] == pytest.approx(np.mean((q[..., 0] <= y) & (y <= q[..., 2])))
+    assert metrics["width_80"] == pytest.approx(np.mean(q[..., 2] - q[..., 0]), rel=1e-6)
+    assert metrics["mae"] == pytest.approx(np.mean(np.abs(q[..., 1] - y)), rel=1e-5)     # median as the point
+    assert main([*argv[:-1], str(tmp_path / "r"), "--loss", "mse"]) == 2
+    assert "--loss" in capsys.readouterr().err and not (tmp_path / "r").exists()

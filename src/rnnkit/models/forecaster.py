@@ -175,23 +175,30 @@ class ForecasterConfig:
 
 
 class MonotoneQuantiles(nn.Module):
-    """Raw values ``(..., n)`` -> monotone quantile forecasts: the first value, then
-    cumulative sums of ``softplus`` of the others, so each quantile is never below the one
-    before it, whatever the input and the weights (strictly above in exact arithmetic).
+    """Raw values ``(..., n)`` -> monotone quantile forecasts: the ``anchor`` output (the
+    quantile nearest the median) as it is, the ones above it adding cumulative ``softplus``
+    increments, the ones below subtracting them; so each quantile is never below the one
+    before it, whatever the input and the weights (strictly above in exact arithmetic). With
+    raw values near 0 the anchor starts at 0 (with ``residual_index``: at the last observed
+    value, the common-sense forecast), the others spread around it.
 
-        >>> MonotoneQuantiles(3)(torch.tensor([[0.0, -50.0, 2.0]])).diff(dim=-1).gt(0).all().item()
-        True
+        >>> q = MonotoneQuantiles(3, anchor=1)(torch.tensor([[-1.0, 0.5, 2.0]]))
+        >>> q.diff(dim=-1).gt(0).all().item(), q[0, 1].item()
+        (True, 0.5)
     """
 
-    def __init__(self, n: int):
+    def __init__(self, n: int, anchor: int = 0):
         super().__init__()
-        self.n = n
+        if not 0 <= anchor < n:
+            raise InvalidArgumentError.for_argument("anchor", anchor, f"an index in [0, {n})")
+        self.n, self.anchor = n, anchor
 
     def forward(self, raw: Tensor) -> Tensor:
-        if self.n == 1:
-            return raw
-        steps = nn.functional.softplus(raw[..., 1:])
-        return torch.cat([raw[..., :1], raw[..., :1] + torch.cumsum(steps, dim=-1)], dim=-1)
+        a = self.anchor
+        mid = raw[..., a:a + 1]
+        up = mid + torch.cumsum(nn.functional.softplus(raw[..., a + 1:]), dim=-1)
+        down = mid - torch.cumsum(nn.functional.softplus(raw[..., :a].flip(-1)), dim=-1).flip(-1)
+        return torch.cat([down, mid, up], dim=-1)
 
 
 def _conv_stack(in_ch: int, filters: int, kernel: int, pool: int, n: int) -> nn.Sequential:
@@ -236,7 +243,8 @@ class Forecaster(nn.Module):
             out_features = c.dense_units
         head.append(nn.Linear(out_features, c.horizon * c.n_targets * c.n_quantiles))
         self.head = nn.Sequential(*head)
-        self.quantile_head = None if c.quantiles is None else MonotoneQuantiles(len(c.quantiles))
+        self.quantile_head = None if c.quantiles is None else MonotoneQuantiles(
+            len(c.quantiles), anchor=min(range(len(c.quantiles)), key=lambda k: abs(c.quantiles[k] - 0.5)))
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         c = self.config

