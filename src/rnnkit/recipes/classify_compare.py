@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,7 +62,7 @@ def add_common_arguments(p: argparse.ArgumentParser, models: tuple, epochs: int)
 def run_models(name: str, base: ClassifyConfig, models: list, data, out=None, log=print,
                published_label: str = "published") -> list[dict]:
     """Train every model on ``data``; returns one row per model (test accuracy, macro-F1, val
-    accuracy, epochs, seconds) plus the baselines of the first run, and writes the comparison."""
+    accuracy, epochs, training seconds) plus the baselines of the first run, and writes the comparison."""
     from rnnkit.training import atomic_write_text, create_run_dir
     from rnnkit.training.manifest import has_content
 
@@ -76,10 +75,9 @@ def run_models(name: str, base: ClassifyConfig, models: list, data, out=None, lo
         cfg = model.config(base, out=str(root / model.name), quiet=True, baselines=i == 0 and base.baselines)
         if not base.quiet:
             log(f"[{i + 1}/{len(models)}] {model.name}: {model.description}")
-        t0 = time.perf_counter()
         result = run_classify(cfg, data=data, log=(lambda *a: None))
-        seconds = time.perf_counter() - t0
         hist = pd.read_csv(root / model.name / "history.csv")
+        seconds = float(hist["time"].sum())              # training epochs only
         test, val = result["test"], result["val"]
         if i == 0:
             baselines = {k: (val[k], test[k]) for k in test if k != "model"}
