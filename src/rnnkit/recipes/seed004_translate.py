@@ -49,20 +49,20 @@ def format_comparison(rows: list[dict]) -> str:
 
     >>> print(format_comparison([{"model": "copy", "label": "copy baseline", "bleu": 7.8, "chrf": 27.6,
     ...                           "train_s": None, "epochs": None}]))
-    model                          BLEU   chrF  train s  epochs
-    -----------------------------------------------------------
-    copy baseline                  7.80  27.60        -       -
+    model                                  BLEU   chrF  train s  epochs
+    -------------------------------------------------------------------
+    copy baseline                          7.80  27.60        -       -
     """
-    head = f"{'model':28s} {'BLEU':>6s} {'chrF':>6s} {'train s':>8s} {'epochs':>7s}"
+    head = f"{'model':36s} {'BLEU':>6s} {'chrF':>6s} {'train s':>8s} {'epochs':>7s}"
     lines = [head, "-" * len(head)]
     for r in rows:
         t = "-" if r["train_s"] is None else f"{r['train_s']:.0f}"
         e = "-" if r["epochs"] is None else str(r["epochs"])
-        lines.append(f"{r['label']:28s} {r['bleu']:6.2f} {r['chrf']:6.2f} {t:>8s} {e:>7s}")
+        lines.append(f"{r['label']:36s} {r['bleu']:6.2f} {r['chrf']:6.2f} {t:>8s} {e:>7s}")
     return "\n".join(lines)
 
 
-def _write(out: Path, rows: list[dict], base, n_test: int) -> None:
+def _write(out: Path, rows: list[dict], base, data) -> None:
     from rnnkit.training import atomic_write_text
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
@@ -71,8 +71,9 @@ def _write(out: Path, rows: list[dict], base, n_test: int) -> None:
     atomic_write_text(out / "comparison.csv", buf.getvalue())
     src = "the LibreOffice help (en-US -> fr)" if base.libreoffice_help else Path(base.pairs).name
     md = ["# Seed 004: encoder-decoder translation, side by side", "",
-          f"Data: {src}, {base.max_pairs or 'all'} pairs at most {base.max_len} tokens a side, split "
-          f"{','.join(map(str, base.split))} (seed {base.seed}); {n_test} test pairs. {base.level} tokens, "
+          f"Data: {src}, {'a random ' + str(base.max_pairs) if base.max_pairs else 'all the'} pairs split "
+          f"{','.join(map(str, base.split))} (seed {base.seed}), those with at most {base.max_len} tokens a side "
+          f"kept: {', '.join(f'{p} {len(data.texts[p])}' for p in ('train', 'val', 'test'))}. {base.level} tokens, "
           f"vocabulary {base.vocab_size} per language. Model: {base.cell.upper()} {base.units} units, embeddings "
           f"{base.embed}, up to {base.epochs} epochs (Adam lr {base.lr}, early stopping on validation loss). "
           f"Decoding: {'greedy' if base.beam == 1 else f'beam {base.beam}'}. BLEU and chrF by sacrebleu on "
@@ -108,7 +109,7 @@ def run_seed004_translate(base, models=None, out=None, log=print) -> list[dict]:
                          "train_s": None, "epochs": None, "run_dir": None})
         rows.append({"model": name, "label": label, **res["test"]["model"], "train_s": res["train_seconds"],
                      "epochs": res["epochs"], "run_dir": name})
-    _write(out, rows, base, len(data.texts["test"]))
+    _write(out, rows, base, data)
     return rows
 
 

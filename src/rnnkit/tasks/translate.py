@@ -305,7 +305,7 @@ def score(hypotheses: list[str], references: list[str]) -> dict:
     """Corpus BLEU and chrF (sacrebleu) of normalised texts: already tokenised, so BLEU splits
     on spaces only (``tokenize="none"``)."""
     import sacrebleu
-    return {"bleu": round(sacrebleu.corpus_bleu(hypotheses, [references], tokenize="none").score, 2),
+    return {"bleu": round(sacrebleu.corpus_bleu(hypotheses, [references], tokenize="none", force=True).score, 2),
             "chrf": round(sacrebleu.corpus_chrf(hypotheses, [references]).score, 2)}
 
 
