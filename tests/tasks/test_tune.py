@@ -141,3 +141,24 @@ def test_space_parsing_against_optuna_distributions():
     values = [p["lookback"].suggest(trial)]
     assert values[0] in range(48, 241, 24)
     assert "resample" in tune.FORECAST_SPACE and "lookback" in tune.FORECAST_SPACE     # seed 000's choices
+
+
+def test_tune_classify_on_a_tiny_text_csv_scores_trials_on_validation_only(tmp_path, monkeypatch, capsys):
+    import pandas as pd
+    from rnnkit.tasks import classify_report
+    from rnnkit.tasks.tune_classify import ClassifyTune
+    csv = tmp_path / "reviews.csv"
+    pd.DataFrame({"text": ["good fun film", "bad dull film", "great", "awful mess"] * 15,
+                  "label": ["pos", "neg"] * 30}).to_csv(csv, index=False)
+    calls = []
+    scores = classify_report.scores
+    monkeypatch.setattr(classify_report, "scores", lambda y, p: (calls.append(len(y)), scores(y, p))[1])
+    final = ClassifyTune.final
+    monkeypatch.setattr(ClassifyTune, "final", lambda self, job, out: (calls.append("FINAL"), final(self, job, out))[1])
+    out = tmp_path / "s"
+    assert main(["tune", "classify", "--csv", str(csv), "--trials", "2", "--epochs", "1", "--units", "4",
+                 "--space", "units=4:8,cell=lstm|gru", "--out", str(out), "--quiet"]) == 0
+    assert calls[:3] == [6, 6, "FINAL"]           # one validation score per trial (6 of 60 rows), then the final run
+    best = json.loads((out / "best_config.json").read_text())
+    assert best["command"].startswith(f"rnnkit classify --csv {csv}") and 0 <= best["value"] <= 1 and best["value_name"] == "val error"
+    assert (out / "best" / "metrics.json").exists() and "val error" in (out / "trials.txt").read_text()

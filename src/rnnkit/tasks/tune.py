@@ -111,10 +111,12 @@ def _choice(text: str):
 
 
 class TuneTask(Protocol):
-    """What a task gives the search (see ``ForecastTune`` in :mod:`rnnkit.tasks.tune_forecast`)."""
+    """What a task gives the search (``ForecastTune`` in :mod:`rnnkit.tasks.tune_forecast`,
+    ``ClassifyTune`` in :mod:`rnnkit.tasks.tune_classify`); lower values are better."""
 
     name: str
     default_space: str
+    value_name: str                                    # what a trial's value is, e.g. "val MAE"
 
     def allowed(self, name: str) -> bool: ...          # a job field the space may set
     def apply(self, job, params: dict): ...            # the job of one trial (validated)
@@ -125,18 +127,19 @@ class TuneTask(Protocol):
 
 class ReportToTrial(Callback):
     """Trainer callback: report the monitored validation value after each epoch to the Optuna
-    trial; raise ``optuna.TrialPruned`` when the pruner says so. ``scale`` turns the trainer's
-    (scaled) value into the task's units."""
+    trial; raise ``optuna.TrialPruned`` when the pruner says so. The reported value is
+    ``offset + scale * logs[key]``: ``scale`` turns a scaled MAE into the target's units, offset 1
+    and scale -1 turn an accuracy into an error rate (lower is better)."""
 
-    def __init__(self, trial, key: str = "val_mae", scale: float = 1.0):
-        self.trial, self.key, self.scale = trial, key, scale
+    def __init__(self, trial, key: str = "val_mae", scale: float = 1.0, offset: float = 0.0):
+        self.trial, self.key, self.scale, self.offset = trial, key, scale, offset
 
     def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
         import optuna
         value = logs.get(self.key, logs.get("val_loss"))
         if value is None or not math.isfinite(value):
             return
-        self.trial.report(float(value) * self.scale, epoch)
+        self.trial.report(self.offset + float(value) * self.scale, epoch)
         if self.trial.should_prune():
             raise optuna.TrialPruned(f"pruned after epoch {epoch}")
 
@@ -240,10 +243,11 @@ def run_tune(task: TuneTask, base_job, *, trials: int, space: str | None, out=No
         study.optimize(objective, n_trials=remaining, timeout=timeout, catch=(RnnkitError,), gc_after_trial=True,
                        callbacks=[lambda s, t: log(_trial_line(t))])
     rows = trial_rows(study, params)
-    table = format_table(rows, params)
+    value_name = getattr(task, "value_name", "val value")
+    table = format_table(rows, params, value_name)
     log(table)
     atomic_write_text(run_dir / "trials.txt", table + "\n")
-    plot_history(run_dir / "optimization_history.png", rows, title=f"rnnkit tune {task.name}")
+    plot_history(run_dir / "optimization_history.png", rows, title=f"rnnkit tune {task.name}", value=value_name)
     try:
         best = study.best_trial
     except ValueError:
@@ -251,8 +255,8 @@ def run_tune(task: TuneTask, base_job, *, trials: int, space: str | None, out=No
                           "was pruned). Widen --space, or check the fixed options.") from None
     best_job = task.apply(base_job, best.params)
     command = task.command(best_job)
-    write_best(run_dir, best.params, best_job, command, best.value)
-    log(f"best trial {best.number}: validation {best.value:.4f} with {best.params}\n"
+    write_best(run_dir, best.params, best_job, command, best.value, value_name)
+    log(f"best trial {best.number}: {value_name} {best.value:.4f} with {best.params}\n"
         f"best configuration: {run_dir / 'best_config.json'}\n  {command}")
     result = {"run_dir": str(run_dir), "best_params": best.params, "best_value": best.value,
               "best_job": best_job, "command": command, "final": None}
@@ -264,10 +268,13 @@ def run_tune(task: TuneTask, base_job, *, trials: int, space: str | None, out=No
 
 
 def get_task(name: str) -> TuneTask:
-    """The tune task ``name`` (``forecast``; others register in ``TASKS``)."""
-    if name not in TASKS:
+    """The tune task ``name`` (``forecast``, ``classify``; others register in ``TASKS``)."""
+    if name == "forecast" and name not in TASKS:
         from rnnkit.tasks.tune_forecast import ForecastTune
-        TASKS.setdefault("forecast", ForecastTune())
+        TASKS["forecast"] = ForecastTune()
+    if name == "classify" and name not in TASKS:
+        from rnnkit.tasks.tune_classify import ClassifyTune
+        TASKS["classify"] = ClassifyTune()
     if name not in TASKS:
         raise InvalidArgumentError.for_argument("task", name, f"one of {sorted(TASKS)}")
     return TASKS[name]

@@ -45,8 +45,25 @@ def _tune_forecast(args) -> int:
     return 0
 
 
+def _tune_classify(args) -> int:
+    from rnnkit.errors import InvalidArgumentError
+    from rnnkit.tasks.classify import ClassifyConfig
+    from rnnkit.tasks.options import config_from_args
+    from rnnkit.tasks.tune import get_task, run_tune
+    if args.resume and not args.out:
+        raise InvalidArgumentError.for_argument("--out", None, "the search directory to resume",
+                                                "Pass --out DIR of the interrupted search with --resume.")
+    out = args.out
+    base = config_from_args(ClassifyConfig, args, out=None, resume=False)
+    result = run_tune(get_task("classify"), base, trials=args.trials, space=args.space, out=out,
+                      resume=args.resume, timeout=args.timeout, seed=args.seed, final=args.final)
+    print(f"search directory: {result['run_dir']}")
+    return 0
+
+
 def add_commands(sub) -> None:
-    """``rnnkit tune forecast`` (a task with a :class:`rnnkit.tasks.tune.TuneTask` adds its own)."""
+    """``rnnkit tune forecast`` and ``rnnkit tune classify`` (another task adds its
+    :class:`rnnkit.tasks.tune.TuneTask` and a subcommand here)."""
     from rnnkit.recipes.arguments import add_forecast_arguments
     tune = sub.add_parser("tune", help="hyperparameter search (Optuna TPE, median pruning, resumable study)",
                           description="Search hyperparameters of a training command; trials are scored on the "
@@ -59,4 +76,15 @@ def add_commands(sub) -> None:
     add_forecast_arguments(f)
     _add_tune_options(f, FORECAST_SPACE)
     f.set_defaults(func=_tune_forecast)
+    from rnnkit.tasks.classify import ClassifyConfig
+    from rnnkit.tasks.options import add_options, add_run_arguments
+    from rnnkit.tasks.tune_classify import CLASSIFY_SPACE
+    c = tasks.add_parser("classify", help="tune rnnkit classify",
+                         description="Tune rnnkit classify: every classify option is fixed for all trials; trials "
+                                     "are scored by the validation error (1 - accuracy); --out is the search "
+                                     "directory.")
+    add_options(c, ClassifyConfig)
+    add_run_arguments(c)
+    _add_tune_options(c, CLASSIFY_SPACE)
+    c.set_defaults(func=_tune_classify)
     tune.set_defaults(func=lambda args: (tune.print_help(), 0)[1])

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import shlex
 
 import numpy as np
 
@@ -26,6 +25,8 @@ from rnnkit.errors import InvalidArgumentError
 from rnnkit.tasks.tune import FORECAST_SPACE, ReportToTrial
 
 __all__ = ["ForecastTune", "forecast_command"]
+
+SKIP = ("out", "resume", "quiet", "time_features", "lr_patience", "name")   # no option: not on the command line
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,40 +39,12 @@ def _parser() -> argparse.ArgumentParser:
 def forecast_command(job) -> str:
     """``rnnkit forecast ...`` with the options of ``job`` that differ from the defaults."""
     from rnnkit.recipes.arguments import forecast_job
-    parser = _parser()
-    defaults = vars(parser.parse_args([]))
-    argv = []
-    for action in parser._actions:
-        if not action.option_strings or action.dest in ("out", "resume", "quiet", "help"):
-            continue
-        value = getattr(job, action.dest, None)
-        if action.dest == "target" and value == "temp" and job.csv is None and job.jena is None:
-            continue
-        if value == defaults.get(action.dest) or (value is None and defaults.get(action.dest) is None):
-            continue
-        if isinstance(value, tuple) and defaults.get(action.dest) is not None and list(value) == list(defaults[action.dest]):
-            continue
-        flag = action.option_strings[-1]
-        if isinstance(action, argparse.BooleanOptionalAction):
-            argv.append(action.option_strings[0] if value else action.option_strings[1])
-        elif isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
-            argv.append(flag)
-        elif isinstance(value, dict):
-            argv += [flag, ",".join(f"{k}={v}" for k, v in value.items())]
-        elif isinstance(value, (list, tuple)):
-            argv += [flag, ",".join(map(str, value))]
-        else:
-            argv += [flag, str(value)]
-    back = forecast_job(parser.parse_args(argv))       # the line gives this very job back
-    keep = {f.name for f in dataclasses.fields(job)} - {"out", "resume", "quiet", "time_features", "lr_patience", "name"}
-    diff = [k for k in sorted(keep) if _norm(getattr(back, k)) != _norm(getattr(job, k))]
-    if diff:
-        raise InvalidArgumentError.for_argument("job", diff, "fields the command line can express")
-    return shlex.join(["rnnkit", "forecast", *argv])
-
-
-def _norm(v):
-    return list(v) if isinstance(v, tuple) else v
+    from rnnkit.tasks.tune_report import command_line
+    if job.target == "temp" and job.csv is None and job.jena is None:   # the default --target of this source
+        job = dataclasses.replace(job, target=None)
+        return command_line(["rnnkit", "forecast"], _parser(), job,
+                            lambda a: dataclasses.replace(forecast_job(a), target=None), skip=SKIP)
+    return command_line(["rnnkit", "forecast"], _parser(), job, forecast_job, skip=SKIP)
 
 
 class ForecastTune:
@@ -79,6 +52,7 @@ class ForecastTune:
 
     name = "forecast"
     default_space = FORECAST_SPACE
+    value_name = "val MAE"
 
     def __init__(self):
         self._base_step: dict = {}

@@ -15,7 +15,7 @@ import json
 import math
 from pathlib import Path
 
-__all__ = ["trial_rows", "format_table", "plot_history", "write_best"]
+__all__ = ["trial_rows", "format_table", "plot_history", "write_best", "command_line"]
 
 
 def trial_rows(study, params) -> list[dict]:
@@ -34,9 +34,9 @@ def _cell(v) -> str:
     return "none" if v is None else str(v)
 
 
-def format_table(rows: list[dict], params) -> str:
+def format_table(rows: list[dict], params, value: str = "val MAE") -> str:
     names = [p.name for p in params]
-    head = f"{'trial':>5s}  {'state':10s}{'val MAE':>9s}{'epochs':>8s}{'seconds':>9s}  " + "  ".join(names)
+    head = f"{'trial':>5s}  {'state':10s}{value:>9s}{'epochs':>8s}{'seconds':>9s}  " + "  ".join(names)
     lines = [head]
     for r in rows:
         value = "-" if r["value"] is None else f"{r['value']:.4f}"
@@ -46,7 +46,7 @@ def format_table(rows: list[dict], params) -> str:
     return "\n".join(lines)
 
 
-def plot_history(path, rows: list[dict], title: str = "optimisation history") -> None:
+def plot_history(path, rows: list[dict], title: str = "optimisation history", value: str = "validation MAE") -> None:
     """Validation value of every completed trial and the best so far, by trial number."""
     import matplotlib
     matplotlib.use("Agg")
@@ -59,13 +59,13 @@ def plot_history(path, rows: list[dict], title: str = "optimisation history") ->
     if done:
         xs, ys = zip(*done)
         best = [min(ys[:i + 1]) for i in range(len(ys))]
-        ax.plot(xs, ys, "o", label="trial (validation MAE)")
+        ax.plot(xs, ys, "o", label=f"trial ({value})")
         ax.step(xs, best, where="post", color="tab:red", label="best so far")
     pruned = [r["number"] for r in rows if r["state"] == "pruned"]
     if pruned and done:
         ax.plot(pruned, [max(v for _, v in done)] * len(pruned), "x", color="gray", label="pruned")
     ax.set_xlabel("trial")
-    ax.set_ylabel("validation MAE")
+    ax.set_ylabel(value)
     ax.set_title(title)
     ax.grid(alpha=0.3)
     if done:
@@ -77,10 +77,47 @@ def plot_history(path, rows: list[dict], title: str = "optimisation history") ->
     atomic_write_bytes(path, buf.getvalue())
 
 
-def write_best(run_dir, params: dict, job, command: str, value: float) -> None:
+def write_best(run_dir, params: dict, job, command: str, value: float, value_name: str = "val MAE") -> None:
     """``best_config.json`` (the searched values, the whole job, the command) and ``best_command.txt``."""
     from rnnkit.training.checkpoint import atomic_write_json, atomic_write_text
     fields = {k: v for k, v in dataclasses.asdict(job).items() if k not in ("out", "resume", "quiet")}
     atomic_write_json(Path(run_dir) / "best_config.json",
-                      {"validation_mae": value, "params": params, "job": fields, "command": command})
+                      {"value": value, "value_name": value_name, "params": params, "job": fields, "command": command})
     atomic_write_text(Path(run_dir) / "best_command.txt", command + "\n")
+
+
+def command_line(words: list[str], parser, job, rebuild, skip=("out", "resume", "quiet")) -> str:
+    """``words`` + the options of ``parser`` whose values in ``job`` differ from the defaults,
+    checked: ``rebuild(parser.parse_args(argv))`` must give ``job`` back (else an error)."""
+    import argparse
+    import shlex
+    from rnnkit.errors import InvalidArgumentError
+    defaults = vars(parser.parse_args([]))
+    argv = []
+    for action in parser._actions:
+        if not action.option_strings or action.dest in (*skip, "help") or not hasattr(job, action.dest):
+            continue
+        value, default = getattr(job, action.dest), defaults.get(action.dest)
+        if _same(value, default):
+            continue
+        if isinstance(action, argparse.BooleanOptionalAction):
+            argv.append(action.option_strings[0] if value else action.option_strings[1])
+        elif isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+            argv.append(action.option_strings[-1])
+        elif isinstance(value, dict):
+            argv += [action.option_strings[-1], ",".join(f"{k}={v}" for k, v in value.items())]
+        elif isinstance(value, (list, tuple)):
+            argv += [action.option_strings[-1], ",".join(map(str, value))]
+        else:
+            argv += [action.option_strings[-1], "none" if value is None else str(value)]
+    back = rebuild(parser.parse_args(argv))
+    names = [f.name for f in dataclasses.fields(job) if f.name not in skip]
+    diff = [n for n in names if not _same(getattr(back, n), getattr(job, n))]
+    if diff:
+        raise InvalidArgumentError.for_argument("job", diff, "fields the command line can express")
+    return shlex.join([*words, *argv])
+
+
+def _same(a, b) -> bool:
+    norm = (lambda v: list(v) if isinstance(v, tuple) else v)
+    return norm(a) == norm(b)
