@@ -221,7 +221,9 @@ class Trainer:
     # ------------------------------------------------------------------ public API
     def evaluate(self, data, metrics: Sequence[str | Callable] | None = None) -> dict[str, float]:
         """Mean loss over ``data`` (eval mode, no gradients) and the given metrics computed on
-        all predictions at once, in the model's output units: ``{"loss": ..., "mae": ...}``."""
+        all predictions at once, in the model's output units: ``{"loss": ..., "mae": ...}``.
+        Under torchrun the batches are shared out and reduced: call it on every rank (or use
+        :meth:`predict`, which each rank runs alone on all the data)."""
         names = self.config.metrics if metrics is None else metrics
         return self._run_eval(data, self._metric_fns(names))
 
