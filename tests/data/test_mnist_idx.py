@@ -79,6 +79,7 @@ def test_load_mnist_idx(tmp_path, gz):
     xs, ys = write_mnist(tmp_path / "m", gz=gz)
     x_train, y_train, x_test, y_test = load_mnist_idx(tmp_path / "m")
     assert x_train.dtype == np.uint8 and x_train.shape == (3, 28, 28) and x_test.shape == (2, 28, 28)
+    assert y_train.dtype == np.int64 and y_test.dtype == np.int64
     assert np.array_equal(x_train, xs["train"]) and y_train.tolist() == [0, 1, 2] and y_test.tolist() == [9, 9]
 
 

@@ -93,7 +93,7 @@ def _find(folder: Path, name: str) -> Path:
 
 
 def load_mnist_idx(folder) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(x_train uint8 [N, 28, 28], y_train uint8 [N], x_test, y_test)`` from the four canonical
+    """``(x_train uint8 [N, 28, 28], y_train int64 [N], x_test, y_test)`` from the four canonical
     files of ``folder`` (gzipped or not). Image/label count mismatch -> ``DataError``."""
     folder = Path(folder)
     if not folder.is_dir():
@@ -108,7 +108,7 @@ def load_mnist_idx(folder) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
         if len(x) != len(y):
             raise DataError(f"{ip.name} has {len(x):,} images but {lp.name} has {len(y):,} labels: the files do not "
                             f"belong together (or one is truncated). Download both again.")
-        out += [x.astype(np.uint8, copy=False), y.astype(np.uint8, copy=False)]
+        out += [x.astype(np.uint8, copy=False), y.astype(np.int64)]
     return tuple(out)
 
 
