@@ -1,5 +1,4 @@
 """Word and character tokenisers: HTML, punctuation, numbers, URLs, missing texts, speed."""
-import math
 import time
 
 import pytest

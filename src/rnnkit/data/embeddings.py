@@ -34,7 +34,6 @@ import gzip
 import io
 import zipfile
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 

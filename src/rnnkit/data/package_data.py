@@ -23,7 +23,6 @@ or a downloaded wheel/sdist.
 from __future__ import annotations
 
 import io
-import os
 import re
 import tarfile
 import zipfile

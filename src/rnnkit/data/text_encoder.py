@@ -18,7 +18,6 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 

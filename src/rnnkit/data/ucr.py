@@ -39,7 +39,6 @@ series each), no missing value. Read them with
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
