@@ -66,6 +66,7 @@ def test_padding_gets_exactly_zero_weight_and_rows_sum_to_one(kind):
     torch.testing.assert_close(w.sum(-1), torch.ones(3))
     context.sum().backward()
     assert (keys.grad[pad] == 0).all() and (keys.grad[~pad] != 0).any()
+    torch.testing.assert_close(att(q, keys, lengths=lengths, prepared=att.prepare(keys))[1], w)
     other = keys.detach().clone()
     other[pad] = 1e3                                   # whatever sits in the padding
     torch.testing.assert_close(att(q, other, lengths=lengths)[0], context.detach())

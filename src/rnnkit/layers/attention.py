@@ -65,24 +65,31 @@ def _mask(keys: Tensor, lengths, mask) -> Tensor | None:
 
 
 class _Attention(nn.Module):
-    def score(self, query: Tensor, keys: Tensor) -> Tensor:  # pragma: no cover - abstract
+    def prepare(self, keys: Tensor) -> Tensor:
+        """The part of the score that depends on the keys only (``W_k k_s``, ``W k_s``, or the
+        keys): compute it once per source and pass it as ``prepared`` at every decoder step."""
+        return keys
+
+    def score(self, query: Tensor, prepared: Tensor) -> Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def forward(self, query: Tensor, keys: Tensor, values: Tensor | None = None, *, mask=None,
-                lengths=None) -> tuple[Tensor, Tensor]:
+                lengths=None, prepared: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Return ``(context (batch, value_size), weights (batch, source))``.
 
         Args:
             query: (batch, query_size). keys: (batch, source, key_size).
             values: (batch, source, value_size), default the keys.
             mask: (batch, source) bool, True for valid keys; or ``lengths`` (batch,) ints.
+            prepared: ``self.prepare(keys)`` when already computed (decoding step by step).
         """
         if query.dim() != 2 or keys.dim() != 3 or query.shape[0] != keys.shape[0]:
             raise InvalidArgumentError.for_argument(
                 "query/keys", (tuple(query.shape), tuple(keys.shape)),
                 "query (batch, query_size) and keys (batch, source, key_size) with the same batch")
         values = keys if values is None else values
-        weights = masked_softmax(self.score(query, keys), _mask(keys, lengths, mask))
+        prepared = self.prepare(keys) if prepared is None else prepared
+        weights = masked_softmax(self.score(query, prepared), _mask(keys, lengths, mask))
         return torch.bmm(weights.unsqueeze(1), values).squeeze(1), weights
 
 
@@ -104,8 +111,11 @@ class AdditiveAttention(_Attention):
         self.key_proj = nn.Linear(check_size("key_size", key_size), units)
         self.v = nn.Linear(units, 1, bias=False)
 
-    def score(self, query: Tensor, keys: Tensor) -> Tensor:
-        return self.v(torch.tanh(self.query_proj(query).unsqueeze(1) + self.key_proj(keys))).squeeze(-1)
+    def prepare(self, keys: Tensor) -> Tensor:
+        return self.key_proj(keys)
+
+    def score(self, query: Tensor, prepared: Tensor) -> Tensor:
+        return self.v(torch.tanh(self.query_proj(query).unsqueeze(1) + prepared)).squeeze(-1)
 
 
 class DotAttention(_Attention):
@@ -124,14 +134,16 @@ class DotAttention(_Attention):
             self.weight = nn.Linear(check_size("key_size", key_size), check_size("query_size", query_size),
                                     bias=False)
 
-    def score(self, query: Tensor, keys: Tensor) -> Tensor:
+    def prepare(self, keys: Tensor) -> Tensor:
         k = self.weight(keys) if self.general else keys
-        if k.shape[-1] != query.shape[-1]:
+        return k / math.sqrt(keys.shape[-1]) if self.scale else k
+
+    def score(self, query: Tensor, prepared: Tensor) -> Tensor:
+        if prepared.shape[-1] != query.shape[-1]:
             raise InvalidArgumentError.for_argument(
-                "keys", tuple(keys.shape), f"key_size equal to query_size ({query.shape[-1]}) for dot attention",
+                "keys", tuple(prepared.shape), f"key_size equal to query_size ({query.shape[-1]}) for dot attention",
                 "Use DotAttention(query_size, key_size, general=True) or AdditiveAttention for different sizes.")
-        scores = torch.bmm(k, query.unsqueeze(-1)).squeeze(-1)
-        return scores / math.sqrt(keys.shape[-1]) if self.scale else scores
+        return torch.bmm(prepared, query.unsqueeze(-1)).squeeze(-1)
 
 
 def make_attention(kind: str, query_size: int, key_size: int) -> _Attention:

@@ -117,7 +117,8 @@ class AttentionDecoderCell(nn.Module):
         z = lambda: torch.zeros(batch, self.units, device=device, dtype=dtype)  # noqa: E731
         return tuple((z(), z()) if self.lstm else z() for _ in self.cells), z()
 
-    def forward(self, x: Tensor, state, memory: Tensor, memory_mask: Tensor):
+    def forward(self, x: Tensor, state, memory: Tensor, memory_mask: Tensor, memory_keys: Tensor | None = None):
+        """One step; ``memory_keys`` is ``self.attention.prepare(memory)``, computed once per source."""
         layer_states, feed = state
         inp, new = torch.cat([x, feed], -1), []
         for k, cell in enumerate(self.cells):
@@ -125,7 +126,7 @@ class AttentionDecoderCell(nn.Module):
             new.append(s)
             h = s[0] if self.lstm else s
             inp = self.drop(h) if k < len(self.cells) - 1 else h
-        context, _ = self.attention(h, memory, mask=memory_mask)
+        context, _ = self.attention(h, memory, mask=memory_mask, prepared=memory_keys)
         out = torch.tanh(self.combine(torch.cat([h, context], -1)))
         return out, (tuple(new), out)
 
@@ -202,8 +203,9 @@ class Seq2Seq(nn.Module):
         return torch.tanh(linear(both)) if squash else linear(both)
 
     def encode(self, src: Tensor, src_lengths: Tensor):
-        """Run the encoder; return ``(decoder state, memory)``, ``memory`` = ``(outputs, mask)``
-        (outputs zero past each length; ``None`` instead when the model does not attend)."""
+        """Run the encoder; return ``(decoder state, memory)``, ``memory`` = ``(outputs, mask,
+        keys)`` (outputs zero past each length, keys their attention projection computed once;
+        ``None`` instead when the model does not attend)."""
         if self.config.reverse_source:
             src = reverse_padded(src, src_lengths)
         outputs, state = self.encoder(self.drop(self.src_embed(src)), lengths=src_lengths)
@@ -219,11 +221,12 @@ class Seq2Seq(nn.Module):
         mask = torch.arange(src.shape[1], device=src.device).unsqueeze(0) < src_lengths.to(src.device).unsqueeze(1)
         layers = [(state[0][k], state[1][k]) if self.config.cell == "lstm" else state[k]
                   for k in range(self.config.layers)]
-        return (tuple(layers), outputs.new_zeros(outputs.shape[0], self.config.units)), (outputs, mask)
+        keys = self.decoder.cells[0].attention.prepare(outputs)
+        return (tuple(layers), outputs.new_zeros(outputs.shape[0], self.config.units)), (outputs, mask, keys)
 
     # ------------------------------------------------------------------ decoder
     def _constants(self, memory) -> dict:
-        return {"memory": memory[0], "memory_mask": memory[1]}
+        return {"memory": memory[0], "memory_mask": memory[1], "memory_keys": memory[2]}
 
     def decode_step(self, tokens: Tensor, state, memory):
         """One decoder step from the previous tokens (batch,); returns ``(logits (batch, V), state)``."""
@@ -240,7 +243,7 @@ class Seq2Seq(nn.Module):
         dim = 0 if self.attends else 1          # layer states are (layers, batch, units)
 
         state = _map(lambda t: t.index_select(dim, index), state)
-        memory = None if memory is None else (memory[0].index_select(0, index), memory[1].index_select(0, index))
+        memory = None if memory is None else tuple(m.index_select(0, index) for m in memory)
         return state, memory
 
     def forward(self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor) -> Tensor:
