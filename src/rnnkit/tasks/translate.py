@@ -138,6 +138,11 @@ def normalise(text: str, lower: bool = True) -> str:
     return " ".join(word_tokens(text, lower=lower, punctuation="keep"))
 
 
+def codec_file(side: str, level: str) -> str:
+    """``source_vocabulary.json``, ``target_bpe.json``...: the file of one side's tokens in a run."""
+    return f"{side}_{'bpe' if level == 'bpe' else 'vocabulary'}.json"
+
+
 class Codec:
     """Text <-> ids of one language: a word :class:`Vocabulary` or a BPE tokenizer."""
 
@@ -175,7 +180,7 @@ class Codec:
         return " ".join(self.vocab.tokens[i] for i in ids)
 
     def files(self, side: str) -> str:
-        return f"{side}_{'bpe' if self.bpe is not None else 'vocabulary'}.json"
+        return codec_file(side, self.level)
 
     def save(self, run_dir: Path, side: str) -> None:
         if self.bpe is not None:
@@ -186,7 +191,7 @@ class Codec:
 
     @classmethod
     def load(cls, run_dir: Path, side: str, level: str, lower: bool) -> "Codec":
-        path = run_dir / f"{side}_{'bpe' if level == 'bpe' else 'vocabulary'}.json"
+        path = run_dir / codec_file(side, level)
         if level == "bpe":
             from rnnkit.data.bpe import load_bpe
             codec = cls(level, lower, bpe=load_bpe(path))
@@ -311,9 +316,7 @@ def score(hypotheses: list[str], references: list[str]) -> dict:
 
 def _table(rows: list[tuple[str, str, str]]) -> str:
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["source", "reference", "hypothesis"])
-    w.writerows(rows)
+    csv.writer(buf, lineterminator="\n").writerows([("source", "reference", "hypothesis"), *rows])
     return buf.getvalue()
 
 
@@ -375,11 +378,8 @@ def load_translator(run_dir):
     if not isinstance(cfg, dict) or cfg.get("task") != "translate" or not isinstance(cfg.get("model"), dict):
         raise CheckpointError(f"{run_dir} is not a translate run (config.json has no task 'translate' and model).")
     job = config_from_json(TranslateConfig, cfg.get("job"), where, "rnnkit translate train", ignore=("name", "resume"))
-    codecs = []
-    for side in ("source", "target"):
-        name = f"{side}_{'bpe' if job.level == 'bpe' else 'vocabulary'}.json"
-        manifest.verify(run_dir, [name])
-        codecs.append(Codec.load(run_dir, side, job.level, job.lower))
+    manifest.verify(run_dir, [codec_file(side, job.level) for side in ("source", "target")])
+    codecs = [Codec.load(run_dir, side, job.level, job.lower) for side in ("source", "target")]
     weights = run["weights"]
     for side, codec, key in (("source", codecs[0], "src_embed.weight"), ("target", codecs[1], "tgt_embed.weight")):
         rows = tuple(weights[key].shape)[0] if key in weights else None
