@@ -87,6 +87,8 @@ class ClassifyConfig:
     lr: float = option(1e-3, "learning rate")
     clip_norm: float | None = option(1.0, "clip the gradient norm (0: off)")
     patience: int | None = option(3, "early stopping patience in epochs, best weights restored (0: off)")
+    lr_patience: int | None = option(0, "divide the learning rate by 10 after this many epochs without a better "
+                                     "validation loss (0: off)")
     baselines: bool = option(True, "fit the TF-IDF logistic-regression baseline (text)")
     seed: int = option(0, "seed of the split, the initial weights, dropout and shuffling")
     quiet: bool = option(False, "print only the results")
@@ -103,7 +105,7 @@ class ClassifyConfig:
                 raise InvalidArgumentError.for_argument("--" + name.replace("_", "-"), v, f"an integer >= {low}")
         for name, low, why in (("maxlen", 1, "Pass a positive number of tokens kept per text, or 'none'."),
                                ("max_tokens", 3, "It counts [PAD] and [UNK]; e.g. 20000, or 'none'."),
-                               ("embedding_dim", 1, None), ("patience", 0, None)):
+                               ("embedding_dim", 1, None), ("patience", 0, None), ("lr_patience", 0, None)):
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < low):
                 raise InvalidArgumentError.for_argument("--" + name.replace("_", "-"), v, f"an integer >= {low}", why)
@@ -142,7 +144,8 @@ class ClassifyConfig:
         from rnnkit.training import TrainConfig
         return TrainConfig(epochs=self.epochs, optimizer=self.optimizer, lr=self.lr,
                            loss="bce_logits" if binary else "cross_entropy", clip_norm=self.clip_norm or None,
-                           patience=self.patience or None, seed=self.seed, quiet=self.quiet, metrics=("accuracy",))
+                           patience=self.patience or None, lr_patience=self.lr_patience or None, seed=self.seed,
+                           quiet=self.quiet, metrics=("accuracy",))
 
 
 def prepare_classify(config: ClassifyConfig):
