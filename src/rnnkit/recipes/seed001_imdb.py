@@ -22,7 +22,9 @@ from __future__ import annotations
 import dataclasses
 
 from rnnkit.recipes.classify_compare import ClassifyModel, add_common_arguments, check_models, run_models
-from rnnkit.recipes.registry import Recipe
+RECIPES: tuple = ()   # set below; the registry may import this module while it is half-initialised
+from rnnkit.recipes import registry  # noqa: E402
+from rnnkit.recipes.registry import Recipe  # noqa: E402
 from rnnkit.tasks.classify import ClassifyConfig
 
 __all__ = ["IMDB_MODELS", "RT_MODELS", "RECIPES", "imdb_config", "rt_config"]
@@ -107,3 +109,4 @@ RECIPES = (
            "GloVe bi-LSTM vs TF-IDF logistic regression", _arguments(RT_MODELS, 10),
            _run("seed001-rt", "rt", RT_MODELS, rt_config)),
 )
+registry.RECIPES.update({r.name: r for r in RECIPES})   # whichever of the two was imported first
