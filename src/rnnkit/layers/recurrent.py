@@ -26,6 +26,7 @@ from torch.nn import functional as F
 from rnnkit.errors import InvalidArgumentError
 from rnnkit.layers.cells import GATES, check_size
 from rnnkit.layers.dropout import drop_connect, variational_mask
+from rnnkit.layers.fused.op import traced_lengths, tracing
 from rnnkit.layers.lengths import resolve_lengths, zero_padding
 from rnnkit.layers.scan import scan
 
@@ -284,7 +285,7 @@ class RecurrentLayer(nn.Module):
             output is returned.
         """
         x = self._check_input(x)
-        lengths = resolve_lengths(lengths, mask, x.shape[0], x.shape[1])
+        lengths = (traced_lengths if tracing() else resolve_lengths)(lengths, mask, x.shape[0], x.shape[1])
         x = zero_padding(x, lengths)  # padding never reaches the arithmetic, NaN included
         hx = self._initial_state(x, state)
         if self._uses_fused_torch(lengths, x):

@@ -1,4 +1,8 @@
-"""The autograd Function around the C++ scan, and argument checks.
+"""The autograd Function around the C++ scan, argument checks, and the switch to the registered
+operator ``torch.ops.rnnkit.fused_scan`` (:mod:`rnnkit.layers.fused.op`: the same C++ forward
+and backward with a fake implementation and the autograd formula) while torch.export,
+torch.compile or torch.jit.trace records a graph. Eager calls go straight to the Function: a
+``torch.library`` op costs ~100 us of dispatch per call, more than a small layer's whole step.
 
     >>> import torch
     >>> from rnnkit.layers.fused import available, fused_scan
@@ -19,6 +23,7 @@ from torch import Tensor
 
 from rnnkit.errors import InvalidArgumentError
 from rnnkit.layers.fused import _loader, backends
+from rnnkit.layers.fused import op as _op
 
 MODES = {"lstm": (0, 4), "gru": (1, 3), "rnn": (2, 1)}
 
@@ -85,6 +90,8 @@ def _check(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, rec_mask, nonlinear
     if lengths is not None:
         if lengths.dim() != 1 or lengths.shape[0] != B or lengths.dtype.is_floating_point:
             raise bad("lengths", lengths, f"a 1-D integer tensor of {B} lengths")
+        if _op.tracing():      # values unknown while a graph is recorded: the op checks them
+            return B, H
         lo, hi = int(lengths.min()), int(lengths.max())
         if lo < 1 or hi > T:
             raise bad("lengths", lengths.tolist(), f"every length in [1, {T}]")
@@ -101,6 +108,9 @@ def fused_scan(mode: str, x: Tensor, h0: Tensor | None, c0: Tensor | None, w_ih:
     LSTM). ``gemm`` forces the GEMM backend ('aten', 'dnnl', 'blas'); default picks by size.
     Raises ``RuntimeError`` if the extension is unavailable (see :func:`available`)."""
     B, H = _check(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, rec_mask, nonlinearity)
+    if _op.tracing():
+        return _traced(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, rec_mask, reverse, reset_after,
+                       nonlinearity, gemm, B, H)
     mod = _loader.load()
     if mod is None:
         raise RuntimeError("rnnkit fused kernels unavailable: " + _loader._state.get("why", ""))
@@ -125,3 +135,19 @@ def fused_scan(mode: str, x: Tensor, h0: Tensor | None, c0: Tensor | None, w_ih:
         out, h_n, c_n = mod.forward(*args, False, backend)[:3]
         backends.report(mod)
     return out, h_n, (c_n if mode == "lstm" else None)
+
+
+def _traced(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, rec_mask, reverse, reset_after, nonlinearity,
+            gemm, B, H):
+    """:func:`fused_scan` as one ``torch.ops.rnnkit.fused_scan`` node (nothing reads tensor values)."""
+    h0 = x.new_zeros(B, H) if h0 is None else h0
+    c0 = (x.new_zeros(B, H) if c0 is None else c0) if mode == "lstm" else None
+    lengths = None if lengths is None else lengths.to("cpu", torch.int64)
+    dt = x.dtype
+    cast = lambda t: t if t is None or t.dtype == dt else t.to(dt)  # noqa: E731
+    backend = -1 if gemm is None else backends.forced(gemm, _op._module())  # -1: by size, when it runs
+    args = (x, cast(h0), cast(c0), cast(w_ih), cast(w_hh), cast(b_ih), cast(b_hh))
+    train = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in args)
+    r = torch.ops.rnnkit.fused_scan(*args, lengths, cast(rec_mask), MODES[mode][0], bool(reverse),
+                                    bool(reset_after), nonlinearity == "relu", train, backend)
+    return r[0], r[1], (r[2] if mode == "lstm" else None)
