@@ -426,6 +426,7 @@ def run_forecast(job: ForecastJob, log=print, prepared=None) -> dict:
     trainer.fit(train_w.batches(job.batch_size, shuffle=True, seed=job.seed),
                           val_fit.batches(job.batch_size), resume=job.resume)
     if not distributed.is_main():           # rank 0 alone evaluates, writes and prints the results
+        distributed.finish()
         return {"run_dir": str(run_dir)}
     qs = job.quantiles
     val_m, _ = evaluate_part(model, trainer, prepared, val_w, job.batch_size, period, qs)
@@ -444,6 +445,7 @@ def run_forecast(job: ForecastJob, log=print, prepared=None) -> dict:
     say(f"\ntest set, {job.target} {job.delay} rows ahead "
         f"({len(test_w)} windows):\n" + format_table(test_m, target_units(job)) + intervals)
     say(f"run directory: {run_dir}")
+    distributed.finish()
     return {"run_dir": str(run_dir), **metrics}
 
 

@@ -37,7 +37,7 @@ import torch
 
 from rnnkit.errors import RnnkitError
 
-__all__ = ["Context", "context", "split_sizes", "env_world_size", "on_main", "is_main"]
+__all__ = ["Context", "context", "split_sizes", "env_world_size", "on_main", "is_main", "finish"]
 
 
 def env_world_size() -> int:
@@ -197,6 +197,14 @@ def restore_rank_rng(ctx: Context | None, state: dict, path, generator) -> None:
             f"resume it with the same number of processes ({how(saved)}), or start a new run with a new --out.")
     if ctx is not None:
         restore_rng_state(state["rng_ranks"][ctx.rank], generator)
+
+
+def finish() -> None:
+    """Under torchrun: wait until every rank got here (rank 0 after writing its results), so no
+    launcher shuts down while another still works (a multi-node rendezvous store lives in one of
+    them). Nothing in a single process."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
 
 
 def is_main() -> bool:
