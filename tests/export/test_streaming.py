@@ -1,0 +1,108 @@
+"""Streamer: fed row by row it gives the batch model's forecast over the whole history so far
+(the fused layers, an independent code path); stateful training batches carry exactly the
+streamer's state; bad rows and unstreamable models are refused."""
+import numpy as np
+import pytest
+import torch
+
+from rnnkit.errors import InvalidArgumentError
+from rnnkit.export.streaming import StatefulBatches, Streamer
+from rnnkit.models import Forecaster, ForecasterConfig
+
+
+def _model(**kw):
+    torch.manual_seed(0)
+    return Forecaster(ForecasterConfig(n_features=3, **kw)).eval()
+
+
+@pytest.mark.parametrize("kw", [dict(cell="gru", units=6, layers=2, residual_index=1),
+                                dict(cell="lstm", units=5, dense_units=4, horizon=2),
+                                dict(cell="rnn", units=4, n_targets=2, horizon=3),
+                                dict(cell="gru", units=4, seq2seq=True)])
+def test_streaming_equals_the_batch_model_on_the_whole_history(kw):
+    model = _model(**kw)
+    rows = torch.randn(25, 3, generator=torch.Generator().manual_seed(1))
+    s = Streamer(model)
+    ys = [s.start(rows[:6])] + [s.step(r) for r in rows[6:]]
+    with torch.no_grad():
+        for t, y in zip(range(6, 26), ys):
+            want = model(rows[None, :t])[0]
+            if kw.get("seq2seq"):
+                want = want[-1]
+            torch.testing.assert_close(y, want, atol=1e-5, rtol=1e-5)
+
+
+def test_several_streams_side_by_side():
+    model = _model(cell="lstm", units=4)
+    x = torch.randn(3, 12, 3, generator=torch.Generator().manual_seed(2))
+    s = Streamer(model)
+    s.start(x[:, :4])
+    for t in range(4, 12):
+        y = s.step(x[:, t])
+    with torch.no_grad():
+        torch.testing.assert_close(y, model(x), atol=1e-5, rtol=1e-5)
+
+
+def test_the_carried_state_is_not_a_sliding_window():
+    """What the docstring says: after more than lookback rows the streamer has not forgotten the
+    oldest row; a window of the last lookback rows gives another forecast."""
+    model = _model(cell="gru", units=8)
+    rows = torch.randn(40, 3, generator=torch.Generator().manual_seed(3)) * 2
+    s = Streamer(model)
+    lookback = 10
+    y = s.start(rows[:lookback])
+    for r in rows[lookback:]:
+        y = s.step(r)
+    with torch.no_grad():
+        window = model(rows[None, -lookback:])[0]
+        whole = model(rows[None])[0]
+    torch.testing.assert_close(y, whole, atol=1e-5, rtol=1e-5)
+    assert (y - window).abs().max() > 1e-4            # far above float error (1e-6)
+
+
+def test_bad_rows_and_models():
+    s = Streamer(_model(cell="gru", units=4))
+    s.start(torch.randn(5, 3))
+    with pytest.raises(InvalidArgumentError, match=r"`row`.*3 features.*got \(4,\)"):
+        s.step(torch.randn(4))
+    with pytest.raises(InvalidArgumentError, match="finite"):
+        s.step(torch.tensor([0.0, float("nan"), 1.0]))
+    with pytest.raises(InvalidArgumentError, match="same batch layout"):
+        s.step(torch.randn(2, 3))
+    for kw in (dict(cell="gru", bidirectional=True), dict(cell="conv", units=4), dict(cell="gru", conv_filters=2)):
+        with pytest.raises(InvalidArgumentError, match="cannot stream"):
+            Streamer(_model(**kw))
+
+
+def test_stateful_batches_carry_the_streamers_state():
+    """Training mode for streaming: a stateful body over consecutive non-overlapping windows.
+    The model's per-step outputs through the batches equal a streamer fed each stream's rows."""
+    model = _model(cell="gru", units=5, seq2seq=True)
+    data = np.random.default_rng(4).normal(size=(90, 3)).astype(np.float32)
+    batches = StatefulBatches(data, data[:, 0], lookback=5, delay=2, batch_size=3, model=model)
+    assert model.body.stateful and len(batches) == 5         # (90 - 2) // 3 // 5 windows per stream
+    streams = [Streamer(model) for _ in range(3)]
+    with torch.no_grad():
+        for k, (x, y) in enumerate(batches):
+            np.testing.assert_array_equal(y[:, :, 0].numpy(), data[(torch.arange(3) * 25 + k * 5)[:, None].numpy()
+                                                                   + np.arange(5) + 2, 0])
+            out = model(x)                                    # (3, 5, 1): carried state inside the layer
+            for i, s in enumerate(streams):
+                for t in range(5):
+                    ys = s.step(x[i, t]) if (k or t) else s.start(x[i, :1])
+                    torch.testing.assert_close(ys, out[i, t], atol=1e-5, rtol=1e-5)
+    assert model.body._state is None                          # reset after every pass
+    with pytest.raises(InvalidArgumentError, match="batch-size"):
+        StatefulBatches(data[:10], data[:10, 0], lookback=5, delay=2, batch_size=3)
+
+
+def test_streamer_from_a_run_starts_at_rnnkit_predicts_forecast(csv_run):
+    from rnnkit.load import load_predictor
+    from tests.export.test_load_model import _feature_rows
+    run, csv = csv_run
+    p = load_predictor(run)
+    rows = _feature_rows(p, csv)
+    s = Streamer(p.model)
+    y = s.start(torch.from_numpy(p.scale(rows.iloc[-p.lookback:])))
+    got = p.scaler.inverse_transform(y.numpy(), column=p.target)
+    np.testing.assert_allclose(got, p.predict(rows), atol=1e-4, rtol=0)
