@@ -51,6 +51,9 @@ def test_text_run_writes_everything_and_metrics_agree_with_sklearn(tmp_path, cap
     assert abs(acc - m["test"]["model"]["accuracy"]) < 1e-9
     assert abs(f1_score(test_rows["sentiment"], pred["label"], average="macro") - m["test"]["model"]["macro_f1"]) < 1e-9
     assert len(wrong) == round((1 - acc) * 12)
+    from rnnkit.load import load_model
+    from rnnkit.models.classifier import SequenceClassifier
+    assert isinstance(load_model(out), SequenceClassifier)
 
 
 def _train_val_rows(out):
