@@ -1,0 +1,88 @@
+"""follow(): a forecast for the end of a CSV now and one per row appended (rows appended from a
+thread while it polls), checked against the model run on the grown file by rnnkit's own
+preparation; a header that changes and a bad row are clear errors."""
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from rnnkit.errors import DataError
+from rnnkit.export.follow import follow
+from rnnkit.load import load_predictor
+from rnnkit.recipes.predict import forecast_from_run
+from tests.export.conftest import hourly_csv
+from tests.export.test_load_model import _feature_rows
+
+
+def _line(t, temp, wind):
+    return f"{t:%Y-%m-%d %H:%M:%S},{temp},{wind}\n"
+
+
+def _append_later(path, lines, delay=0.15):
+    def run():
+        for line in lines:
+            time.sleep(delay)
+            with open(path, "a") as f:
+                f.write(line)
+    th = threading.Thread(target=run, daemon=True)
+    th.start()
+    return th
+
+
+def test_follow_prints_one_forecast_per_appended_row(csv_run, tmp_path):
+    run, _ = csv_run
+    path = hourly_csv(tmp_path / "live.csv", n=200)
+    start = forecast_from_run(run, str(path))["forecast"].to_numpy()
+    t0 = pd.Timestamp("2020-01-01") + pd.Timedelta(hours=200)
+    new = [_line(t0 + pd.Timedelta(hours=k), 10 + k, 0.5 - 0.1 * k) for k in range(4)]
+    printed = []
+    th = _append_later(path, [new[0], new[1] + new[2][:9], new[2][9:], new[3]])   # a line in two writes
+    results = follow(run, path, poll=0.02, max_rows=4, idle_timeout=20, out=printed.append)
+    th.join()
+    assert len(results) == len(printed) == 5
+    np.testing.assert_allclose(results[0]["forecast"], start, atol=1e-4)            # rnnkit predict's
+    # reference: the model over the last lookback rows before following plus every new row
+    # (the carried state), rows prepared by rnnkit's own preparation of the grown file
+    p = load_predictor(run)
+    rows = _feature_rows(p, path)
+    for k in range(1, 5):
+        history = rows.iloc[len(rows) - 4 - p.lookback:len(rows) - 4 + k]
+        with torch.no_grad():
+            y = p.model(torch.from_numpy(p.scale(history))[None]).reshape(-1).numpy()
+        want = p.scaler.inverse_transform(y, column="temp")[0]
+        assert results[k]["last_observed"] == t0 + pd.Timedelta(hours=k - 1)
+        np.testing.assert_allclose(results[k]["forecast"], want, atol=1e-4)
+    assert printed[-1].startswith(str(t0 + pd.Timedelta(hours=3)))
+
+
+def test_follow_stops_when_idle(csv_run, tmp_path):
+    path = hourly_csv(tmp_path / "quiet.csv", n=100)
+    t = time.monotonic()
+    assert len(follow(csv_run[0], path, poll=0.02, idle_timeout=0.3, out=lambda s: None)) == 1
+    assert time.monotonic() - t < 15
+
+
+def test_a_header_that_changes_is_an_error(csv_run, tmp_path):
+    path = hourly_csv(tmp_path / "swap.csv", n=100)
+
+    def swap():
+        time.sleep(0.2)
+        text = path.read_text()
+        path.write_text(text.replace("time,temp,wind", "time,wind,temp", 1) + _line(pd.Timestamp("2020-01-05 04:00"), 1, 2))
+    threading.Thread(target=swap, daemon=True).start()
+    with pytest.raises(DataError, match=r"header .* changed from 'time,temp,wind' to 'time,wind,temp'"):
+        follow(csv_run[0], path, poll=0.02, idle_timeout=10, out=lambda s: None)
+
+
+@pytest.mark.parametrize("line,match", [
+    ("2020-01-05 04:00:00,nan,1\n", "column 'temp' holds 'nan'"),
+    ("2020-01-05 06:00:00,1,1\n", "one row every 0 days 01:00:00"),
+    ("2020-01-05 04:00:00,1\n", "2 fields, the header 3")])
+def test_bad_rows(csv_run, tmp_path, line, match):
+    path = hourly_csv(tmp_path / "bad.csv", n=100)        # its last row is 2020-01-05 03:00
+    _append_later(path, [line], delay=0.1)
+    with pytest.raises(DataError, match=match):
+        follow(csv_run[0], path, poll=0.02, idle_timeout=10, out=lambda s: None)
