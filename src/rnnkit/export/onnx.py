@@ -1,0 +1,238 @@
+"""ONNX export of rnnkit models, checked by onnxruntime.
+
+The graph comes from ``torch.onnx.export(dynamo=True)``: ``torch.export`` records each rnnkit
+recurrent layer and direction as one ``rnnkit::fused_scan`` node (:mod:`rnnkit.layers.fused.op`),
+and :func:`fused_scan_to_onnx` translates that node into ONNX's own ``LSTM``/``GRU``/``RNN``
+operator with ``sequence_lens`` (gates reordered to ONNX's order, GRU ``reset_after`` as
+``linear_before_reset``), then zeroes the outputs at and past each length with a ``Where``.
+So variable lengths are right in the exported graph (outputs past a length are zero; the final
+state is the one after the last valid step; the reverse direction starts at the last valid
+step), unlike the ``torch.nn`` packed-sequence route. Batch and time are dynamic axes.
+
+Inputs: ``x`` (batch, time, features) float32 and, for recurrent models, ``lengths`` (batch,)
+int64 (pass the full time for unpadded rows); output ``y``. :func:`export_run` also stores what
+a consumer needs to use the model without rnnkit in the ONNX ``metadata_props`` (read them with
+``onnxruntime.InferenceSession(path).get_modelmeta().custom_metadata_map``; every value is JSON): ``rnnkit.features``
+(the input columns in order), ``rnnkit.scaler`` (``{"columns", "mean", "std"}``: feed
+``(raw - mean) / std``), ``rnnkit.static_scaler``, ``rnnkit.target`` (the forecast is in scaled
+target units: ``y * std[target] + mean[target]``), ``rnnkit.window`` (lookback, step, delay,
+horizon), ``rnnkit.task``, ``rnnkit.usage`` (these sentences).
+
+    >>> import os, tempfile, torch, rnnkit
+    >>> from rnnkit.models import Forecaster, ForecasterConfig
+    >>> m = Forecaster(ForecasterConfig(n_features=3, cell="gru", units=4)).eval()
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.onnx")
+    >>> if rnnkit.layers.fused.available():
+    ...     _ = export_module(m, path, n_features=3, lengths=True)
+    ...     import onnxruntime as ort
+    ...     print([i.name for i in ort.InferenceSession(path).get_inputs()])
+    ... else:
+    ...     print(['x', 'lengths'])
+    ['x', 'lengths']
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import torch
+
+from rnnkit.errors import CheckpointError, InvalidArgumentError, RnnkitError
+
+OPSETS = (18, 19, 20, 21, 22, 23)     # torch's exporter writes >= 18; each one checked with onnxruntime
+DEFAULT_OPSET = 18
+_ORDER = {0: (0, 3, 1, 2), 1: (1, 0, 2), 2: (0,)}     # torch gate order -> ONNX's (LSTM iofc, GRU zrh)
+
+
+def check_opset(opset) -> int:
+    """The opset as an int from :data:`OPSETS` (InvalidArgumentError naming ``--opset`` otherwise)."""
+    if opset is None:
+        return DEFAULT_OPSET
+    if isinstance(opset, bool) or not isinstance(opset, int) or opset not in OPSETS:
+        raise InvalidArgumentError.for_argument(
+            "--opset", opset, f"one of {', '.join(map(str, OPSETS))}",
+            f"rnnkit exports through torch.onnx (opset 18 and newer) and checks these with onnxruntime; "
+            f"omit --opset for {DEFAULT_OPSET}.")
+    return opset
+
+
+def fused_scan_to_onnx(x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, mask, mode, reverse, reset_after, relu,
+                       train, backend):
+    """ONNX translation of ``rnnkit::fused_scan`` (inference: no recurrent-dropout mask)."""
+    from onnxscript import opset18 as op
+    if mask is not None:
+        raise RnnkitError("A recurrent-dropout mask cannot be exported: call model.eval() before exporting.")
+    H = int(w_hh.shape[1])
+    G = len(_ORDER[mode])
+
+    def onnx_order(w):
+        parts = op.Split(w, num_outputs=G, axis=0) if G > 1 else [w]
+        return op.Concat(*[parts[i] for i in _ORDER[mode]], axis=0)
+
+    W = op.Unsqueeze(onnx_order(w_ih), [0])
+    R = op.Unsqueeze(onnx_order(w_hh), [0])
+    zeros = op.ConstantOfShape(op.Constant(value_ints=[G * H]))
+    bias = op.Unsqueeze(op.Concat(onnx_order(b_ih) if b_ih is not None else zeros,
+                                  onnx_order(b_hh) if b_hh is not None else zeros, axis=0), [0])
+    X = op.Transpose(x, perm=[1, 0, 2])                             # ONNX: (time, batch, features)
+    seq = op.Cast(lengths, to=6) if lengths is not None else None    # int32
+    kw = dict(hidden_size=H, direction="reverse" if reverse else "forward")
+    h = op.Unsqueeze(h0, [0])
+    empty = op.Constant(value_floats=[])
+    if mode == 0:
+        Y, Y_h, Y_c = op.LSTM(X, W, R, bias, seq, h, op.Unsqueeze(c0, [0]), **kw)
+        c_n = op.Squeeze(Y_c, [0])
+    elif mode == 1:
+        Y, Y_h = op.GRU(X, W, R, bias, seq, h, linear_before_reset=1 if reset_after else 0, **kw)
+        c_n = empty
+    else:
+        Y, Y_h = op.RNN(X, W, R, bias, seq, h, activations=["Relu" if relu else "Tanh"], **kw)
+        c_n = empty
+    out = op.Transpose(op.Squeeze(Y, [1]), perm=[1, 0, 2])          # (batch, time, H)
+    if lengths is not None:                                          # exact zeros past each length
+        t = op.Range(op.Constant(value_int=0), op.Shape(x, start=1, end=2), op.Constant(value_int=1))
+        valid = op.Less(op.Unsqueeze(t, [0]), op.Unsqueeze(lengths, [1]))
+        out = op.Where(op.Unsqueeze(valid, [2]), out, op.CastLike(op.Constant(value_float=0.0), out))
+    return (out, op.Squeeze(Y_h, [0]), c_n, empty, empty, empty, empty, empty, empty, empty)
+
+
+def _require_fused() -> None:
+    from rnnkit.layers import fused
+    if not fused.available():
+        raise RnnkitError(
+            "ONNX export of recurrent layers needs rnnkit's fused kernels (they give the exporter one node per "
+            f"layer, with a dynamic time axis); here the layers run {fused.backend()}. Install rnnkit with a C++ "
+            "compiler available (pip install -e . builds them) and export again.")
+
+
+def check_destination(path, force: bool = False) -> Path:
+    """Where ``--onnx FILE`` may be written: a ``.onnx`` file in an existing folder outside any rnnkit run
+    directory, and over an existing file only with ``force``."""
+    from rnnkit.training import manifest
+    p = Path(path)
+    bad = InvalidArgumentError.for_argument
+    if p.suffix != ".onnx":
+        raise bad("--onnx", str(p), "a file name ending in .onnx", f"Pass e.g. --onnx {p.with_suffix('.onnx').name}.")
+    if p.is_dir():
+        raise bad("--onnx", str(p), "a file name, not a directory", f"Pass e.g. --onnx {p / 'model.onnx'}.")
+    if not p.parent.is_dir():
+        raise bad("--onnx", str(p), "a file in an existing folder", f"Create {p.parent} first.")
+    runs = [a for a in p.resolve().parents if manifest.is_run_dir(a)]
+    if runs:
+        raise bad("--onnx", str(p), "a file outside run directories",
+                  f"{p} is inside the run directory {runs[0]}, whose files rnnkit never changes (--force does not "
+                  "apply). Write it elsewhere, e.g. --onnx model.onnx.")
+    if p.exists() and not force:
+        raise bad("--onnx", str(p), "a new file", "It exists: pass --force to overwrite it, or choose another name.")
+    return p
+
+
+def export_module(model: torch.nn.Module, path, *, n_features: int, lengths: bool, example_time: int = 8,
+                  opset: int | None = None, metadata: dict | None = None, verbose: bool = False,
+                  force: bool = False) -> Path:
+    """Export ``model(x[, lengths])`` (eval mode) to ``path`` with inputs ``x`` (batch, time, n_features)
+    float32 and, if ``lengths``, ``lengths`` (batch,) int64; output ``y``; dynamic batch and time.
+    ``metadata``: string -> JSON-able values stored JSON-encoded as ONNX metadata_props. Written atomically."""
+    import onnx
+    from torch.export import Dim
+    opset = check_opset(opset)
+    path = Path(path)
+    if not force and path.exists():
+        raise InvalidArgumentError.for_argument("path", str(path), "a new file", "Pass force=True to overwrite it.")
+    _require_fused()
+    was = model.training
+    model.eval()
+    B, T = 3, max(int(example_time), 3)
+    x = torch.randn(B, T, n_features)
+    args = (x, torch.tensor([T, T - 1, 2])) if lengths else (x,)
+    batch, time = Dim("batch"), Dim("time")
+    shapes = ({0: batch, 1: time}, {0: batch}) if lengths else ({0: batch, 1: time},)
+    names = ["x", "lengths"] if lengths else ["x"]
+    table = {torch.ops.rnnkit.fused_scan.default: fused_scan_to_onnx}
+    quiet = contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO())
+    try:
+        with torch.no_grad(), quiet, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            program = torch.onnx.export(model, args, input_names=names, output_names=["y"], dynamic_shapes=shapes,
+                                        custom_translation_table=table, dynamo=True, opset_version=opset,
+                                        external_data=False, verbose=False)
+    finally:
+        model.train(was)
+    proto = program.model_proto
+    for key, value in (metadata or {}).items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, json.dumps(value)
+    onnx.checker.check_model(proto)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        onnx.save(proto, tmp)
+        os.replace(tmp, path)
+    except OSError as e:
+        from rnnkit.errors import StorageError
+        raise StorageError.for_write(path, e) from None
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+USAGE = ("Scale each raw row: (value - mean) / std with rnnkit.scaler for the data columns (and rnnkit.static_scaler "
+         "for static columns, repeated on every row), in the order of rnnkit.features. Feed x = the last "
+         "lookback rows taken every step-th row (batch, lookback // step, features) float32 and lengths (batch,) "
+         "int64 (the number of valid leading rows, lookback // step for full windows). The forecast y is in scaled "
+         "target units: y * std + mean of the target column gives it in the target's units, delay rows after the "
+         "last row (horizon values, step rows apart).")
+
+
+def forecast_metadata(predictor) -> dict:
+    """The metadata_props of a forecasting run (see the module docstring)."""
+    return {"rnnkit.task": "forecast", "rnnkit.features": predictor.features,
+            "rnnkit.scaler": predictor.scaler.to_dict(),
+            "rnnkit.static_scaler": predictor.static_scaler.to_dict() if predictor.static_scaler else None,
+            "rnnkit.target": predictor.target,
+            "rnnkit.window": {"lookback": predictor.lookback, "step": predictor.step, "delay": predictor.delay,
+                              "horizon": predictor.horizon, "steps": predictor.n_steps},
+            "rnnkit.model": predictor.model.config.to_dict(), "rnnkit.usage": USAGE}
+
+
+def _export_forecast(run_dir, path, opset):
+    from rnnkit.load import load_predictor
+    p = load_predictor(run_dir)
+    cfg = p.model.config
+    recurrent = cfg.cell in ("rnn", "lstm", "gru")
+    if cfg.cell == "dense":
+        raise RnnkitError(f"{run_dir} is a dense (flatten) forecaster: its input has a fixed {cfg.n_steps} steps, "
+                          "so it has no dynamic time axis; ONNX export is for recurrent and conv forecasters.")
+    return export_module(p.model, path, n_features=cfg.n_features, lengths=recurrent,
+                         example_time=max(p.n_steps, 2 * cfg.pool + 2), opset=opset, metadata=forecast_metadata(p),
+                         force=True)        # the destination was checked by export_run
+
+
+# run kind -> export(run_dir, path, opset); other tasks: rnnkit.tasks.<task>.export_onnx(run_dir, path, opset)
+EXPORTERS = {"forecast": _export_forecast}
+
+
+def export_run(run_dir, path, opset: int | None = None, force: bool = False) -> Path:
+    """Export the model of a run directory to ``path`` (see the module docstring). Everything is checked
+    before anything is written: the opset, the destination, the run (checksums included)."""
+    import importlib
+    from rnnkit.load import run_task
+    opset = check_opset(opset)
+    path = check_destination(path, force)
+    task = run_task(run_dir)
+    exporter = EXPORTERS.get(task)
+    if exporter is None:
+        try:
+            exporter = getattr(importlib.import_module(f"rnnkit.tasks.{task}"), "export_onnx", None)
+        except ModuleNotFoundError:
+            exporter = None
+    if exporter is None:
+        raise CheckpointError(f"{run_dir} is a {task!r} run; this rnnkit cannot export {task!r} runs to ONNX yet "
+                              f"(it exports: {', '.join(EXPORTERS)}).")
+    return exporter(run_dir, path, opset)
