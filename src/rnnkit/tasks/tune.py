@@ -215,6 +215,10 @@ def run_tune(task: TuneTask, base_job, *, trials: int, space: str | None, out=No
     for p in params:        # every choice and both ends of each range are valid options (before any write)
         for value in p.choices if p.kind == "choice" else (_cast(p, p.low), _cast(p, p.high)):
             task.apply(base_job, {p.name: value})
+    defaults = type(base_job)()
+    given = [p.name for p in params if getattr(base_job, p.name) != getattr(defaults, p.name)]
+    if given:
+        log(f"note: --space searches {', '.join(given)}: the value(s) given as options are not used")
     run_dir = create_run_dir(f"tune-{task.name}", out, exist_ok=resume)
     study = _open_study(run_dir, resume, seed)
     if resume:
