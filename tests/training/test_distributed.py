@@ -30,10 +30,11 @@ sys.path.insert(0, str(HERE))
 
 from training_helpers import TinyGRU  # noqa: E402
 
-BATCH, N_ROWS = 10, 48           # lookback 8 -> 41 windows: batches of 10, 10, 10, 10, 1
+BATCH, N_ROWS = 10, 49           # lookback 8, delay 1 -> 41 windows: batches of 10, 10, 10, 10, 1
 
 
 def _windows(seed=0):
+    """41 windows (span 8 - 1 + 1 + 1 = 9 rows): the last batch has one window."""
     from rnnkit.data.windows import Windows
     g = np.random.default_rng(seed)
     data = g.standard_normal((N_ROWS, 3)).astype(np.float32)
@@ -162,6 +163,44 @@ def test_one_process_refuses_to_resume_a_two_process_checkpoint(ddp):
     with pytest.raises(CheckpointError, match="nproc_per_node 2"):
         _fit(_trainer(root / "split", dropout=0.3, epochs=4), resume=True)
     assert (root / "split" / "checkpoints" / "last.pt").read_bytes() == before
+
+
+def test_shards_cover_each_global_batch_once_with_weights_that_restore_its_mean():
+    """In-process (no process group needed): rank parts of every batch, WindowBatches and a list."""
+    from rnnkit.training.distributed import Context
+    w = _windows()
+    ranks = [Context(rank=r, world_size=3, local_rank=r, backend="gloo") for r in range(3)]
+    count = lambda y: y.shape[0]
+    for data in (lambda: w.batches(BATCH, shuffle=True, seed=5), lambda: list(w.batches(BATCH, shuffle=True, seed=5))):
+        whole = list(data())
+        parts = [list(c.train_batches(data(), count)) for c in ranks]
+        assert all(len(p) == len(whole) for p in parts)          # every rank steps with every batch
+        for i, (x, y) in enumerate(whole):
+            got = [parts[r][i] for r in range(3)]
+            kept = [(b, n) for b, wt, n in got if n]
+            torch.testing.assert_close(torch.cat([b[0] for b, _ in kept]), x)      # in order, nothing twice
+            torch.testing.assert_close(torch.cat([b[1] for b, _ in kept]), y)
+            # sum_r weight_r * mean_r / world == the batch mean, for any per-sample values
+            v = torch.arange(len(y), dtype=torch.float64)
+            lo = 0
+            means = []
+            for b, wt, n in got:
+                means.append(wt * (v[lo:lo + n].mean().item() if n else 123.0))
+                lo += n
+            assert sum(means) / 3 == pytest.approx(v.mean().item())
+    last = [p[-1] for p in (list(c.train_batches(w.batches(BATCH, shuffle=True, seed=5), count)) for c in ranks)]
+    assert [n for _, _, n in last] == [1, 0, 0] and [wt for _, wt, _ in last] == [3.0, 0.0, 0.0]
+
+
+def test_a_dataloader_with_a_distributed_sampler_is_refused():
+    from rnnkit.errors import InvalidArgumentError
+    from rnnkit.training.distributed import Context
+    from torch.utils.data import DataLoader, TensorDataset
+    from torch.utils.data.distributed import DistributedSampler
+    ds = TensorDataset(torch.zeros(8, 2), torch.zeros(8))
+    loader = DataLoader(ds, batch_size=4, sampler=DistributedSampler(ds, num_replicas=2, rank=0))
+    with pytest.raises(InvalidArgumentError, match="DistributedSampler"):
+        Context(0, 2, 0, "gloo").train_batches(loader, len)
 
 
 if __name__ == "__main__":

@@ -84,6 +84,14 @@ class Context:
     # ---------------------------------------------------------------- training batches
     def train_batches(self, data: Iterable, count: Callable) -> "_TrainShards":
         """This rank's parts of the global batches of ``data`` (an epoch's iterable)."""
+        from torch.utils.data.distributed import DistributedSampler
+        if isinstance(getattr(data, "sampler", None), DistributedSampler) or isinstance(
+                getattr(data, "batch_sampler", None), DistributedSampler):
+            from rnnkit.errors import InvalidArgumentError
+            raise InvalidArgumentError.for_argument(
+                "train_data", "a DataLoader with a DistributedSampler", "the whole data set on every rank",
+                "The trainer gives each rank its part of every batch itself: use an ordinary sampler "
+                "(shuffle with generator=trainer.generator), or a WindowBatches.")
         return _TrainShards(data, self, count)
 
     def eval_batches(self, data: Iterable, max_steps: int | None) -> Iterable:
