@@ -86,3 +86,22 @@ def test_bad_rows(csv_run, tmp_path, line, match):
     _append_later(path, [line], delay=0.1)
     with pytest.raises(DataError, match=match):
         follow(csv_run[0], path, poll=0.02, idle_timeout=10, out=lambda s: None)
+
+
+def test_follow_command_for_rnnkit_predict(csv_run, tmp_path, monkeypatch):
+    import argparse
+
+    import rnnkit.export.follow as f
+    from rnnkit.errors import InvalidArgumentError
+    path = hourly_csv(tmp_path / "cmd.csv", n=100)
+    args = argparse.Namespace(run=str(csv_run[0]), follow=str(path), csv="other.csv", output=None)
+    with pytest.raises(InvalidArgumentError, match="--csv.*--follow"):
+        f.follow_command(args)
+    args.csv = None
+    seen = []
+
+    def interrupted(run, p, **kw):
+        seen.append((run, p))
+        raise KeyboardInterrupt
+    monkeypatch.setattr(f, "follow", interrupted)
+    assert f.follow_command(args) == 0 and seen == [(args.run, args.follow)]

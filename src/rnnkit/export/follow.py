@@ -31,7 +31,7 @@ import torch
 
 from rnnkit.errors import DataError, InvalidArgumentError
 
-__all__ = ["follow"]
+__all__ = ["follow", "follow_command"]
 
 
 def _check_run(p) -> None:
@@ -169,3 +169,19 @@ def follow(run_dir, path, poll: float = 0.5, *, max_rows: int | None = None, idl
             if max_rows is not None and new >= max_rows:
                 break
     return results
+
+
+def follow_command(args) -> int:
+    """``rnnkit predict --run DIR --follow FILE``: :func:`follow` until interrupted (Ctrl-C ends it
+    with status 0). ``--csv`` and ``--output`` do not apply to a followed file."""
+    for name in ("csv", "output"):
+        if getattr(args, name, None):
+            raise InvalidArgumentError.for_argument(
+                f"--{name}", getattr(args, name), "nothing with --follow",
+                "--follow reads the growing file itself and prints one forecast per new row; drop --"
+                f"{name}, or drop --follow for one forecast from that file.")
+    try:
+        follow(args.run, args.follow)
+    except KeyboardInterrupt:
+        pass
+    return 0
