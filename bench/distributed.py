@@ -45,7 +45,16 @@ def train_epochs(epochs: int) -> dict:
     model = Forecaster(job.model_config(prepared.input_size(), prepared.feature_names.index(prepared.target)))
     cfg = job.train_config()
     cfg.epochs, cfg.patience, cfg.lr_patience, cfg.tensorboard = epochs, None, None, False
-    trainer = Trainer(model, cfg)
+    cpu = []
+
+    class CpuTime:          # CPU seconds of this process per epoch (robust to other load)
+        last = time.process_time()
+
+        def on_epoch_end(self, trainer, epoch, logs):
+            now = time.process_time()
+            cpu.append(now - CpuTime.last)
+            CpuTime.last = now
+    trainer = Trainer(model, cfg, callbacks=[CpuTime()])
     counted = {"bytes": 0, "buckets": 0}
     if trainer.dist is not None:
         from torch.distributed.algorithms.ddp_comm_hooks.default_hooks import allreduce_hook
@@ -59,7 +68,7 @@ def train_epochs(epochs: int) -> dict:
     batches = train_w.batches(job.batch_size, shuffle=True, seed=job.seed)
     hist = trainer.fit(batches)
     steps = len(batches) * epochs
-    return {"epoch_s": [r["time"] for r in hist.rows], "steps_per_epoch": len(batches), "windows": len(train_w),
+    return {"epoch_s": [r["time"] for r in hist.rows], "cpu_s": cpu, "steps_per_epoch": len(batches), "windows": len(train_w),
             "params": sum(p.numel() for p in model.parameters()),
             "grad_bytes_per_step": counted["bytes"] / steps, "buckets_per_step": counted["buckets"] / steps,
             "threads": torch.get_num_threads(), "world": 1 if trainer.dist is None else trainer.dist.world_size}
@@ -86,7 +95,9 @@ def _ddp(epochs: int) -> dict:
     if proc.returncode:
         raise SystemExit(proc.stdout[-2000:] + proc.stderr[-4000:])
     results = [json.loads(line[7:]) for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
-    return min(results, key=lambda r: r["rank"])
+    first = min(results, key=lambda r: r["rank"])
+    first["cpu_s"] = [sum(c) for c in zip(*(r["cpu_s"] for r in results))]     # both ranks
+    return first
 
 
 def _mean(values):
@@ -106,6 +117,7 @@ def main() -> None:
         print("RESULT", json.dumps(r), flush=True)
         return
     t0 = time.perf_counter()
+    load = os.getloadavg()[0]
     rows = [("1 process x 1 thread", _single(1, a.epochs)), ("1 process x 2 threads", _single(2, a.epochs)),
             ("2 processes x 1 thread (DDP, gloo)", _ddp(a.epochs))]
     one = rows[0][1]
@@ -113,16 +125,19 @@ def main() -> None:
           f"{one['windows']} train windows, {one['steps_per_epoch']} steps of 128 per epoch, "
           f"{one['params']:,} parameters; epochs 2..{a.epochs} averaged")
     ref = _mean(one["epoch_s"][1:])
-    print(f"{'configuration':38s}{'epoch s':>9s}{'speed-up':>10s}")
+    cpu_ref = _mean(one["cpu_s"][1:])
+    print(f"{'configuration':38s}{'epoch s':>9s}{'speed-up':>10s}{'CPU s/epoch':>13s}{'CPU vs 1x1':>12s}")
     for name, r in rows:
-        t = _mean(r["epoch_s"][1:])
-        print(f"{name:38s}{t:>9.2f}{ref / t:>9.2f}x")
+        t, c = _mean(r["epoch_s"][1:]), _mean(r["cpu_s"][1:])
+        print(f"{name:38s}{t:>9.2f}{ref / t:>9.2f}x{c:>13.2f}{c / cpu_ref:>11.2f}x")
+    print("(CPU s/epoch: CPU time of all processes together; wall-clock speed-ups mean little while other "
+          "jobs share the 2 cores)")
     d = rows[2][1]
     print(f"gradient all-reduced per step and rank: {d['grad_bytes_per_step']:,.0f} bytes in "
           f"{d['buckets_per_step']:.0f} bucket(s) ({one['params']:,} float32 parameters x 4 = {one['params'] * 4:,} "
           f"bytes); {d['grad_bytes_per_step'] * d['steps_per_epoch'] / 2**20:.1f} MiB per epoch; a ring all-reduce "
           "at 2 ranks sends and receives about that much per rank")
-    print(f"(total {time.perf_counter() - t0:.0f} s)")
+    print(f"(total {time.perf_counter() - t0:.0f} s; load average {load:.1f} before, {os.getloadavg()[0]:.1f} after)")
 
 
 if __name__ == "__main__":
