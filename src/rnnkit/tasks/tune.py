@@ -204,6 +204,10 @@ def run_tune(task: TuneTask, base_job, *, trials: int, space: str | None, out=No
     from rnnkit.training.checkpoint import atomic_write_json, atomic_write_text
     from rnnkit.training.runs import create_run_dir
 
+    from rnnkit.training.distributed import env_world_size
+    if env_world_size() > 1:
+        raise RnnkitError("rnnkit tune runs its trials one after another in one process; start it without torchrun "
+                          "(train the best configuration under torchrun with the command it prints).")
     if not isinstance(trials, int) or isinstance(trials, bool) or trials < 1:
         raise InvalidArgumentError.for_argument("--trials", trials, "a positive number of trials")
     if timeout is not None and not timeout > 0:
