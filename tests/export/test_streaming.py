@@ -124,3 +124,18 @@ def test_stateful_batches_train_with_the_trainer():
     config = TrainConfig(epochs=12, lr=0.02, optimizer="adam", loss="mse", quiet=True, patience=None)
     history = Trainer(model, config).fit(batches, batches)
     assert history.rows[-1]["loss"] < 0.15, [r["loss"] for r in history.rows]
+
+
+def test_gru_without_reset_after_and_relu_rnn():
+    import rnnkit
+    for body in (rnnkit.GRU(3, 5, num_layers=2, reset_after=False, return_sequences=False, return_state=False),
+                 rnnkit.SimpleRNN(3, 5, nonlinearity="relu", return_sequences=False, return_state=False)):
+        model = _model(cell="gru", units=5, layers=2 if isinstance(body, rnnkit.GRU) else 1)
+        model.body = body.eval()
+        rows = torch.randn(15, 3, generator=torch.Generator().manual_seed(6))
+        s = Streamer(model)
+        s.start(rows[:4])
+        for r in rows[4:]:
+            y = s.step(r)
+        with torch.no_grad():
+            torch.testing.assert_close(y, model(rows[None])[0], atol=1e-5, rtol=1e-5)

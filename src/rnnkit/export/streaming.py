@@ -5,8 +5,7 @@ O(1) per observation (one step of each recurrent layer and the head; nothing is 
 body, one direction, no conv front-end) in eval mode. ``start(history)`` runs the model over a
 history of rows and keeps the state; every ``step(row)`` advances the state by one row and
 returns the forecast after it. Several independent streams run side by side when rows carry a
-batch dimension. The step math is that of :mod:`rnnkit.layers.cells`, the reference every fast
-path of the layers is tested against.
+batch dimension. The step is torch.nn's equations (which the layers match) in NumPy.
 
 **How the streaming state differs from a sliding window.** A forecaster trained on windows of
 ``lookback`` rows starts every window from a zero state and sees only its last ``lookback``
@@ -36,12 +35,13 @@ seed 000) trains exactly the carried-state model a streamer runs.
 """
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import torch
 from torch import Tensor
-from torch.nn import functional as F
 
 from rnnkit.errors import InvalidArgumentError
-from rnnkit.layers.cells import gru_step, lstm_step, rnn_step
 
 __all__ = ["Streamer", "StatefulBatches"]
 
@@ -61,33 +61,82 @@ def _streamable(model) -> None:
             f"It cannot stream one row at a time: {why}. Re-run the window for each new row instead.")
 
 
+try:                                            # one ufunc instead of three
+    from scipy.special import expit as _sigmoid
+except ImportError:  # pragma: no cover - scipy comes with scikit-learn, not with rnnkit
+    def _sigmoid(v):
+        return 0.5 * (np.tanh(0.5 * v) + 1.0)  # = 1 / (1 + exp(-v)), without overflow
+
+
 class Streamer:
     """One recurrent forecaster, stepped one row at a time (see the module docstring).
+
+    A step is a few matrix-vector products: it runs in NumPy on float32 copies of the weights
+    taken when the streamer is made (eager PyTorch spends more on dispatching its ops than on
+    this arithmetic). Make a new streamer after changing the model's weights.
 
     Args:
         model: a :class:`~rnnkit.models.Forecaster` with a one-direction recurrent body.
     Attributes:
-        state: per layer ``h`` (batch, units), and ``c`` for LSTM; None before :meth:`start`.
+        state: per layer ``(h,)`` (or ``(h, c)`` for LSTM), NumPy (batch, units); None before
+            :meth:`start`.
         n_features: features per row.
     """
 
     def __init__(self, model):
         _streamable(model)
         self.model = model.eval()
-        self.body = model.body
+        body = model.body
+        self.mode, self.reset_after, self.relu = body.mode, body.reset_after, body.nonlinearity == "relu"
+        self.hidden = body.hidden_size
         self.n_features = model.config.n_features
+        f32 = lambda t: None if t is None else t.detach().cpu().to(torch.float32).numpy().copy()  # noqa: E731
+        H = self.hidden
+        G = {"lstm": 4, "gru": 3, "rnn": 1}[self.mode] * H
+        self.layers = []       # per layer: [x | h] @ K + k gives every pre-activation in one product
+        for layer in range(body.num_layers):
+            w_ih, w_hh, b_ih, b_hh = (f32(w) for w in body._weights(layer, 0))
+            b_ih = np.zeros(G, np.float32) if b_ih is None else b_ih
+            b_hh = np.zeros(G, np.float32) if b_hh is None else b_hh
+            if self.mode == "gru" and self.reset_after:     # columns: r, z (x and h), n from x, n from h
+                K = np.zeros((w_ih.shape[1] + H, 4 * H), np.float32)
+                K[:w_ih.shape[1], :3 * H] = w_ih.T
+                K[w_ih.shape[1]:, :2 * H] = w_hh[:2 * H].T
+                K[w_ih.shape[1]:, 3 * H:] = w_hh[2 * H:].T
+                k = np.concatenate([b_ih[:2 * H] + b_hh[:2 * H], b_ih[2 * H:], b_hh[2 * H:]])
+                extra = None
+            elif self.mode == "gru":                        # n's recurrent product needs r first
+                K = np.concatenate([w_ih.T, np.concatenate([w_hh[:2 * H].T, np.zeros((H, H), np.float32)], 1)])
+                k = np.concatenate([b_ih[:2 * H] + b_hh[:2 * H], b_ih[2 * H:] + b_hh[2 * H:]])
+                extra = np.ascontiguousarray(w_hh[2 * H:].T)
+            else:
+                K, k, extra = np.concatenate([w_ih.T, w_hh.T]), b_ih + b_hh, None
+            self.layers.append((np.ascontiguousarray(K, np.float32), k.astype(np.float32), extra))
+        self.head = []
+        for m in model.head:
+            if isinstance(m, torch.nn.Linear):
+                self.head.append((np.ascontiguousarray(f32(m.weight).T), f32(m.bias)))
+            elif isinstance(m, torch.nn.ReLU):
+                self.head.append(None)
+            else:  # pragma: no cover - Forecaster heads hold only these
+                raise InvalidArgumentError.for_argument("model", type(m).__name__, "a head of Linear/ReLU layers")
+        c = model.config
+        self.horizon, self.n_targets, self.residual = c.horizon, c.n_targets, c.residual_index
         self.state = None
         self._batched = False
 
     # ------------------------------------------------------------------ input
-    def _rows(self, x, name: str, ndim: int) -> Tensor:
-        x = torch.as_tensor(x, dtype=self.body.weight_ih_l0.dtype)
-        if x.dim() not in (ndim, ndim + 1) or x.shape[-1] != self.n_features:
+    def _rows(self, x, name: str, ndim: int) -> np.ndarray:
+        if isinstance(x, Tensor):
+            x = x.numpy() if x.dtype == torch.float32 and not x.requires_grad and x.device.type == "cpu" \
+                else x.detach().cpu().to(torch.float32).numpy()
+        x = np.asarray(x, dtype=np.float32)
+        if x.ndim not in (ndim, ndim + 1) or x.shape[-1] != self.n_features:
             shape = "(features,) or (batch, features)" if ndim == 1 else "(time, features) or (batch, time, features)"
             raise InvalidArgumentError.for_argument(
                 name, tuple(x.shape), f"a tensor of shape {shape} with {self.n_features} features",
                 f"The model was trained on {self.n_features} input features per row (in the run's feature order).")
-        if not torch.isfinite(x).all():
+        if not math.isfinite(x.sum()):          # any nan or +-inf makes the sum non-finite
             raise InvalidArgumentError.for_argument(name, "a non-finite value", "finite (scaled) values")
         return x
 
@@ -100,61 +149,60 @@ class Streamer:
         """Run the model over ``history`` ((time, features), or (batch, time, features) for several
         streams), keep the state, return the forecast after its last row."""
         x = self._rows(history, "history", 2)
-        self._batched = x.dim() == 3
-        x = x if self._batched else x.unsqueeze(0)
+        self._batched = x.ndim == 3
+        x = x if self._batched else x[None]
         self.state = None
-        y = None
-        with torch.no_grad():
-            for t in range(x.shape[1]):
-                y = self._advance(x[:, t])
-        return y if self._batched else y[0]
+        for t in range(x.shape[1]):
+            y = self._advance(x[:, t])
+        return torch.from_numpy(y if self._batched else y[0])
 
     def step(self, row) -> Tensor:
         """Advance by one row ((features,) or (batch, features)); the forecast after it:
         (horizon,) for one target, (horizon, n_targets) for several (a batch dimension first)."""
         x = self._rows(row, "row", 1)
-        batched = x.dim() == 2
+        batched = x.ndim == 2
         if self.state is not None and batched != self._batched:
             raise InvalidArgumentError.for_argument(
                 "row", tuple(x.shape), "the same batch layout as the rows before",
                 "Call reset() (or start()) before changing between one stream and a batch of streams.")
         self._batched = batched
-        with torch.no_grad():
-            y = self._advance(x if batched else x.unsqueeze(0))
-        return y if batched else y[0]
+        y = self._advance(x if batched else x[None])
+        return torch.from_numpy(y if batched else y[0])
 
-    def _advance(self, row: Tensor) -> Tensor:
-        """One step of every layer for rows (batch, features); returns the forecast (batch, ...)."""
-        body, mode = self.body, self.body.mode
-        B, H = row.shape[0], body.hidden_size
+    def _advance(self, row: np.ndarray) -> np.ndarray:
+        """One step of every layer (torch.nn's equations) for rows (batch, features)."""
+        B, H = row.shape[0], self.hidden
         if self.state is None or self.state[0][0].shape[0] != B:
-            zeros = row.new_zeros(B, H)
-            self.state = [(zeros, zeros) if mode == "lstm" else (zeros,) for _ in range(body.num_layers)]
+            z = np.zeros((B, H), np.float32)
+            self.state = [(z, z) if self.mode == "lstm" else (z,) for _ in self.layers]
         inp, new = row, []
-        for layer, st in enumerate(self.state):
-            w_ih, w_hh, b_ih, b_hh = body._weights(layer, 0)
-            gi = F.linear(inp, w_ih, b_ih)
-            if mode == "lstm":
-                h, c = lstm_step(gi, st[0], st[1], w_hh, b_hh)
+        for (K, k, extra), st in zip(self.layers, self.state):
+            h = st[0]
+            g = np.concatenate([inp, h], 1) @ K + k
+            if self.mode == "lstm":
+                ifo = _sigmoid(g)          # (the g gate's column block is replaced by its tanh below)
+                c = ifo[:, H:2 * H] * st[1] + ifo[:, :H] * np.tanh(g[:, 2 * H:3 * H])
+                h = ifo[:, 3 * H:] * np.tanh(c)
                 new.append((h, c))
-            elif mode == "gru":
-                h = gru_step(gi, st[0], w_hh, b_hh, None, body.reset_after)
+            elif self.mode == "gru":
+                rz = _sigmoid(g[:, :2 * H])
+                if extra is None:
+                    n = np.tanh(g[:, 2 * H:3 * H] + rz[:, :H] * g[:, 3 * H:])
+                else:
+                    n = np.tanh(g[:, 2 * H:] + (rz[:, :H] * h) @ extra)
+                h = n + rz[:, H:] * (h - n)
                 new.append((h,))
             else:
-                h = rnn_step(gi, st[0], w_hh, b_hh, None, body.nonlinearity)
+                h = np.maximum(g, 0) if self.relu else np.tanh(g)
                 new.append((h,))
             inp = h
         self.state = new
-        return self._head(inp, row)
-
-    def _head(self, z: Tensor, row: Tensor) -> Tensor:
-        c = self.model.config
-        y = self.model.head(z)
-        if c.n_targets > 1:
-            y = y.reshape(-1, c.horizon, c.n_targets)
-        if c.residual_index is not None:
-            y = y + row[:, c.residual_index].unsqueeze(-1)
-        return y
+        for layer in self.head:
+            inp = np.maximum(inp, 0) if layer is None else inp @ layer[0] + layer[1]
+        y = inp.reshape(B, self.horizon, self.n_targets) if self.n_targets > 1 else inp
+        if self.residual is not None:
+            y = y + row[:, self.residual, None]
+        return y.astype(np.float32, copy=False)
 
 
 class StatefulBatches:
@@ -181,7 +229,6 @@ class StatefulBatches:
     """
 
     def __init__(self, data, target, *, lookback: int, delay: int, batch_size: int, segments=None, model=None):
-        import numpy as np
         for name, v in (("lookback", lookback), ("delay", delay), ("batch_size", batch_size)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise InvalidArgumentError.for_argument(name, v, "a positive integer")
