@@ -219,7 +219,7 @@ def plot_curve(path: Path, rows: list[dict], title: str, level: str) -> None:
     if level == "char":
         for y, name in ((1.88, "1.88: nanoGPT CPU config (published)"), (1.60, "1.60: 20-minute goal")):
             ax.axhline(y, ls="--", lw=0.8, color="grey")
-            ax.text(minutes[-1] if minutes else 0, y, name, ha="right", va="bottom", fontsize=8, color="grey")
+            ax.text(minutes[0] if minutes else 0, y, name, ha="left", va="bottom", fontsize=8, color="grey")
         for m in (5, 20):
             if minutes and minutes[-1] >= m:
                 ax.axvline(m, ls=":", lw=0.8, color="grey")
