@@ -7,7 +7,8 @@ operator with ``sequence_lens`` (gates reordered to ONNX's order, GRU ``reset_af
 ``linear_before_reset``), then zeroes the outputs at and past each length with a ``Where``.
 So variable lengths are right in the exported graph (outputs past a length are zero; the final
 state is the one after the last valid step; the reverse direction starts at the last valid
-step), unlike the ``torch.nn`` packed-sequence route. Batch and time are dynamic axes.
+step), unlike the ``torch.nn`` packed-sequence route. Batch and time are dynamic axes (time is
+fixed at the trained window for the dense and conv forecasters, which have no recurrent layer).
 
 Inputs: ``x`` (batch, time, features) float32 and, for recurrent models, ``lengths`` (batch,)
 int64 (pass the full time for unpadded rows); output ``y``. :func:`export_run` also stores what
@@ -134,9 +135,10 @@ def check_destination(path, force: bool = False) -> Path:
 
 def export_module(model: torch.nn.Module, path, *, n_features: int, lengths: bool, example_time: int = 8,
                   opset: int | None = None, metadata: dict | None = None, verbose: bool = False,
-                  force: bool = False) -> Path:
+                  force: bool = False, dynamic_time: bool = True) -> Path:
     """Export ``model(x[, lengths])`` (eval mode) to ``path`` with inputs ``x`` (batch, time, n_features)
-    float32 and, if ``lengths``, ``lengths`` (batch,) int64; output ``y``; dynamic batch and time.
+    float32 and, if ``lengths``, ``lengths`` (batch,) int64; output ``y``; dynamic batch and (with
+    ``dynamic_time``, else fixed at ``example_time``) time.
     ``metadata``: string -> JSON-able values stored JSON-encoded as ONNX metadata_props. Written atomically."""
     import onnx
     from torch.export import Dim
@@ -147,11 +149,12 @@ def export_module(model: torch.nn.Module, path, *, n_features: int, lengths: boo
     _require_fused()
     was = model.training
     model.eval()
-    B, T = 3, max(int(example_time), 3)
+    B, T = 3, max(int(example_time), 3) if dynamic_time else int(example_time)
     x = torch.randn(B, T, n_features)
     args = (x, torch.tensor([T, T - 1, 2])) if lengths else (x,)
     batch, time = Dim("batch"), Dim("time")
-    shapes = ({0: batch, 1: time}, {0: batch}) if lengths else ({0: batch, 1: time},)
+    xs = {0: batch, 1: time} if dynamic_time else {0: batch}
+    shapes = (xs, {0: batch}) if lengths else (xs,)
     names = ["x", "lengths"] if lengths else ["x"]
     table = {torch.ops.rnnkit.fused_scan.default: fused_scan_to_onnx}
     quiet = contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO())
@@ -206,11 +209,11 @@ def _export_forecast(run_dir, path, opset):
     p = load_predictor(run_dir)
     cfg = p.model.config
     recurrent = cfg.cell in ("rnn", "lstm", "gru")
-    if cfg.cell == "dense":
-        raise RnnkitError(f"{run_dir} is a dense (flatten) forecaster: its input has a fixed {cfg.n_steps} steps, "
-                          "so it has no dynamic time axis; ONNX export is for recurrent and conv forecasters.")
+    # dense and conv bodies: a window of exactly the trained steps (the dense body flattens it;
+    # torch.export specializes the conv body's pooled length), so their time axis is fixed
     return export_module(p.model, path, n_features=cfg.n_features, lengths=recurrent,
-                         example_time=max(p.n_steps, 2 * cfg.pool + 2), opset=opset, metadata=forecast_metadata(p),
+                         example_time=max(p.n_steps, 2 * cfg.pool + 2) if recurrent else p.n_steps,
+                         dynamic_time=recurrent, opset=opset, metadata=forecast_metadata(p),
                          force=True)        # the destination was checked by export_run
 
 
