@@ -31,7 +31,7 @@ def _job():
     return ForecastJob(quiet=True)
 
 
-def train_epochs(epochs: int) -> dict:
+def train_epochs(epochs: int, steps: int | None = None) -> dict:
     """Train the main job's model for ``epochs`` epochs in this process (or this rank)."""
     import torch
     from rnnkit.models.forecaster import Forecaster
@@ -45,6 +45,7 @@ def train_epochs(epochs: int) -> dict:
     model = Forecaster(job.model_config(prepared.input_size(), prepared.feature_names.index(prepared.target)))
     cfg = job.train_config()
     cfg.epochs, cfg.patience, cfg.lr_patience, cfg.tensorboard = epochs, None, None, False
+    cfg.steps_per_epoch = steps
     cpu = []
 
     class CpuTime:          # CPU seconds of this process per epoch (robust to other load)
@@ -67,8 +68,8 @@ def train_epochs(epochs: int) -> dict:
         trainer._step_model.register_comm_hook(None, count)
     batches = train_w.batches(job.batch_size, shuffle=True, seed=job.seed)
     hist = trainer.fit(batches)
-    steps = len(batches) * epochs
-    return {"epoch_s": [r["time"] for r in hist.rows], "cpu_s": cpu, "steps_per_epoch": len(batches), "windows": len(train_w),
+    steps = min(len(batches), cfg.steps_per_epoch or len(batches)) * epochs
+    return {"epoch_s": [r["time"] for r in hist.rows], "cpu_s": cpu, "steps_per_epoch": min(len(batches), cfg.steps_per_epoch or len(batches)), "windows": len(train_w),
             "params": sum(p.numel() for p in model.parameters()),
             "grad_bytes_per_step": counted["bytes"] / steps, "buckets_per_step": counted["buckets"] / steps,
             "threads": torch.get_num_threads(), "world": 1 if trainer.dist is None else trainer.dist.world_size}
@@ -78,23 +79,26 @@ def _clean_env() -> dict:
     return {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK")}
 
 
-def _single(threads: int, epochs: int) -> dict:
+def _single(threads: int, epochs: int, steps=None) -> dict:
     here = os.path.dirname(os.path.abspath(__file__))
     code = (f"import json, sys, torch; sys.path.insert(0, {here!r}); torch.set_num_threads({threads}); "
-            f"import distributed as b; print('RESULT', json.dumps(b.train_epochs({epochs})))")
+            f"import distributed as b; print('RESULT', json.dumps(b.train_epochs({epochs}, {steps})))")
     out = subprocess.run([sys.executable, "-c", code], env=_clean_env(), capture_output=True, text=True,
                          check=True).stdout
     return json.loads(next(line for line in out.splitlines() if line.startswith("RESULT "))[7:])
 
 
-def _ddp(epochs: int) -> dict:
+def _ddp(epochs: int, steps=None) -> dict:
     env = {**_clean_env(), "OMP_NUM_THREADS": "1"}
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                           os.path.abspath(__file__), "--worker", "--epochs", str(epochs)],
+                           os.path.abspath(__file__), "--worker", "--epochs", str(epochs)]
+                          + (["--steps", str(steps)] if steps else []),
                           env=env, capture_output=True, text=True)
     if proc.returncode:
         raise SystemExit(proc.stdout[-2000:] + proc.stderr[-4000:])
     results = [json.loads(line[7:]) for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    if len(results) != 2:
+        raise SystemExit("the 2-process run printed no results:\n" + proc.stdout[-2000:] + proc.stderr[-4000:])
     first = min(results, key=lambda r: r["rank"])
     first["cpu_s"] = [sum(c) for c in zip(*(r["cpu_s"] for r in results))]     # both ranks
     return first
@@ -107,19 +111,20 @@ def _mean(values):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--steps", type=int, help="batches per epoch (default: all)")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
         import torch
         torch.set_num_threads(1)
-        r = train_epochs(a.epochs)
+        r = train_epochs(a.epochs, a.steps)
         r["rank"] = int(os.environ["RANK"])
-        print("RESULT", json.dumps(r), flush=True)
+        os.write(1, ("RESULT " + json.dumps(r) + "\n").encode())     # one write: ranks never interleave
         return
     t0 = time.perf_counter()
     load = os.getloadavg()[0]
-    rows = [("1 process x 1 thread", _single(1, a.epochs)), ("1 process x 2 threads", _single(2, a.epochs)),
-            ("2 processes x 1 thread (DDP, gloo)", _ddp(a.epochs))]
+    rows = [("1 process x 1 thread", _single(1, a.epochs, a.steps)), ("1 process x 2 threads", _single(2, a.epochs, a.steps)),
+            ("2 processes x 1 thread (DDP, gloo)", _ddp(a.epochs, a.steps))]
     one = rows[0][1]
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; main forecast job, "
           f"{one['windows']} train windows, {one['steps_per_epoch']} steps of 128 per epoch, "
