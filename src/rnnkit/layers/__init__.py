@@ -11,5 +11,8 @@ from rnnkit.layers.lstm import LSTM
 from rnnkit.layers.recurrent import RecurrentLayer
 from rnnkit.layers.simple_rnn import SimpleRNN
 from rnnkit.layers.summary import summary
+from rnnkit.layers.rnn import RNN, TorchCell, reverse_padded
+from rnnkit.layers.attention import AdditiveAttention, DotAttention, masked_softmax
 
-__all__ = ["SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRUCell", "RecurrentLayer", "summary"]
+__all__ = ["SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRUCell", "RecurrentLayer", "summary",
+           "RNN", "TorchCell", "reverse_padded", "AdditiveAttention", "DotAttention", "masked_softmax"]
