@@ -9,18 +9,24 @@
 __version__ = "0.1.0"
 
 from rnnkit.errors import CheckpointError, DataError, InvalidArgumentError, RnnkitError, StorageError
-from rnnkit.layers import GRU, LSTM, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell, summary
+from rnnkit.layers import (GRU, LSTM, RNN, AdditiveAttention, DotAttention, GRUCell, LSTMCell, SimpleRNN,
+                           SimpleRNNCell, TorchCell, summary)
 from rnnkit.data import (PreparedSeries, Scaler, Windows, load_weather, prepare_series,
                          prepare_weather)
-from rnnkit.models import Forecaster, ForecasterConfig
+from rnnkit.models import (ClassifierConfig, Forecaster, ForecasterConfig, LanguageModel, Seq2Seq, Seq2SeqConfig,
+                           SequenceClassifier, Tagger, TaggerConfig)
 from rnnkit.training import (Callback, EarlyStopping, History, TrainConfig, Trainer, create_run_dir,
                              fit, load_run, plot_forecast, plot_history, save_run)
+from rnnkit.load import Predictor, load_model, load_predictor
+from rnnkit.export.streaming import Streamer
 
 __all__ = [
     "__version__", "RnnkitError", "InvalidArgumentError", "DataError", "CheckpointError", "StorageError",
     "SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRUCell", "summary",
+    "RNN", "TorchCell", "AdditiveAttention", "DotAttention",
     "Windows", "PreparedSeries", "Scaler", "prepare_series", "prepare_weather", "load_weather",
-    "Forecaster", "ForecasterConfig",
+    "Forecaster", "ForecasterConfig", "SequenceClassifier", "ClassifierConfig", "Tagger", "TaggerConfig",
+    "LanguageModel", "Seq2Seq", "Seq2SeqConfig", "load_model", "load_predictor", "Predictor", "Streamer",
     "Trainer", "TrainConfig", "fit", "History", "EarlyStopping", "Callback", "create_run_dir",
     "save_run", "load_run", "plot_forecast", "plot_history",
 ]

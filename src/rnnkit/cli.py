@@ -1,8 +1,11 @@
-"""The ``rnnkit`` command: thin; parses arguments, builds a job, calls the recipes.
+"""The ``rnnkit`` command: thin; parses arguments, builds a job, calls the tasks and recipes.
 
     $ rnnkit forecast                      # the main job on the embedded weather
     $ rnnkit forecast --csv data.csv --time-col time --target T --lookback 72 --delay 6
-    $ rnnkit predict --run runs/forecast-... [--csv new.csv]
+    $ rnnkit predict --run runs/forecast-... [--csv new.csv | --follow growing.csv]
+    $ rnnkit classify --csv reviews.csv --text-col text --label-col label
+    $ rnnkit tag --conll train.txt;  rnnkit lm train;  rnnkit translate train --pairs fra.txt
+    $ rnnkit export --run DIR --onnx model.onnx;  rnnkit tune forecast --trials 20;  rnnkit compare A B
 
 Bad input ends with one paragraph naming the argument, the value and the fix (exit code 2),
 never a traceback.
@@ -24,26 +27,14 @@ def _forecast(args) -> int:
     return 0
 
 
-def _run_task(run_dir: str) -> str:
-    """The task recorded in a run's ``config.json`` ("forecast" for runs that name none)."""
-    import json
-    from pathlib import Path
-    try:
-        cfg = json.loads((Path(run_dir) / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return "forecast"       # the forecast loader gives the precise error
-    task = cfg.get("task", "forecast") if isinstance(cfg, dict) else "forecast"
-    return task if isinstance(task, str) else "forecast"
-
-
 def _predict(args) -> int:
-    task = _run_task(args.run)
+    from rnnkit.load import run_task
+    task = run_task(args.run)           # refuses a task rnnkit does not know
     if task != "forecast":
-        module = {m.__name__.rsplit(".", 1)[-1]: m for m in _command_modules()}.get(f"{task}_cli")
-        if module is None or not hasattr(module, "predict_command"):
-            raise RnnkitError(f"{args.run} is a {task!r} run, which `rnnkit predict` does not know. "
-                              "Check that the run directory was written by rnnkit.")
-        return module.predict_command(args)
+        return importlib.import_module(f"rnnkit.tasks.{task}_cli").predict_command(args)
+    if args.follow:
+        from rnnkit.export.follow import follow_command
+        return follow_command(args)
     from rnnkit.recipes.predict import check_output, forecast_from_run
     from rnnkit.training import atomic_write_text
     if args.output:
@@ -77,15 +68,6 @@ COMMAND_MODULES = (
 )
 
 
-def _command_modules():
-    for name in COMMAND_MODULES:
-        try:
-            yield importlib.import_module(name)
-        except ModuleNotFoundError as e:   # a task still being built in this tree
-            if not (name == e.name or name.startswith(f"{e.name}.")):
-                raise
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rnnkit", description="Recurrent neural networks over sequences, on PyTorch.")
@@ -101,11 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", help="CSV with the training data's columns (default: the run's own data)")
     p.add_argument("--output", help="write the forecasts to this CSV (a new file; never a file of a run)")
     p.add_argument("--force", action="store_true", help="overwrite an existing --output file")
+    p.add_argument("--follow", metavar="FILE",
+                   help="forecasting runs: print a forecast for the end of FILE, then one per row appended to it "
+                        "(Ctrl-C stops)")
     p.set_defaults(func=_predict)
     demo = sub.add_parser("demo", help="a tiny layer demo: the seed 003 model summary")
     demo.set_defaults(func=_demo)
-    for module in _command_modules():
-        module.add_commands(sub)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_commands(sub)
     from rnnkit.recipes.registry import add_recipe_commands
     add_recipe_commands(sub)
     return parser

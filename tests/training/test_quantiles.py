@@ -176,3 +176,33 @@ def test_forecast_cli_with_quantiles_reports_coverage_computed_from_its_own_pred
     assert metrics["mae"] == pytest.approx(np.mean(np.abs(q[..., 1] - y)), rel=1e-5)     # median as the point
     assert main([*argv[:-1], str(tmp_path / "r"), "--loss", "mse"]) == 2
     assert "--loss" in capsys.readouterr().err and not (tmp_path / "r").exists()
+
+
+def test_predict_prints_each_quantile_and_the_median_as_the_forecast(tmp_path, capsys):
+    from rnnkit.cli import main
+    from rnnkit.recipes.forecast import ForecastJob, prepare
+    import json
+    import pandas as pd
+    from rnnkit.training.checkpoint import read_weights
+    out = tmp_path / "q"
+    assert main(["forecast", "--stations", "JFK", "--units", "4", "--epochs", "1", "--steps-per-epoch", "2",
+                 "--lookback", "24", "--horizon", "2", "--quantiles", "0.1,0.5,0.9", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["predict", "--run", str(out), "--output", str(tmp_path / "f.csv")]) == 0
+    table = pd.read_csv(tmp_path / "f.csv")
+    assert len(table) == 2 and list(table.columns[-4:]) == ["forecast", "q0.1", "q0.5", "q0.9"]
+    assert (table["q0.1"] <= table["q0.5"]).all() and (table["q0.5"] <= table["q0.9"]).all()
+    assert np.allclose(table["forecast"], table["q0.5"])
+    # the same numbers by hand: the model on the last lookback rows, back in the target's units
+    cfg = json.loads((out / "config.json").read_text())
+    model = Forecaster(ForecasterConfig.from_dict(cfg["model"]))
+    model.load_state_dict(read_weights(out / "model.safetensors"))
+    prepared = prepare(ForecastJob(stations=["JFK"], lookback=24, split=tuple(cfg["job"]["split"])),
+                       scaler=None)
+    a, b = prepared.last_segments()[0]
+    x = torch.from_numpy(np.ascontiguousarray(prepared.data[b - 24:b]))
+    if prepared.static is not None:
+        x = torch.cat([x, torch.from_numpy(prepared.static[0]).expand(24, -1)], -1)
+    with torch.no_grad():
+        q = prepared.inverse_target(model.eval()(x.unsqueeze(0))[0].numpy())
+    assert np.allclose(table[["q0.1", "q0.5", "q0.9"]].to_numpy(), q, atol=1e-4)

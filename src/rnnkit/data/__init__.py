@@ -30,6 +30,8 @@ from rnnkit.data.conll import read_conll, wnut16
 from rnnkit.data.package_data import PackageData, find_package_file
 from rnnkit.data.pairs import read_pairs
 from rnnkit.data.libreoffice import read_libreoffice_pairs
+from rnnkit.data.streams import StreamBatches
+from rnnkit.data.shakespeare import load_embedded_shakespeare
 
 __all__ = [
     "Windows", "WindowBatches", "windows_view",
@@ -43,4 +45,5 @@ __all__ = [
     "load_imdb_dir", "download_imdb", "load_movie_reviews", "read_idx", "load_mnist_idx", "load_mnist_5k",
     "read_ts", "pad_series", "japanese_vowels", "uea_dataset", "read_conll", "wnut16",
     "PackageData", "find_package_file", "read_pairs", "read_libreoffice_pairs",
+    "StreamBatches", "load_embedded_shakespeare",
 ]

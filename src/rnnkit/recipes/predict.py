@@ -27,6 +27,7 @@ from rnnkit.data import prepare_series
 from rnnkit.data.weather import load_stations
 from rnnkit.errors import CheckpointError, InvalidArgumentError, RnnkitError
 from rnnkit.models import Forecaster, ForecasterConfig
+from rnnkit.training.quantile_metrics import point_forecast
 from rnnkit.recipes.arguments import job_from_config
 from rnnkit.recipes.forecast import ForecastJob, is_remote, prepare, time_step
 from rnnkit.training import load_run, manifest
@@ -209,15 +210,17 @@ def forecast_from_run(run_dir, csv: str | None = None) -> pd.DataFrame:
             x = torch.cat([x, torch.from_numpy(prepared.static[i]).expand(n_steps, -1)], -1)
         with torch.no_grad():
             y = model(x.unsqueeze(0))
-        if y.dim() == 3:  # a seq2seq model: its outputs at every input step; the last is the forecast
+        qs = model.config.quantiles       # a quantile model's output has a last axis of quantiles
+        if y.dim() == (4 if qs else 3):  # a seq2seq model: its outputs at every input step; the last is the forecast
             y = y[:, -1]
-        y = y.reshape(-1).numpy()
-        y = prepared.inverse_target(y)
+        y = prepared.inverse_target(y.reshape(job.horizon, -1).numpy())    # (horizon, 1 or n_quantiles)
+        point = y[:, 0] if not qs else point_forecast(y, qs)
         last = prepared.times[b - 1]
         freq = prepared.times[b - 1] - prepared.times[b - 2] if b - a > 1 else pd.Timedelta(0)
-        for h, value in enumerate(np.atleast_1d(y)):
+        for h in range(job.horizon):
             rows.append({"series": prepared.groups[i], "last_observed": last,
-                         "target_time": last + freq * (job.delay + h * job.step), "forecast": float(value)})
+                         "target_time": last + freq * (job.delay + h * job.step), "forecast": float(point[h]),
+                         **{f"q{q:g}": float(y[h, k]) for k, q in enumerate(qs or ())}})
     for group, n in short:
         what = "The data" if group is None else f"Series {group!r}"
         after = " after its last gap longer than --max-gap" if job.max_gap else ""

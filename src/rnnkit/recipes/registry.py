@@ -145,12 +145,7 @@ RECIPE_MODULES = (
 
 def _add_recipe_modules() -> None:
     for name in RECIPE_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as e:   # a recipe still being built in this tree
-            if not (name == e.name or name.startswith(f"{e.name}.")):
-                raise
-            continue
+        module = importlib.import_module(name)
         RECIPES.update({r.name: r for r in module.RECIPES})
 
 
