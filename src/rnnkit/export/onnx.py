@@ -8,7 +8,8 @@ operator with ``sequence_lens`` (gates reordered to ONNX's order, GRU ``reset_af
 So variable lengths are right in the exported graph (outputs past a length are zero; the final
 state is the one after the last valid step; the reverse direction starts at the last valid
 step), unlike the ``torch.nn`` packed-sequence route. Batch and time are dynamic axes (time is
-fixed at the trained window for the dense and conv forecasters, which have no recurrent layer).
+fixed at the trained window for the dense and conv forecasters, which have no recurrent layer, and
+for a conv front-end, whose pooled length torch.export specializes).
 
 Inputs: ``x`` (batch, time, features) float32 and, for recurrent models, ``lengths`` (batch,)
 int64 (pass the full time for unpadded rows); output ``y``. :func:`export_run` also stores what
@@ -209,11 +210,12 @@ def _export_forecast(run_dir, path, opset):
     p = load_predictor(run_dir)
     cfg = p.model.config
     recurrent = cfg.cell in ("rnn", "lstm", "gru")
-    # dense and conv bodies: a window of exactly the trained steps (the dense body flattens it;
-    # torch.export specializes the conv body's pooled length), so their time axis is fixed
+    # dense and conv bodies and a conv front-end: a window of exactly the trained steps (the dense
+    # body flattens it; torch.export specializes a pooled length), so their time axis is fixed
+    dynamic = recurrent and not cfg.conv_filters
     return export_module(p.model, path, n_features=cfg.n_features, lengths=recurrent,
-                         example_time=max(p.n_steps, 2 * cfg.pool + 2) if recurrent else p.n_steps,
-                         dynamic_time=recurrent, opset=opset, metadata=forecast_metadata(p),
+                         example_time=max(p.n_steps, 2 * cfg.pool + 2) if dynamic else p.n_steps,
+                         dynamic_time=dynamic, opset=opset, metadata=forecast_metadata(p),
                          force=True)        # the destination was checked by export_run
 
 

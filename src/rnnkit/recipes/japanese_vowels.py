@@ -17,9 +17,7 @@ ResNet 99.2%, InceptionTime 99.2%, MLP 97.6% - shown beside ours, marked as publ
 from __future__ import annotations
 
 from rnnkit.recipes.classify_compare import ClassifyModel, add_common_arguments, check_models, run_models
-RECIPES: tuple = ()   # set below; the registry may import this module while it is half-initialised
-from rnnkit.recipes import registry  # noqa: E402
-from rnnkit.recipes.registry import Recipe  # noqa: E402
+from rnnkit.recipes.recipe import Recipe
 from rnnkit.tasks.classify import ClassifyConfig
 
 __all__ = ["MODELS", "RECIPES", "base_config", "PUBLISHED"]
@@ -66,4 +64,3 @@ RECIPES = (
     Recipe("japanese-vowels", "UEA JapaneseVowels: variable-length 12-channel series, 9 classes, with lengths "
            "(LSTM, bi-GRU, Conv1D+LSTM) beside published FCN/ResNet/InceptionTime numbers", _arguments, _run),
 )
-registry.RECIPES.update({r.name: r for r in RECIPES})   # whichever of the two was imported first

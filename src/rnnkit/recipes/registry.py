@@ -19,32 +19,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
-from dataclasses import dataclass, field
-from typing import Callable
 
 from rnnkit.errors import InvalidArgumentError
+from rnnkit.recipes.recipe import Recipe
 from rnnkit.recipes.arguments import add_data_arguments, data_fields
 
 __all__ = ["Recipe", "RECIPES", "get_recipe", "list_recipes", "recipe_parser", "add_recipe_commands"]
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """A named, runnable configuration.
-
-    Args:
-        name: the command-line name, e.g. ``"seed001-jena-sequence"``.
-        description: one line, shown by ``rnnkit recipes``.
-        add_arguments: adds the recipe's options to an ``argparse.ArgumentParser``.
-        run: runs the recipe from the parsed options; returns the exit code.
-        aliases: other accepted names, e.g. ``("seed001",)``.
-    """
-
-    name: str
-    description: str
-    add_arguments: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[argparse.Namespace], int]
-    aliases: tuple[str, ...] = field(default_factory=tuple)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -131,8 +111,8 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
            _seed001_arguments, _seed001_run, aliases=("seed001",)),
 )}
 
-# Modules holding more recipes: each defines ``RECIPES``, a tuple of :class:`Recipe` (they import
-# ``Recipe`` from here, which is defined by now). One line per module.
+# Modules holding more recipes: each defines ``RECIPES``, a tuple of :class:`Recipe` (imported from
+# :mod:`rnnkit.recipes.recipe`, so a recipe module imported first needs nothing of this one).
 RECIPE_MODULES = (
     "rnnkit.recipes.seed001_imdb",
     "rnnkit.recipes.seed004_mnist",

@@ -22,9 +22,7 @@ from __future__ import annotations
 import dataclasses
 
 from rnnkit.recipes.classify_compare import ClassifyModel, add_common_arguments, check_models, run_models
-RECIPES: tuple = ()   # set below; the registry may import this module while it is half-initialised
-from rnnkit.recipes import registry  # noqa: E402
-from rnnkit.recipes.registry import Recipe  # noqa: E402
+from rnnkit.recipes.recipe import Recipe
 from rnnkit.tasks.classify import ClassifyConfig
 
 __all__ = ["IMDB_MODELS", "RT_MODELS", "RECIPES", "imdb_config", "rt_config"]
@@ -111,4 +109,3 @@ RECIPES = (
            "GloVe bi-GRU vs TF-IDF logistic regression", _arguments(RT_MODELS, 10),
            _run("seed001-rt", "rt", RT_MODELS, rt_config)),
 )
-registry.RECIPES.update({r.name: r for r in RECIPES})   # whichever of the two was imported first

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 
+from rnnkit.recipes.recipe import Recipe
 from rnnkit.tasks.options import add_options, add_run_arguments, config_from_args
 
 __all__ = ["RECIPES", "DEFAULTS", "minutes_to"]
@@ -55,22 +56,9 @@ def _run(args) -> int:
     return 0
 
 
-def _recipes() -> tuple:
-    from rnnkit.recipes.registry import Recipe
-    return (
-        Recipe("seed002-shakespeare",
-               "seed 002: 2-layer char-LSTM on the embedded Shakespeare with stateful truncated BPTT; "
-               "minutes to 1.88 and 1.60 nats/char, bits/char, a sample, the loss-vs-time PNG",
-               _arguments, _run, aliases=("seed002",)),
-    )
-
-
-def __getattr__(name: str):
-    # Importing this module first imports the registry, which reads RECIPES from this module
-    # while it is still half-initialised: build it on demand then.
-    if name == "RECIPES":
-        return _recipes()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-RECIPES = _recipes()
+RECIPES = (
+    Recipe("seed002-shakespeare",
+           "seed 002: 2-layer char-LSTM on the embedded Shakespeare with stateful truncated BPTT; "
+           "minutes to 1.88 and 1.60 nats/char, bits/char, a sample, the loss-vs-time PNG",
+           _arguments, _run, aliases=("seed002",)),
+)

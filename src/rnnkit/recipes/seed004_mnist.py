@@ -17,9 +17,7 @@ ours, marked as published; the 5,000-digit subset has 12x fewer training images.
 from __future__ import annotations
 
 from rnnkit.recipes.classify_compare import ClassifyModel, add_common_arguments, check_models, run_models
-RECIPES: tuple = ()   # set below; the registry may import this module while it is half-initialised
-from rnnkit.recipes import registry  # noqa: E402
-from rnnkit.recipes.registry import Recipe  # noqa: E402
+from rnnkit.recipes.recipe import Recipe
 from rnnkit.tasks.classify import ClassifyConfig
 
 __all__ = ["MODELS", "RECIPES", "base_config"]
@@ -73,4 +71,3 @@ RECIPES = (
            "LSTM; 5,000-digit subset by default, --idx DIR for the full IDX files", _arguments, _run,
            aliases=("seed004",)),
 )
-registry.RECIPES.update({r.name: r for r in RECIPES})   # whichever of the two was imported first

@@ -23,6 +23,7 @@ import io
 from pathlib import Path
 
 from rnnkit.errors import InvalidArgumentError
+from rnnkit.recipes.recipe import Recipe
 
 __all__ = ["MODELS", "DEFAULTS", "run_seed004_translate", "format_comparison", "RECIPES"]
 
@@ -138,11 +139,6 @@ def _run(args) -> int:
     return 0
 
 
-def _recipes():
-    from rnnkit.recipes.registry import Recipe
-    return (Recipe("seed004-translate", "seed 004: English-French encoder-decoder without attention, with reversed "
+RECIPES = (Recipe("seed004-translate", "seed 004: English-French encoder-decoder without attention, with reversed "
                    "source and with attention on the LibreOffice help; BLEU, chrF, copy baseline, training time",
                    _arguments, _run),)
-
-
-RECIPES = _recipes()

@@ -16,9 +16,7 @@ own test set (Strauss et al. 2016), which is a different split than ours.
 """
 from __future__ import annotations
 
-RECIPES: tuple = ()   # set below; the registry may import this module while it is half-initialised
-from rnnkit.recipes import registry  # noqa: E402
-from rnnkit.recipes.registry import Recipe  # noqa: E402
+from rnnkit.recipes.recipe import Recipe
 from rnnkit.tasks.tag import TagConfig, run_tag
 
 __all__ = ["RECIPES", "base_config"]
@@ -62,4 +60,3 @@ RECIPES = (
     Recipe("wnut-ner", "seed 003 many-to-many: WNUT-16 tweet NER with a bidirectional LSTM tagger; seqeval entity "
            "F1 and a per-type table beside the most-frequent-tag baseline", _arguments, _run),
 )
-registry.RECIPES.update({r.name: r for r in RECIPES})   # whichever of the two was imported first
