@@ -22,8 +22,7 @@ mean or maximum over the valid steps. Head: an optional hidden ReLU layer, then 
 """
 from __future__ import annotations
 
-import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import Tensor, nn
@@ -32,6 +31,7 @@ from torch.nn import functional as F
 from rnnkit.errors import InvalidArgumentError
 from rnnkit.layers import GRU, LSTM, SimpleRNN
 from rnnkit.layers.lengths import zero_padding
+from rnnkit.models.config_io import check_training_memory, config_from_dict
 from rnnkit.models.pooling import POOLINGS, pool
 
 __all__ = ["ClassifierConfig", "SequenceClassifier", "CELLS", "conv_lengths"]
@@ -139,30 +139,17 @@ class ClassifierConfig:
     def check_memory(self, budget_bytes: int | None = None) -> None:
         """Refuse a model whose training state (16 bytes per parameter: weights, gradients, two
         optimizer moments) would not fit in ``budget_bytes`` (default: half the RAM)."""
-        if budget_bytes is None:
-            try:
-                budget_bytes = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
-            except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
-                return
-        params = self.estimated_parameters()
-        if params * 16 > budget_bytes:
-            raise InvalidArgumentError.for_argument(
-                "--units", self.units, "a model that fits in memory",
-                f"The model would have about {params:,} parameters (vocabulary {self.vocab_size}, embedding "
-                f"{self.embedding_dim}, units {self.units}, layers {self.layers}), whose training state needs about "
-                f"{params * 16 / 1e9:,.1f} GB; {budget_bytes / 1e9:,.1f} GB is available. Use a smaller --max-tokens, "
-                "--embedding-dim, --units or --layers.")
+        check_training_memory(
+            self.estimated_parameters(), self.units,
+            f"vocabulary {self.vocab_size}, embedding {self.embedding_dim}, units {self.units}, layers {self.layers}",
+            "Use a smaller --max-tokens, --embedding-dim, --units or --layers.", budget_bytes)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "ClassifierConfig":
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise InvalidArgumentError.for_argument("model config", unknown, f"fields among {sorted(names)}")
-        return cls(**d)
+        return config_from_dict(cls, d)
 
 
 def conv_lengths(lengths: Tensor | None, kernel: int, pool_size: int = 1) -> Tensor | None:

@@ -16,14 +16,14 @@ predictions back one value at a time (seed 000's recursive forecast).
 """
 from __future__ import annotations
 
-import os
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import Tensor, nn
 
 from rnnkit.errors import InvalidArgumentError
+from rnnkit.models.config_io import check_training_memory, config_from_dict
 from rnnkit.layers import GRU, LSTM, SimpleRNN
 
 RECURRENT = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
@@ -143,19 +143,11 @@ class ForecasterConfig:
     def check_memory(self, budget_bytes: int | None = None) -> None:
         """Refuse a model whose training state (weights, gradients, two optimizer moments: 16
         bytes per parameter) would not fit in ``budget_bytes`` (default: half the RAM)."""
-        if budget_bytes is None:
-            try:
-                budget_bytes = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
-            except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
-                return
-        params = self.estimated_parameters()
-        if params * 16 > budget_bytes:
-            raise InvalidArgumentError.for_argument(
-                "--units", self.units, "a model that fits in memory",
-                f"With units={self.units}, layers={self.layers}, conv_filters={self.conv_filters} and "
-                f"dense_units={self.dense_units} the model has about {params:,} parameters, whose training state "
-                f"needs about {params * 16 / 1e9:,.1f} GB; {budget_bytes / 1e9:,.1f} GB is available. Use fewer "
-                "--units, --layers, --conv-filters or --dense-units.")
+        check_training_memory(
+            self.estimated_parameters(), self.units,
+            f"units={self.units}, layers={self.layers}, conv_filters={self.conv_filters} and "
+            f"dense_units={self.dense_units}", "Use fewer --units, --layers, --conv-filters or --dense-units.",
+            budget_bytes)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -167,11 +159,7 @@ class ForecasterConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ForecasterConfig":
-        names = {f.name for f in fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise InvalidArgumentError.for_argument("config", sorted(unknown), f"keys among {sorted(names)}")
-        return cls(**d)
+        return config_from_dict(cls, d)
 
 
 class MonotoneQuantiles(nn.Module):

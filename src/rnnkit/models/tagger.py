@@ -16,13 +16,14 @@ and the accuracy ignore padding (:func:`pad_tags` builds such targets).
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
 from rnnkit.errors import InvalidArgumentError
+from rnnkit.models.config_io import config_from_dict
 from rnnkit.layers import GRU, LSTM, SimpleRNN
 
 __all__ = ["TaggerConfig", "Tagger", "pad_tags", "IGNORE"]
@@ -80,11 +81,7 @@ class TaggerConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "TaggerConfig":
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise InvalidArgumentError.for_argument("model config", unknown, f"fields among {sorted(names)}")
-        return cls(**d)
+        return config_from_dict(cls, d)
 
 
 class Tagger(nn.Module):
