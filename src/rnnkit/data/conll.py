@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rnnkit.data.package_data import PackageData, PackageFile, find_package_file
+from rnnkit.data.package_data import PackageData, PackageFile, decode_text, find_package_file
 from rnnkit.errors import DataError, InvalidArgumentError
 
 __all__ = ["read_conll", "parse_conll", "iob1_to_iob2", "wnut16", "WNUT16", "SCHEMES"]
@@ -99,14 +99,7 @@ def read_conll(path, token_col: int = 0, tag_col: int = -1, *, scheme: str | Non
         if not p.is_file():
             raise DataError(f"The CoNLL file {p} does not exist (or is a folder).")
         data, source = p.read_bytes(), p.name
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError as e:
-        line = data[:e.start].count(b"\n") + 1
-        raise DataError(f"{source}, line {line}: not {encoding} text (byte {e.start}). Pass its encoding with "
-                        f"--encoding (encoding=...).") from None
-    except LookupError:
-        raise InvalidArgumentError.for_argument("--encoding", encoding, "a Python codec name") from None
+    text = decode_text(data, source, encoding)
     return parse_conll(text, source, token_col, tag_col, scheme)
 
 

@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from rnnkit.errors import DataError
+from rnnkit.errors import DataError, InvalidArgumentError
 
-__all__ = ["PackageData", "PackageFile", "find_package_file", "fetch_command"]
+__all__ = ["PackageData", "PackageFile", "find_package_file", "fetch_command", "decode_text"]
 
 
 @dataclass(frozen=True)
@@ -199,3 +199,17 @@ def _member_in(archive: Path, spec: PackageData) -> str | None:
         return spec.member
     matches = sorted((n for n in names if n.endswith(suffix)), key=len)
     return matches[0] if matches else None
+
+
+def decode_text(data: bytes, source: str, encoding: str = "utf-8") -> str:
+    """``data`` (a file's bytes) as text; bytes that are not ``encoding`` raise a
+    :class:`~rnnkit.errors.DataError` naming ``source`` and the line, an unknown codec an
+    :class:`~rnnkit.errors.InvalidArgumentError` naming ``--encoding``."""
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise DataError(f"{source}, line {line}: not {encoding} text (byte {e.start}). Pass its encoding with "
+                        f"--encoding (encoding=...).") from None
+    except LookupError:
+        raise InvalidArgumentError.for_argument("--encoding", encoding, "a Python codec name") from None

@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit.data.package_data import PackageData, PackageFile, find_package_file
+from rnnkit.data.package_data import PackageData, PackageFile, decode_text, find_package_file
 from rnnkit.errors import DataError, InvalidArgumentError
 
 __all__ = ["read_ts", "parse_ts", "pad_series", "japanese_vowels", "uea_dataset"]
@@ -142,14 +142,7 @@ def read_ts(path, encoding: str = "utf-8") -> tuple[list[np.ndarray], list[str],
         if not p.is_file():
             raise DataError(f"The .ts file {p} does not exist (or is a folder).")
         data, source = p.read_bytes(), p.name
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError as e:
-        line = data[:e.start].count(b"\n") + 1
-        raise DataError(f"{source}, line {line}: not {encoding} text (byte {e.start}). Pass its encoding with "
-                        f"--encoding (encoding=...).") from None
-    except LookupError:
-        raise InvalidArgumentError.for_argument("--encoding", encoding, "a Python codec name") from None
+    text = decode_text(data, source, encoding)
     return parse_ts(text, source)
 
 
