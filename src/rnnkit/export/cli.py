@@ -1,5 +1,6 @@
-"""``rnnkit export --run DIR --onnx FILE [--opset N] [--force]``: the run's model as ONNX, with the
-scaler and feature order in its metadata (see :mod:`rnnkit.export.onnx`).
+"""``rnnkit export --run DIR --onnx FILE [--opset N] [--force]``: the run's model as ONNX (any task; a
+seq2seq run gives ``NAME.encoder.onnx`` and ``NAME.decoder.onnx``), with what a consumer needs (the
+scaler and feature order, or the vocabulary and tokeniser) in its metadata (see :mod:`rnnkit.export.onnx`).
 
     >>> import argparse
     >>> sub = argparse.ArgumentParser(prog="rnnkit").add_subparsers()
@@ -13,15 +14,17 @@ from __future__ import annotations
 
 def _export(args) -> int:
     from rnnkit.export.onnx import export_run
-    path = export_run(args.run, args.onnx, opset=args.opset, force=args.force)
-    print(f"wrote {path} (inputs x{'' if 'lengths' not in _inputs(path) else ', lengths'}; output y; the scaler "
-          "and feature order are in its metadata_props)")
+    for path in export_run(args.run, args.onnx, opset=args.opset, force=args.force):
+        inputs, outputs = _names(path)
+        print(f"wrote {path} (inputs {', '.join(inputs)}; outputs {', '.join(outputs)}; how to prepare the inputs "
+              "and read the outputs: its metadata_props, rnnkit.usage)")
     return 0
 
 
-def _inputs(path) -> list[str]:
+def _names(path) -> tuple[list[str], list[str]]:
     import onnx
-    return [i.name for i in onnx.load(str(path)).graph.input]
+    graph = onnx.load(str(path)).graph
+    return [i.name for i in graph.input], [o.name for o in graph.output]
 
 
 def _opset(text: str):
@@ -34,9 +37,12 @@ def _opset(text: str):
 def add_commands(sub) -> None:
     p = sub.add_parser("export", help="export a trained run's model to ONNX",
                        description="Export a trained run's model to ONNX (dynamic batch and time; inputs x and "
-                                   "lengths, output y), with the scaler and feature order in its metadata.")
+                                   "lengths, output y; a language model's and a translator's decoder per step, "
+                                   "with its state), with the scaler and feature order or the vocabulary in its "
+                                   "metadata.")
     p.add_argument("--run", required=True, help="run directory written by an rnnkit training command")
-    p.add_argument("--onnx", required=True, metavar="FILE", help="the .onnx file to write (a new file)")
+    p.add_argument("--onnx", required=True, metavar="FILE", help="the .onnx file to write (a new file; a translation run writes "
+                                                                  "FILE's NAME.encoder.onnx and NAME.decoder.onnx)")
     p.add_argument("--opset", type=_opset, default=None, metavar="N", help="ONNX opset (18-23; default 18)")
     p.add_argument("--force", action="store_true", help="overwrite an existing --onnx file")
     p.set_defaults(func=_export)

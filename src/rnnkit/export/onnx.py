@@ -11,14 +11,21 @@ step), unlike the ``torch.nn`` packed-sequence route. Batch and time are dynamic
 fixed at the trained window for the dense and conv forecasters, which have no recurrent layer, and
 for a conv front-end, whose pooled length torch.export specializes).
 
-Inputs: ``x`` (batch, time, features) float32 and, for recurrent models, ``lengths`` (batch,)
-int64 (pass the full time for unpadded rows); output ``y``. :func:`export_run` also stores what
-a consumer needs to use the model without rnnkit in the ONNX ``metadata_props`` (read them with
-``onnxruntime.InferenceSession(path).get_modelmeta().custom_metadata_map``; every value is JSON): ``rnnkit.features``
-(the input columns in order), ``rnnkit.scaler`` (``{"columns", "mean", "std"}``: feed
-``(raw - mean) / std``), ``rnnkit.static_scaler``, ``rnnkit.target`` (the forecast is in scaled
-target units: ``y * std[target] + mean[target]``), ``rnnkit.window`` (lookback, step, delay,
-horizon), ``rnnkit.task``, ``rnnkit.usage`` (these sentences).
+Every kind of run exports (:func:`export_run`; ``rnnkit export``), one module each, which also
+says the inputs and outputs: a forecaster (:mod:`~rnnkit.export.onnx_forecast`), a classifier
+(:mod:`~rnnkit.export.onnx_classify`), a tagger (:mod:`~rnnkit.export.onnx_tag`), a language
+model's per-step decoder (:mod:`~rnnkit.export.onnx_lm`) and a translator's encoder and per-step
+decoder (:mod:`~rnnkit.export.onnx_seq2seq`). Inputs are ``x`` ((batch, time, features) float32,
+token ids (batch, time) int64 for text) and, where the model takes them, ``lengths`` (batch,)
+int64 (pass the full time for unpadded rows); the main output is ``y``. The ONNX
+``metadata_props`` hold what a consumer needs to use the model without rnnkit (read them with
+``onnxruntime.InferenceSession(path).get_modelmeta().custom_metadata_map``; every value is JSON):
+``rnnkit.task``, ``rnnkit.usage`` (how to prepare the inputs and read the outputs, in words) and
+the task's own keys. A forecaster's: ``rnnkit.features`` (the input columns in order),
+``rnnkit.scaler`` (``{"columns", "mean", "std"}``: feed ``(raw - mean) / std``),
+``rnnkit.static_scaler``, ``rnnkit.target`` (the forecast is in scaled target units: ``y *
+std[target] + mean[target]``), ``rnnkit.window`` (lookback, step, delay, horizon). A text
+model's: the vocabulary and the tokeniser's rules (:mod:`rnnkit.export.onnx_text`).
 
     >>> import os, tempfile, torch, rnnkit
     >>> from rnnkit.models import Forecaster, ForecasterConfig
@@ -141,32 +148,65 @@ def export_module(model: torch.nn.Module, path, *, n_features: int, lengths: boo
     float32 and, if ``lengths``, ``lengths`` (batch,) int64; output ``y``; dynamic batch and (with
     ``dynamic_time``, else fixed at ``example_time``) time.
     ``metadata``: string -> JSON-able values stored JSON-encoded as ONNX metadata_props. Written atomically."""
-    import onnx
     from torch.export import Dim
+    B, T = 3, max(int(example_time), 3) if dynamic_time else int(example_time)
+    x = torch.randn(B, T, n_features)
+    batch, time = Dim("batch"), Dim("time")
+    xs = {0: batch, 1: time} if dynamic_time else {0: batch}
+    inputs = {"x": (x, xs)}
+    if lengths:
+        inputs["lengths"] = (torch.tensor([T, T - 1, 2]), {0: batch})
+    return export_graph(model, path, inputs, ["y"], opset=opset, metadata=metadata, verbose=verbose, force=force)
+
+
+@contextlib.contextmanager
+def _quiet():
+    """The exporter's progress lines (stdout) and its loggers' warnings, hidden."""
+    import logging
+    loggers = [logging.getLogger(n) for n in ("torch.onnx", "onnxscript", "onnx_ir")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
+def export_graph(model: torch.nn.Module, path, inputs: dict, outputs: list, *, opset: int | None = None,
+                 metadata: dict | None = None, verbose: bool = False, force: bool = False) -> Path:
+    """Export ``model(**example inputs)`` (eval mode) to ``path``: ``inputs`` maps each ONNX input name (a
+    parameter of ``forward``; the graph's inputs come in this order) to ``(example tensor, {axis:
+    torch.export.Dim})`` (the dynamic axes; one Dim object shared by several inputs is one axis);
+    ``outputs`` names the outputs in order.
+    ``metadata``: string -> JSON-able values stored JSON-encoded as ONNX metadata_props. Checked with
+    ``onnx.checker`` and written atomically."""
+    import onnx
     opset = check_opset(opset)
     path = Path(path)
     if not force and path.exists():
         raise InvalidArgumentError.for_argument("path", str(path), "a new file", "Pass force=True to overwrite it.")
     _require_fused()
-    was = model.training
+    was, threads = model.training, torch.get_num_threads()
     model.eval()
-    B, T = 3, max(int(example_time), 3) if dynamic_time else int(example_time)
-    x = torch.randn(B, T, n_features)
-    args = (x, torch.tensor([T, T - 1, 2])) if lengths else (x,)
-    batch, time = Dim("batch"), Dim("time")
-    xs = {0: batch, 1: time} if dynamic_time else {0: batch}
-    shapes = (xs, {0: batch}) if lengths else (xs,)
-    names = ["x", "lengths"] if lengths else ["x"]
+    kwargs = {name: example for name, (example, _) in inputs.items()}
+    shapes = {name: dims for name, (_, dims) in inputs.items()}
     table = {torch.ops.rnnkit.fused_scan.default: fused_scan_to_onnx}
-    quiet = contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO())
+    quiet = contextlib.nullcontext() if verbose else _quiet()
     try:
+        # one thread: the layers then always take rnnkit's fused scan (with several threads a large LSTM
+        # takes torch's own kernel, which the exporter would unroll over the example's time steps)
+        torch.set_num_threads(1)
         with torch.no_grad(), quiet, warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            program = torch.onnx.export(model, args, input_names=names, output_names=["y"], dynamic_shapes=shapes,
-                                        custom_translation_table=table, dynamo=True, opset_version=opset,
-                                        external_data=False, verbose=False)
+            program = torch.onnx.export(model, (), kwargs=kwargs, input_names=list(inputs), output_names=list(outputs),
+                                        dynamic_shapes=shapes, custom_translation_table=table, dynamo=True,
+                                        opset_version=opset, external_data=False, verbose=False)
     finally:
         model.train(was)
+        torch.set_num_threads(threads)
     proto = program.model_proto
     for key, value in (metadata or {}).items():
         entry = proto.metadata_props.add()
@@ -186,58 +226,29 @@ def export_module(model: torch.nn.Module, path, *, n_features: int, lengths: boo
     return path
 
 
-USAGE = ("Scale each raw row: (value - mean) / std with rnnkit.scaler for the data columns (and rnnkit.static_scaler "
-         "for static columns, repeated on every row), in the order of rnnkit.features. Feed x = the last "
-         "lookback rows taken every step-th row (batch, lookback // step, features) float32 and lengths (batch,) "
-         "int64 (the number of valid leading rows, lookback // step for full windows). The forecast y is in scaled "
-         "target units: y * std + mean of the target column gives it in the target's units, delay rows after the "
-         "last row (horizon values, step rows apart).")
+# task -> the module of rnnkit.export that exports its runs: ``export(run_dir, paths, opset) -> list[Path]``
+# and ``files(path) -> list[Path]`` (the files one --onnx FILE stands for: one, or a seq2seq's encoder and decoder)
+EXPORTERS = {"forecast": "onnx_forecast", "classify": "onnx_classify", "tag": "onnx_tag", "lm": "onnx_lm",
+             "translate": "onnx_seq2seq"}
 
 
-def forecast_metadata(predictor) -> dict:
-    """The metadata_props of a forecasting run (see the module docstring)."""
-    return {"rnnkit.task": "forecast", "rnnkit.features": predictor.features,
-            "rnnkit.scaler": predictor.scaler.to_dict(),
-            "rnnkit.static_scaler": predictor.static_scaler.to_dict() if predictor.static_scaler else None,
-            "rnnkit.target": predictor.target,
-            "rnnkit.window": {"lookback": predictor.lookback, "step": predictor.step, "delay": predictor.delay,
-                              "horizon": predictor.horizon, "steps": predictor.n_steps},
-            "rnnkit.model": predictor.model.config.to_dict(), "rnnkit.usage": USAGE}
-
-
-def _export_forecast(run_dir, path, opset):
-    from rnnkit.load import load_predictor
-    p = load_predictor(run_dir)
-    cfg = p.model.config
-    recurrent = cfg.cell in ("rnn", "lstm", "gru")
-    # dense and conv bodies and a conv front-end: a window of exactly the trained steps (the dense
-    # body flattens it; torch.export specializes a pooled length), so their time axis is fixed
-    dynamic = recurrent and not cfg.conv_filters
-    return export_module(p.model, path, n_features=cfg.n_features, lengths=recurrent,
-                         example_time=max(p.n_steps, 2 * cfg.pool + 2) if dynamic else p.n_steps,
-                         dynamic_time=dynamic, opset=opset, metadata=forecast_metadata(p),
-                         force=True)        # the destination was checked by export_run
-
-
-# run kind -> export(run_dir, path, opset); other tasks: rnnkit.tasks.<task>.export_onnx(run_dir, path, opset)
-EXPORTERS = {"forecast": _export_forecast}
-
-
-def export_run(run_dir, path, opset: int | None = None, force: bool = False) -> Path:
-    """Export the model of a run directory to ``path`` (see the module docstring). Everything is checked
-    before anything is written: the opset, the destination, the run (checksums included)."""
+def exporter(task: str):
+    """The module of :data:`EXPORTERS` for ``task`` (CheckpointError for a task with none)."""
     import importlib
+    name = EXPORTERS.get(task)
+    if name is None:
+        raise CheckpointError(f"This rnnkit cannot export {task!r} runs to ONNX (it exports: {', '.join(EXPORTERS)}).")
+    return importlib.import_module(f"rnnkit.export.{name}")
+
+
+def export_run(run_dir, path, opset: int | None = None, force: bool = False) -> list[Path]:
+    """Export the model of a run directory to ``path`` (a seq2seq run: ``NAME.encoder.onnx`` and
+    ``NAME.decoder.onnx`` beside it) and return the files written. Everything is checked before anything
+    is written: the opset, the run's task, the destinations, the run (checksums included)."""
     from rnnkit.load import run_task
     opset = check_opset(opset)
-    path = check_destination(path, force)
     task = run_task(run_dir)
-    exporter = EXPORTERS.get(task)
-    if exporter is None:
-        try:
-            exporter = getattr(importlib.import_module(f"rnnkit.tasks.{task}"), "export_onnx", None)
-        except ModuleNotFoundError:
-            exporter = None
-    if exporter is None:
-        raise CheckpointError(f"{run_dir} is a {task!r} run; this rnnkit cannot export {task!r} runs to ONNX yet "
-                              f"(it exports: {', '.join(EXPORTERS)}).")
-    return exporter(run_dir, path, opset)
+    module = exporter(task)
+    check_destination(path, force=True)      # the name itself (.onnx, an existing folder, outside runs)
+    paths = [check_destination(p, force) for p in module.files(Path(path))]
+    return module.export(run_dir, paths, opset)

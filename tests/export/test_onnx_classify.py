@@ -1,0 +1,127 @@
+"""ONNX export of classifiers and taggers checked by onnxruntime: parity with the PyTorch model on
+random inputs with random lengths (text, numeric rows, conv bodies and front-ends with a dynamic
+time axis), a text run exported through the CLI and used with onnxruntime, numpy and the
+metadata only (tokenised with the stored pattern), and a run whose weights fail their checksum."""
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pandas as pd
+import pytest
+import torch
+
+from rnnkit.cli import main
+from rnnkit.export.onnx_classify import export_classifier
+from rnnkit.export.onnx_tag import export_tagger
+from rnnkit.layers import fused
+from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
+from rnnkit.models.tagger import Tagger, TaggerConfig
+
+pytestmark = pytest.mark.skipif(not fused.available(), reason="ONNX export needs the fused kernels")
+FIX = Path(__file__).parents[1] / "tasks" / "fixtures"
+
+
+def _session(path):
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+
+def _batches(gen, model_input, sizes=((1, 1), (6, 11), (4, 3), (3, 30))):
+    for B, T in sizes:
+        x = model_input(B, T)
+        lengths = torch.randint(1, T + 1, (B,), generator=gen)
+        lengths[0] = T
+        yield x, lengths
+
+
+@pytest.mark.parametrize("config", [
+    dict(n_classes=2, vocab_size=30, cell="lstm", bidirectional=True),
+    dict(n_classes=3, vocab_size=30, cell="gru", pooling="mean", dense_units=5),
+    dict(n_classes=3, vocab_size=30, cell="conv", layers=2, conv_kernel=3, pool_size=2, pooling="max"),
+    dict(n_classes=4, n_features=3, cell="gru", conv_filters=4, conv_kernel=3, pool_size=2, layers=2),
+    dict(n_classes=2, n_features=3, cell="rnn", pooling="max")])
+def test_classifier_parity_with_onnxruntime(config, tmp_path):
+    torch.manual_seed(0)
+    model = SequenceClassifier(ClassifierConfig(embedding_dim=6, units=5, **config)).eval()
+    sess = _session(export_classifier(model, tmp_path / "c.onnx"))
+    assert [(i.name, i.type) for i in sess.get_inputs()] == [
+        ("x", "tensor(int64)" if model.embedding is not None else "tensor(float)"), ("lengths", "tensor(int64)")]
+    gen = torch.Generator().manual_seed(1)
+    text = model.embedding is not None
+    worst = 0.0
+    for x, lengths in _batches(gen, lambda B, T: torch.randint(1, 30, (B, T), generator=gen) if text
+                               else torch.randn(B, T, 3, generator=gen)):
+        with torch.no_grad():
+            want = model(x, lengths).numpy()
+        got = sess.run(["y"], {"x": x.numpy(), "lengths": lengths.numpy()})[0]
+        assert got.shape == want.shape
+        worst = max(worst, float(np.abs(got - want).max()))
+    assert worst <= 1e-4
+
+
+@pytest.mark.parametrize("config", [dict(cell="lstm"), dict(cell="gru", layers=2, bidirectional=False)])
+def test_tagger_parity_and_padding_with_onnxruntime(config, tmp_path):
+    torch.manual_seed(0)
+    model = Tagger(TaggerConfig(vocab_size=40, n_tags=5, embedding_dim=6, units=5, **config)).eval()
+    sess = _session(export_tagger(model, tmp_path / "t.onnx"))
+    gen = torch.Generator().manual_seed(2)
+    for x, lengths in _batches(gen, lambda B, T: torch.randint(1, 40, (B, T), generator=gen)):
+        x[torch.arange(x.shape[1]) >= lengths.unsqueeze(1)] = 0        # padded as the task pads
+        with torch.no_grad():
+            want = model(x, lengths).numpy()
+        np.testing.assert_allclose(sess.run(["y"], {"x": x.numpy(), "lengths": lengths.numpy()})[0], want,
+                                   atol=1e-4, rtol=0)
+
+
+@pytest.fixture(scope="module")
+def text_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("classify") / "run"
+    assert main(["classify", "--csv", str(FIX / "tiny_reviews.csv"), "--text-col", "review", "--label-col",
+                 "sentiment", "--out", str(out), "--units", "4", "--epochs", "1", "--quiet", "--embedding-dim", "4",
+                 "--batch-size", "16", "--bidirectional", "--maxlen", "6", "--no-baselines"]) == 0
+    return out
+
+
+def test_text_run_through_the_cli_consumed_with_onnxruntime_and_numpy_only(text_run, tmp_path, capsys):
+    out = tmp_path / "reviews.onnx"
+    assert main(["export", "--run", str(text_run), "--onnx", str(out)]) == 0
+    assert "inputs x, lengths; outputs y" in capsys.readouterr().out
+    sess = _session(out)
+    meta = {k: json.loads(v) for k, v in sess.get_modelmeta().custom_metadata_map.items() if k.startswith("rnnkit.")}
+    assert meta["rnnkit.task"] == "classify" and "tokenizer" in meta["rnnkit.usage"]
+    # the consumer: the stored pattern, vocabulary and maxlen; no rnnkit
+    tok, vocab, maxlen = meta["rnnkit.tokenizer"], meta["rnnkit.vocabulary"], meta["rnnkit.encoder"]["maxlen"]
+    index = {t: i for i, t in enumerate(vocab["tokens"])}
+    texts = pd.read_csv(FIX / "tiny_reviews.csv")["review"].tolist()[:20] + ["Zorglub!", "Good good good good film "
+                                                                             "and a very good plot, really."]
+    rows = [[index.get(t, vocab["unk_id"]) for t in re.findall(tok["pattern"], s.lower())][:maxlen] for s in texts]
+    lengths = np.array([max(len(r), 1) for r in rows], np.int64)
+    x = np.zeros((len(rows), lengths.max()), np.int64)
+    for i, r in enumerate(rows):
+        x[i, :len(r)] = r
+    assert 1 in x[len(texts) - 2] and lengths[-1] == maxlen      # an unknown word and a truncated text
+    p1 = 1 / (1 + np.exp(-sess.run(["y"], {"x": x, "lengths": lengths})[0]))
+    classes = np.array(meta["rnnkit.classes"])
+    label, prob = classes[(p1 > 0.5).astype(int)], np.maximum(p1, 1 - p1)
+    pd.DataFrame({"review": texts}).to_csv(tmp_path / "in.csv", index=False)
+    assert main(["predict", "--run", str(text_run), "--csv", str(tmp_path / "in.csv"), "--output",
+                 str(tmp_path / "pred.csv")]) == 0
+    ref = pd.read_csv(tmp_path / "pred.csv")
+    assert list(ref["label"]) == list(label)
+    np.testing.assert_allclose(prob, ref["probability"].to_numpy(), atol=1e-4, rtol=0)
+
+
+def test_a_classify_run_whose_weights_fail_their_checksum_is_refused(text_run, tmp_path, capsys):
+    d = tmp_path / "run"
+    shutil.copytree(text_run, d)
+    w = d / "model.safetensors"
+    b = bytearray(w.read_bytes())
+    b[len(b) // 2] ^= 0x40
+    w.write_bytes(bytes(b))
+    out = tmp_path / "m.onnx"
+    assert main(["export", "--run", str(d), "--onnx", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rnnkit: error:") and "model.safetensors" in err and "Traceback" not in err
+    assert not out.exists()
