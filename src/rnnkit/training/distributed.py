@@ -14,9 +14,23 @@ gradient is exactly that of the mean loss over the global batch: the same as one
 the same ``batch_size`` (up to float summation order). A rank whose part is empty (a last
 batch smaller than the world) runs one sample with weight 0, so every rank takes part in every
 all-reduce. A :class:`~rnnkit.data.WindowBatches` is read directly: each rank gathers only the
-windows of its part. Validation batches are dealt round-robin (batch ``i`` to rank
-``i % world_size``); losses and the predictions the metrics need are reduced/gathered, so every
-rank gets the same numbers and takes the same early-stopping decisions.
+windows of its part. Only tensors with a batch axis are cut; a 0-d tensor (the ``reset`` flag of
+a :class:`~rnnkit.data.streams.StreamBatches` window) goes to every rank whole. With a loss
+averaged over tokens (cross-entropy with ignored padding) the weights are the parts' token
+counts, and each part stands in the epoch's mean loss for the batch's rows in proportion to its
+tokens, so the epoch's loss is one process's too. Validation batches are dealt round-robin
+(batch ``i`` to rank ``i % world_size``); losses and the predictions the metrics need are
+reduced/gathered, so every rank gets the same numbers and takes the same early-stopping decisions.
+
+State carried from batch to batch (stateful truncated BPTT, :class:`~rnnkit.data.streams.StreamBatches`:
+row ``b`` of window ``w + 1`` continues row ``b`` of window ``w``): the rows are the parallel
+streams and the split is by streams, the same rows for every rank in every window, so each rank's
+model carries the state of its own streams. Validation on such data (a ``StreamBatches``, or any
+data with a true ``carries_state`` attribute) is split the same way (not round-robin, which
+would break the streams). What a model keeps outside its parameters
+and buffers (``get_extra_state``, e.g. that carried state) differs per rank: every rank's is in
+the checkpoint (``extra_state_ranks``) and given back to it on resume; ``model.safetensors``
+holds rank 0's (the parameters are every rank's).
 
 Dropout draws from each rank's own torch RNG (seeded ``seed + rank``): with dropout the
 masks differ from one process's, so weights match a single process only without dropout.
@@ -29,6 +43,7 @@ masks differ from one process's, so weights match a single process only without 
 """
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass
 from typing import Callable, Iterable
@@ -37,7 +52,7 @@ import torch
 
 from rnnkit.errors import RnnkitError
 
-__all__ = ["Context", "context", "split_sizes", "env_world_size", "on_main", "is_main", "finish"]
+__all__ = ["Context", "context", "split_sizes", "env_world_size", "on_main", "is_main", "finish", "extra_states"]
 
 
 def env_world_size() -> int:
@@ -94,15 +109,22 @@ class Context:
                 "(shuffle with generator=trainer.generator), or a WindowBatches.")
         return _TrainShards(data, self, count)
 
-    def eval_batches(self, data: Iterable, max_steps: int | None) -> Iterable:
-        """Batch ``i`` (``i < max_steps``) of ``data`` for rank ``i % world_size``."""
+    def eval_batches(self, data: Iterable, max_steps: int | None, count: Callable) -> Iterable:
+        """``(batch, n)``: batch ``i`` (``i < max_steps``) of ``data`` for rank ``i % world_size``
+        (``n`` None: its rows count); for stream data (a carried state) this rank's streams of
+        every window, ``n`` the rows it stands for (see :class:`_TrainShards`)."""
+        from rnnkit.data.streams import StreamBatches
         from rnnkit.data.windows import WindowBatches
+        if isinstance(data, StreamBatches) or getattr(data, "carries_state", False):
+            shards = itertools.islice(_TrainShards(data, self, count), max_steps)
+            return ((b, n) for b, _, n in shards if n)
         if isinstance(data, WindowBatches):
             order, bs = data.order(), data.batch_size
             n = len(data) if max_steps is None else min(len(data), max_steps)
-            return (data.windows.get_batch(order[i * bs:(i + 1) * bs])
+            return ((data.windows.get_batch(order[i * bs:(i + 1) * bs]), None)
                     for i in range(self.rank, n, self.world_size))
-        return (b for i, b in enumerate(data) if (max_steps is None or i < max_steps) and i % self.world_size == self.rank)
+        return ((b, None) for i, b in enumerate(data)
+                if (max_steps is None or i < max_steps) and i % self.world_size == self.rank)
 
     # ---------------------------------------------------------------- reductions
     def sum(self, *values: float) -> list[float]:
@@ -129,7 +151,8 @@ class Context:
 
 class _TrainShards:
     """Iterates ``(batch, weight, n)``: this rank's part of each global batch, the factor its mean
-    loss is scaled by, and the number of samples it counts in the epoch's mean loss."""
+    loss is scaled by, and the number of samples it counts in the epoch's mean loss (its rows; for
+    a loss averaged over tokens, the batch's rows times its share of the tokens)."""
 
     def __init__(self, data, ctx: Context, count: Callable):
         self.data, self.ctx, self.count = data, ctx, count
@@ -165,11 +188,19 @@ class _TrainShards:
                 yield (_rows(x, 0, 1), y[:1]), 0.0, 0
                 continue
             part = self.count(y[lo:hi])
-            yield (_rows(x, lo, hi), y[lo:hi]), (part * w / total) if total else 0.0, part
+            yield (_rows(x, lo, hi), y[lo:hi]), (part * w / total) if total else 0.0, _share(part, total, hi - lo, n)
+
+
+def _share(part: int, total: int, rows: int, n: int):
+    """The rows of an ``n``-row batch that ``part`` of its ``total`` counted items stand for:
+    ``rows`` itself when they are in proportion (samples, or equal tokens per row)."""
+    if not total or part * n == rows * total:
+        return rows
+    return part * n / total
 
 
 def _rows(x: tuple, lo: int, hi: int):
-    sliced = tuple(t[lo:hi] if isinstance(t, torch.Tensor) else t for t in x)
+    sliced = tuple(t[lo:hi] if isinstance(t, torch.Tensor) and t.dim() else t for t in x)
     return sliced if len(sliced) > 1 else sliced[0]
 
 
@@ -205,6 +236,36 @@ def restore_rank_rng(ctx: Context | None, state: dict, path, generator) -> None:
             f"resume it with the same number of processes ({how(saved)}), or start a new run with a new --out.")
     if ctx is not None:
         restore_rng_state(state["rng_ranks"][ctx.rank], generator)
+
+
+EXTRA_STATE = "_extra_state"       # the suffix torch gives get_extra_state() in a state_dict
+
+
+def extra_states(model: torch.nn.Module) -> dict:
+    """The entries of ``model.state_dict()`` that modules keep with ``get_extra_state`` (e.g. a
+    language model's carried hidden state): DistributedDataParallel keeps parameters and
+    buffers equal on every rank, not these."""
+    return {k: v for k, v in model.state_dict().items() if k.endswith(EXTRA_STATE)}
+
+
+def restore_rank_extra_state(ctx: Context | None, state: dict, path, model: torch.nn.Module) -> None:
+    """On resume under torchrun: give this rank's model back its own extra state (the
+    checkpoint's ``model`` holds rank 0's)."""
+    from rnnkit.errors import CheckpointError
+    if ctx is None or not extra_states(model):
+        return
+    ranks = state.get("extra_state_ranks")
+    if not isinstance(ranks, list) or len(ranks) != ctx.world_size or not isinstance(ranks[ctx.rank], dict):
+        raise CheckpointError(
+            f"Checkpoint {path} lacks the state each process's model carries ('extra_state_ranks' of "
+            f"{ctx.world_size} processes), which this model needs to continue exactly. Start a new run with "
+            "a new --out directory.")
+    mine = ranks[ctx.rank]
+    unknown = sorted(set(mine) - set(extra_states(model)))
+    if unknown:
+        raise CheckpointError(f"Checkpoint {path}: the carried state {unknown[:3]} does not belong to this model. "
+                              "Start a new run with a new --out directory.")
+    model.load_state_dict(mine, strict=False)
 
 
 def finish() -> None:

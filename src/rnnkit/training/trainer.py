@@ -192,15 +192,17 @@ class Trainer:
         self.model.eval()
         total, count, preds, targets = 0.0, 0, [], []
         it = steps.batches(data, epoch)
-        if self.dist is not None:   # batch i on rank i % world_size
-            it, max_steps = self.dist.eval_batches(it, max_steps), None
-        for i, batch in enumerate(it):
+        if self.dist is not None:   # batch i on rank i % world_size (stream data: each rank its streams)
+            it, max_steps = self.dist.eval_batches(it, max_steps, self._count), None
+        for i, item in enumerate(it):
             if max_steps and i >= max_steps:
                 break
+            batch, n = item if self.dist is not None else (item, None)
             x, y = steps.split_batch(batch, self.device)
             pred = steps.forward(self.model, x)
             steps.check_shapes(pred, y, self._elementwise)
-            n = y.shape[0] if y.ndim else 1
+            if n is None:
+                n = y.shape[0] if y.ndim else 1
             total, count = total + self.loss_fn(pred, y).item() * n, count + n
             if metrics:
                 preds.append(pred.cpu())
@@ -328,6 +330,9 @@ class Trainer:
         if self.dist is not None and self.run_dir is not None:   # every rank's RNG, for exact resume
             extra = {"world_size": self.dist.world_size,
                      "rng_ranks": self.dist.gather(capture_rng_state(self.generator))}
+            carried = distributed.extra_states(self.model)    # e.g. each rank's streams' hidden state
+            if carried:
+                extra["extra_state_ranks"] = self.dist.gather(carried)
         if self._out is None:
             return
         save_state(self._path(LAST), {**extra,
@@ -406,6 +411,7 @@ class Trainer:
                 self.early_stopping.load_state_dict(state["early_stopping"])
             restore_rng_state(state["rng"], self.generator)
             distributed.restore_rank_rng(self.dist, state, last, self.generator)
+            distributed.restore_rank_extra_state(self.dist, state, last, self.model)
         except (KeyError, RuntimeError, ValueError, TypeError) as e:
             raise CheckpointError(f"Checkpoint {last} does not match this model or trainer "
                                   f"({type(e).__name__}: {str(e)[:200]}). Start a new run with a "
