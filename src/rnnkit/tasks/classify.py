@@ -8,6 +8,8 @@ directory gets ``metrics.json`` (validation and test accuracy and macro-F1 of th
 baselines: majority class and, for text, TF-IDF logistic regression on the same split and the same
 tokens), ``confusion_test.png``, ``misclassified_test.csv``, ``vocabulary.json`` (text) and
 ``config.json`` (``"task": "classify"``) from which :func:`load_model` rebuilds the model.
+Under ``torchrun`` every process trains its part of each batch (:mod:`rnnkit.training.distributed`);
+rank 0 alone creates the run directory, evaluates, writes and prints.
 
     >>> import pandas as pd, tempfile
     >>> d = tempfile.mkdtemp()
@@ -244,9 +246,11 @@ def run_classify(config: ClassifyConfig, data=None, log=print) -> dict:
     """Run the whole job; ``data`` (a :class:`ClassifyData`) replaces reading the config's source
     (the recipes pass packaged data sets). Returns ``{"run_dir", "val", "test"}``."""
     from rnnkit.tasks import classify_report as rep
-    from rnnkit.training import Trainer, create_run_dir, save_run
+    from rnnkit.training import Trainer, create_run_dir, distributed, save_run
     from rnnkit.training.checkpoint import atomic_write_text
 
+    if not distributed.is_main():           # torchrun: rank 0 prints
+        log = lambda *a, **k: None  # noqa: E731
     say = (lambda *a: None) if config.quiet else log
     source = {}
     if data is None:
@@ -269,9 +273,14 @@ def run_classify(config: ClassifyConfig, data=None, log=print) -> dict:
     model = SequenceClassifier(cfg)
     if matrix is not None:
         model.load_embedding(matrix)
-    run_dir = create_run_dir(config.name, config.out, exist_ok=config.resume)
-    if data.encoder is not None:
-        data.encoder.save(run_dir / "vocabulary.json")
+
+    def create():                            # rank 0 only under torchrun; every rank gets the path
+        run_dir = create_run_dir(config.name, config.out, exist_ok=config.resume)
+        if data.encoder is not None:
+            data.encoder.save(run_dir / "vocabulary.json")
+        return run_dir
+
+    run_dir = distributed.on_main(create)
     run_config = {"task": "classify", "job": config.to_dict() | {"out": None, "quiet": False, "resume": False},
                   "model": cfg.to_dict(), "data": {"kind": data.kind, "classes": data.classes,
                                                    "n_features": data.n_features, "scaling": data.scaling},
@@ -280,6 +289,9 @@ def run_classify(config: ClassifyConfig, data=None, log=print) -> dict:
     p = data.parts
     trainer.fit(batches(p["train"], config.batch_size, binary, config.seed), batches(p["val"], 512, binary),
                 resume=config.resume)
+    if not distributed.is_main():           # rank 0 alone evaluates, writes and prints the results
+        distributed.finish()
+        return {"run_dir": str(run_dir)}
     metrics, proba = {}, {}
     for name in ("val", "test"):
         proba[name] = predict_proba(model, p[name].x, p[name].lengths)
@@ -303,6 +315,7 @@ def run_classify(config: ClassifyConfig, data=None, log=print) -> dict:
     atomic_write_text(run_dir / "misclassified_test.csv", wrong.to_csv(index=False))
     log(rep.format_table(metrics["test"], len(p["test"].y), data.classes, label))
     say(f"run directory: {run_dir}")
+    distributed.finish()
     return {"run_dir": str(run_dir), **metrics}
 
 

@@ -11,6 +11,12 @@ every checkpoint (:class:`rnnkit.models.language_model.LanguageModel` keeps it i
 ``max_minutes`` stops after the first epoch that ends past that wall time (then the result
 depends on the machine's speed; leave it unset for exactly reproducible runs).
 
+Under ``torchrun`` the ``batch_size`` streams are shared out: each process trains its own
+contiguous streams of every window and carries their state (checkpointed per process, so
+``--resume`` stays exact with the same number of processes); validation reads each process's
+streams the same way; rank 0 alone creates the run directory, evaluates, samples, writes and
+prints, and decides for every process when ``max_minutes`` is spent.
+
     >>> cfg = LMConfig(bptt=0)
     Traceback (most recent call last):
     ...
@@ -37,7 +43,7 @@ from rnnkit.models.language_model import CELLS, LanguageModel
 from rnnkit.models.sampling import check_sampling
 from rnnkit.tasks.lm_text import LEVELS, TextCodec, read_text
 from rnnkit.tasks.options import option
-from rnnkit.training import TrainConfig, Trainer, create_run_dir
+from rnnkit.training import TrainConfig, Trainer, create_run_dir, distributed
 from rnnkit.training.checkpoint import atomic_write_text
 from rnnkit.training.runs import load_run, write_metrics
 
@@ -200,7 +206,8 @@ class TimeBudget:
         self.seconds = minutes * 60
 
     def on_epoch_end(self, trainer, epoch, logs) -> None:
-        if sum(r.get("time", 0.0) for r in trainer.history.rows) >= self.seconds:
+        # under torchrun rank 0's clock decides for every process (their clocks differ)
+        if distributed.on_main(lambda: sum(r.get("time", 0.0) for r in trainer.history.rows) >= self.seconds):
             trainer.stopped_early = True
 
 
@@ -233,6 +240,8 @@ def plot_curve(path: Path, rows: list[dict], title: str, level: str) -> None:
 
 def run_lm(cfg: LMConfig, log=print) -> dict:
     """Train, evaluate and sample; returns ``{"run_dir", "val", "test", "sample"}``."""
+    if not distributed.is_main():           # torchrun: rank 0 prints
+        log = lambda *a, **k: None  # noqa: E731
     say = (lambda *a, **k: None) if cfg.quiet else log
     cfg.train_config()
     data = prepare(cfg)
@@ -247,15 +256,23 @@ def run_lm(cfg: LMConfig, log=print) -> dict:
         f"{cfg.batch_size} streams x windows of {cfg.bptt}, {train.windows_per_epoch} windows per epoch")
     torch.manual_seed(cfg.seed)
     model = LanguageModel(len(codec), **cfg.model_kwargs())
-    run_dir = create_run_dir("lm", cfg.out, exist_ok=cfg.resume)
+
+    def create():                            # rank 0 only under torchrun; every rank gets the path
+        run_dir = create_run_dir("lm", cfg.out, exist_ok=cfg.resume)
+        if not (cfg.resume and (run_dir / Path(TextCodec.file_name(cfg.level))).exists()):
+            codec.save(run_dir)   # on resume the file stays: the trainer refuses other data (sha256 in config)
+        return run_dir
+
+    run_dir = distributed.on_main(create)
     job = {k: v for k, v in cfg.to_dict().items() if k not in RUN_ONLY}
     run_config = {"task": "lm", "job": job, "model": {"vocab_size": len(codec), **cfg.model_kwargs()}, "data": record}
-    if not (cfg.resume and (run_dir / Path(TextCodec.file_name(cfg.level))).exists()):
-        codec.save(run_dir)   # on resume the file stays: the trainer refuses other data (sha256 in config)
     callbacks = [TimeBudget(cfg.max_minutes)] if cfg.max_minutes else []
     trainer = Trainer(model, cfg.train_config(), run_dir, run_config=run_config, callbacks=callbacks)
     t0 = time.perf_counter()
     history = trainer.fit(train, val, resume=cfg.resume)
+    if not distributed.is_main():           # rank 0 alone evaluates, samples, writes and prints
+        distributed.finish()
+        return {"run_dir": str(run_dir)}
     train_seconds = sum(r.get("time", 0.0) for r in history.rows)
     cpt = codec.chars_per_token()
     metrics = {part: evaluate_ids(model, ids[part], cfg.batch_size, cfg.bptt, cfg.level, cpt, f"the {part} text")
@@ -279,6 +296,7 @@ def run_lm(cfg: LMConfig, log=print) -> dict:
     say(f"trained {len(history.rows)} epochs in {train_seconds / 60:.1f} min "
         f"({metrics['training']['tokens_per_second']:.0f} tokens/s, {time.perf_counter() - t0:.0f} s with evaluation)")
     say(f"sample:\n{sample[:1000]}\nrun directory: {run_dir}")
+    distributed.finish()
     return {"run_dir": str(run_dir), "val": v, "test": t, "sample": sample, "history": history.rows}
 
 

@@ -6,7 +6,9 @@ tag per line, blank lines between sentences): ``conll`` for training, ``val`` / 
 only. The model is a bidirectional :class:`~rnnkit.models.tagger.Tagger`; the loss and the token
 accuracy ignore padding (targets ``-100``). Reported: entity-level precision, recall and F1 from
 ``seqeval`` (with a per-type table), token accuracy, and the same for the most-frequent-tag
-baseline (each token's most frequent training tag, ``O`` for unseen tokens).
+baseline (each token's most frequent training tag, ``O`` for unseen tokens). Under ``torchrun``
+every process trains its part of each batch, rank 0 alone creates the run directory, evaluates,
+writes and prints.
 
     >>> import tempfile
     >>> sentences = [(["Paris", "is", "nice"], ["B-loc", "O", "O"]), (["I", "love", "Rome"], ["O", "O", "B-loc"])] * 10
@@ -216,8 +218,10 @@ def run_tag(config: TagConfig, sentences=None, log=print) -> dict:
     """Run the whole job; ``sentences`` replaces reading ``--conll`` (recipes). Returns
     ``{"run_dir", "val", "test"}``."""
     from rnnkit.data.vocabulary import Vocabulary
-    from rnnkit.training import Trainer, create_run_dir, save_run
+    from rnnkit.training import Trainer, create_run_dir, distributed, save_run
 
+    if not distributed.is_main():           # torchrun: rank 0 prints
+        log = lambda *a, **k: None  # noqa: E731
     say = (lambda *a: None) if config.quiet else log
     parts = prepare_parts(config, sentences)
     train_tokens = [[t.lower() for t in toks] if config.lower else list(toks) for toks, _ in parts["train"]]
@@ -241,13 +245,21 @@ def run_tag(config: TagConfig, sentences=None, log=print) -> dict:
     model = Tagger(cfg)
     if matrix is not None:
         model.load_embedding(matrix)
-    run_dir = create_run_dir(config.name, config.out, exist_ok=config.resume)
-    vocab.save(run_dir / "vocabulary.json")
+
+    def create():                            # rank 0 only under torchrun; every rank gets the path
+        run_dir = create_run_dir(config.name, config.out, exist_ok=config.resume)
+        vocab.save(run_dir / "vocabulary.json")
+        return run_dir
+
+    run_dir = distributed.on_main(create)
     run_config = {"task": "tag", "job": config.to_dict() | {"out": None, "quiet": False, "resume": False},
                   "model": cfg.to_dict(), "data": {"tags": tags}}
     trainer = Trainer(model, config.train_config(), run_dir, run_config=run_config)
     trainer.fit(_batches(*enc["train"], config.batch_size, config.seed), _batches(*enc["val"], 256),
                 resume=config.resume)
+    if not distributed.is_main():           # rank 0 alone evaluates, writes and prints the results
+        distributed.finish()
+        return {"run_dir": str(run_dir)}
     metrics = {}
     for name in ("val", "test"):
         truth = [list(t) for _, t in parts[name]]
@@ -259,6 +271,7 @@ def run_tag(config: TagConfig, sentences=None, log=print) -> dict:
     save_run(run_dir, model, metrics=metrics)
     log(format_table(metrics["test"]))
     say(f"run directory: {run_dir}")
+    distributed.finish()
     return {"run_dir": str(run_dir), **metrics}
 
 

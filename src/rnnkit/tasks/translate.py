@@ -19,7 +19,8 @@ The run directory: ``config.json`` (``"task": "translate"``), ``model.safetensor
 ``metrics.json`` ``{"test": {"model": {"bleu", "chrf"}, "copy": {"bleu", "chrf"}}, ...}``,
 ``translations_test.csv`` (source, reference, hypothesis), the vocabularies
 (``source_vocabulary.json``/``target_vocabulary.json`` or ``source_bpe.json``/``target_bpe.json``),
-history and checkpoints.
+history and checkpoints. Under ``torchrun`` every process trains its part of each batch (weighted
+by its target tokens), rank 0 alone creates the run directory, translates, writes and prints.
 
     >>> import tempfile
     >>> d = tempfile.mkdtemp()
@@ -323,18 +324,25 @@ def _table(rows: list[tuple[str, str, str]]) -> str:
 def run_translate(config: TranslateConfig, data: TranslateData | None = None, log=print) -> dict:
     """Run the whole job; ``data`` replaces preparing it (the recipe shares one preparation).
     Returns ``{"run_dir", "test", "train_seconds", ...}``."""
-    from rnnkit.training import TrainConfig, Trainer, create_run_dir, save_run
+    from rnnkit.training import TrainConfig, Trainer, create_run_dir, distributed, save_run
     from rnnkit.training.checkpoint import atomic_write_text
 
+    if not distributed.is_main():           # torchrun: rank 0 prints
+        log = lambda *a, **k: None  # noqa: E731
     say = (lambda *a: None) if config.quiet else log
     data = prepare_translate(config) if data is None else data
     say(data.summary())
     model_cfg = config.model_config(len(data.source), len(data.target))
     torch.manual_seed(config.seed)
     model = Seq2Seq(model_cfg)
-    run_dir = create_run_dir(config.name, config.out, exist_ok=config.resume)
-    data.source.save(run_dir, "source")
-    data.target.save(run_dir, "target")
+
+    def create():                            # rank 0 only under torchrun; every rank gets the path
+        run_dir = create_run_dir(config.name, config.out, exist_ok=config.resume)
+        data.source.save(run_dir, "source")
+        data.target.save(run_dir, "target")
+        return run_dir
+
+    run_dir = distributed.on_main(create)
     source = {k: str(Path(v).resolve()) for k, v in (("pairs", config.pairs), ("libreoffice_help", config.libreoffice_help)) if v}
     job = {k: v for k, v in config.to_dict().items() if k != "epochs"}   # epochs: under "train", may grow on resume
     run_config = {"task": "translate", "job": job | {"out": None, "quiet": False, "resume": False},
@@ -347,6 +355,9 @@ def run_translate(config: TranslateConfig, data: TranslateData | None = None, lo
     trainer.fit(batches(*data.ids["train"], config.batch_size, config.seed), batches(*data.ids["val"], 256),
                 resume=config.resume)
     train_seconds = time.perf_counter() - t0
+    if not distributed.is_main():           # rank 0 alone translates, writes and prints the results
+        distributed.finish()
+        return {"run_dir": str(run_dir)}
     hyps = translate_ids(model, data.ids["test"][0], config.beam, config.max_output, config.length_penalty)
     sources = [normalise(s, config.lower) for s, _ in data.texts["test"]]
     refs = [normalise(t, config.lower) for _, t in data.texts["test"]]
@@ -362,6 +373,7 @@ def run_translate(config: TranslateConfig, data: TranslateData | None = None, lo
     log(f"test ({len(refs)} pairs): model BLEU {m['bleu']:.2f} chrF {m['chrf']:.2f}; "
         f"copy baseline BLEU {c['bleu']:.2f} chrF {c['chrf']:.2f}; training {train_seconds:.0f} s")
     say(f"run directory: {run_dir}")
+    distributed.finish()
     return {"run_dir": str(run_dir), **metrics}
 
 
