@@ -5,8 +5,8 @@
 
 1. One streaming step (rnnkit.export.streaming.Streamer: one row, carried state) against
    re-running the model over the whole window, for a GRU forecaster with lookback 120 and
-   H=64 (the main job's model: 14 input features, recurrent dropout off at inference). Goal:
-   the step >= 50x cheaper.
+   H=64 (the main job's model: 14 input features, recurrent dropout off at inference), and the
+   same with an LSTM body. Goal: the step >= 50x cheaper.
 2. onnxruntime against eager PyTorch (fused kernels) for the same model exported by
    rnnkit.export.onnx, batch 1 and batch 256, windows of 120 rows with lengths.
 Every pair is timed round-robin in the same run (median of --reps; the streaming pair in blocks of
@@ -40,25 +40,32 @@ def main() -> None:
     model = Forecaster(ForecasterConfig(n_features=F, cell="gru", units=H, residual_index=0)).eval()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU capability "
           f"{torch.backends.cpu.get_cpu_capability()}, layers: {fused.backend()}")
-    print(f"GRU forecaster, {F} features, H={H}, lookback {T}; median of {reps} (ms)\n")
+    print(f"GRU (and LSTM) forecaster, {F} features, H={H}, lookback {T}; median of {reps} (ms)\n")
 
-    window = torch.randn(1, T, F)
-    s = Streamer(model)
-    s.start(window[0])
-    row = torch.randn(F)
     def block(fn, n):      # n calls back to back: a step right after a multi-threaded window call
         def run():         # would mostly time torch's OpenMP threads still spinning (measured 77 us vs 28)
             for _ in range(n):
                 fn()
         return run
-    with torch.no_grad():
-        t = interleaved({"step": block(lambda: s.step(row), 100), "window": block(lambda: model(window), 10)},
-                        reps, warmup=2)
-    t = {"step": t["step"] / 100, "window": t["window"] / 10}
-    print(f"{'':34s}{'ms':>10s}")
-    print(f"{'streaming step (1 row + state)':34s}{t['step']:>10.4f}")
-    print(f"{'re-run the window (120 rows)':34s}{t['window']:>10.4f}")
-    print(f"{'ratio (window / step)':34s}{t['window'] / t['step']:>9.1f}x   goal >= 50x\n")
+    window = torch.randn(1, T, F)
+    row = torch.randn(F)
+    print(f"{'':34s}{'GRU ms':>10s}{'LSTM ms':>10s}")
+    res = {}
+    for cell in ("gru", "lstm"):
+        torch.manual_seed(0)
+        m = model if cell == "gru" else Forecaster(ForecasterConfig(n_features=F, cell=cell, units=H,
+                                                                    residual_index=0)).eval()
+        s = Streamer(m)
+        s.start(window[0])
+        with torch.no_grad():
+            t = interleaved({"step": block(lambda: s.step(row), 100), "window": block(lambda: m(window), 10)},
+                            reps, warmup=2)
+        res[cell] = {"step": t["step"] / 100, "window": t["window"] / 10}
+    g, lstm = res["gru"], res["lstm"]
+    print(f"{'streaming step (1 row + state)':34s}{g['step']:>10.4f}{lstm['step']:>10.4f}")
+    print(f"{'re-run the window (120 rows)':34s}{g['window']:>10.4f}{lstm['window']:>10.4f}")
+    print(f"{'ratio (window / step)':34s}{g['window'] / g['step']:>9.1f}x{lstm['window'] / lstm['step']:>9.1f}x"
+          "   goal >= 50x\n")
 
     import onnxruntime as ort
     from rnnkit.export.onnx import export_module

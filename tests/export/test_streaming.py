@@ -18,7 +18,11 @@ def _model(**kw):
 @pytest.mark.parametrize("kw", [dict(cell="gru", units=6, layers=2, residual_index=1),
                                 dict(cell="lstm", units=5, dense_units=4, horizon=2),
                                 dict(cell="rnn", units=4, n_targets=2, horizon=3),
-                                dict(cell="gru", units=4, seq2seq=True)])
+                                dict(cell="gru", units=4, seq2seq=True),
+                                dict(cell="gru", units=6, residual_index=2, horizon=2),     # residual in the head
+                                dict(cell="lstm", units=5, residual_index=0),
+                                dict(cell="rnn", units=4, residual_index=0, dense_units=3),
+                                dict(cell="gru", units=4, residual_index=1, quantiles=(0.1, 0.5, 0.9), horizon=2)])
 def test_streaming_equals_the_batch_model_on_the_whole_history(kw):
     model = _model(**kw)
     rows = torch.randn(25, 3, generator=torch.Generator().manual_seed(1))
@@ -139,3 +143,49 @@ def test_gru_without_reset_after_and_relu_rnn():
             y = s.step(r)
         with torch.no_grad():
             torch.testing.assert_close(y, model(rows[None])[0], atol=1e-5, rtol=1e-5)
+
+
+def test_rows_of_every_kind_and_the_state_between_them():
+    """NumPy, float64 and requires-grad rows give the float32 tensor's forecast; reset() and a
+    new number of streams start from zeros; ``state`` is a copy of the carried state."""
+    model = _model(cell="lstm", units=4, residual_index=0)
+    rows = torch.randn(8, 3, generator=torch.Generator().manual_seed(7))
+    s = Streamer(model)
+    s.start(rows[:3])
+    kinds = [rows[3].numpy(), rows[4].double(), rows[5].clone().requires_grad_(), rows[6].tolist()]
+    for r in kinds:
+        y = s.step(r)
+    with torch.no_grad():
+        torch.testing.assert_close(y, model(rows[None, :7])[0], atol=1e-5, rtol=1e-5)
+    h, c = s.state[0]
+    h[:] = 99.0                                           # a copy: the stream is not changed
+    torch.testing.assert_close(s.step(rows[7]), model(rows[None])[0].detach(), atol=1e-5, rtol=1e-5)
+    s.reset()
+    assert s.state is None
+    with torch.no_grad():
+        torch.testing.assert_close(s.step(rows[0]), model(rows[None, :1])[0], atol=1e-5, rtol=1e-5)
+        x = torch.randn(2, 4, 3, generator=torch.Generator().manual_seed(8))
+        s.reset()
+        for t in range(4):
+            y = s.step(x[:, t])
+        torch.testing.assert_close(y, model(x), atol=1e-5, rtol=1e-5)
+        for t in range(3):                                # three streams now: from zeros
+            y = s.step(torch.cat([x[:, t], x[:1, t]]))
+        torch.testing.assert_close(y, model(torch.cat([x, x[:1]])[:, :3]), atol=1e-5, rtol=1e-5)
+    assert s.state[0][0].shape == (3, 4) and y.shape == (3, 1)
+
+
+def test_a_bad_row_leaves_the_state_as_it_was():
+    model = _model(cell="gru", units=4, layers=2)
+    rows = torch.randn(6, 3, generator=torch.Generator().manual_seed(9))
+    s = Streamer(model)
+    s.start(rows[:3])
+    for bad in ([0.0, float("inf"), 1.0], [float("-inf"), float("inf"), 0.0]):
+        with pytest.raises(InvalidArgumentError, match="finite"):
+            s.step(torch.tensor(bad))
+    for r in rows[3:]:
+        y = s.step(r)
+    with torch.no_grad():
+        torch.testing.assert_close(y, model(rows[None])[0], atol=1e-5, rtol=1e-5)
+    with pytest.raises(InvalidArgumentError, match="history"):
+        s.start(torch.tensor([[0.0, float("nan"), 1.0]]))

@@ -5,7 +5,8 @@ O(1) per observation (one step of each recurrent layer and the head; nothing is 
 body, one direction, no conv front-end) in eval mode. ``start(history)`` runs the model over a
 history of rows and keeps the state; every ``step(row)`` advances the state by one row and
 returns the forecast after it. Several independent streams run side by side when rows carry a
-batch dimension. The step is torch.nn's equations (which the layers match) in NumPy.
+batch dimension. The step is torch.nn's equations (which the layers match) in NumPy, on buffers
+allocated once (:mod:`rnnkit.export.stream_kernels`).
 
 **How the streaming state differs from a sliding window.** A forecaster trained on windows of
 ``lookback`` rows starts every window from a zero state and sees only its last ``lookback``
@@ -17,7 +18,8 @@ the last ``lookback`` rows, its first forecast is ``rnnkit predict``'s. Later fo
 a state that has run longer than the windows the model was trained on. A model that is meant
 to stream should be trained for it: ``--stateful`` training (:class:`StatefulBatches` with a ``stateful``
 body: consecutive non-overlapping windows, the state carried from one batch to the next, as in
-seed 000) trains exactly the carried-state model a streamer runs.
+seed 000) trains exactly the carried-state model a streamer runs; start its streamer from the
+whole history (as ``rnnkit predict --follow`` does for a ``--stateful`` run).
 
     >>> import torch
     >>> from rnnkit.models import Forecaster, ForecasterConfig
@@ -42,11 +44,15 @@ import torch
 from torch import Tensor
 
 from rnnkit.errors import InvalidArgumentError
+from rnnkit.export.stateful_batches import StatefulBatches
+from rnnkit.export.stream_kernels import HeadKernel, LayerKernel
 
-__all__ = ["Streamer", "StatefulBatches"]
+__all__ = ["Streamer", "StatefulBatches", "streamable"]
 
 
-def _streamable(model) -> None:
+def streamable(model) -> None:
+    """Raise a clear :class:`~rnnkit.errors.InvalidArgumentError` unless ``model`` is a Forecaster
+    that can be stepped one row at a time (a one-direction recurrent body, no conv front-end)."""
     from rnnkit.models import Forecaster
     if not isinstance(model, Forecaster):
         raise InvalidArgumentError.for_argument("model", type(model).__name__, "an rnnkit Forecaster")
@@ -61,208 +67,170 @@ def _streamable(model) -> None:
             f"It cannot stream one row at a time: {why}. Re-run the window for each new row instead.")
 
 
-try:                                            # one ufunc instead of three
-    from scipy.special import expit as _sigmoid
-except ImportError:  # pragma: no cover - scipy comes with scikit-learn, not with rnnkit
-    def _sigmoid(v):
-        return 0.5 * (np.tanh(0.5 * v) + 1.0)  # = 1 / (1 + exp(-v)), without overflow
+_streamable = streamable        # the name used before
+
+
+def _f32(t) -> np.ndarray | None:
+    return None if t is None else t.detach().cpu().to(torch.float32).numpy().copy()
 
 
 class Streamer:
     """One recurrent forecaster, stepped one row at a time (see the module docstring).
 
     A step is a few matrix-vector products: it runs in NumPy on float32 copies of the weights
-    taken when the streamer is made (eager PyTorch spends more on dispatching its ops than on
-    this arithmetic). Make a new streamer after changing the model's weights.
+    taken when the streamer is made, into buffers allocated once per batch size (eager PyTorch
+    spends more on dispatching its ops than on this arithmetic). Make a new streamer after
+    changing the model's weights. Rows may be float32 CPU tensors or NumPy arrays (the fastest
+    path); other dtypes are converted.
 
     Args:
         model: a :class:`~rnnkit.models.Forecaster` with a one-direction recurrent body.
     Attributes:
-        state: per layer ``(h,)`` (or ``(h, c)`` for LSTM), NumPy (batch, units); None before
-            :meth:`start`.
+        state: per layer ``(h,)`` (or ``(h, c)`` for LSTM), NumPy (batch, units) copies; None
+            before :meth:`start` / after :meth:`reset`.
         n_features: features per row.
     """
 
     def __init__(self, model):
-        _streamable(model)
+        streamable(model)
         self.model = model.eval()
-        body = model.body
-        self.mode, self.reset_after, self.relu = body.mode, body.reset_after, body.nonlinearity == "relu"
-        self.hidden = body.hidden_size
-        self.n_features = model.config.n_features
-        f32 = lambda t: None if t is None else t.detach().cpu().to(torch.float32).numpy().copy()  # noqa: E731
-        H = self.hidden
-        G = {"lstm": 4, "gru": 3, "rnn": 1}[self.mode] * H
-        self.layers = []       # per layer: [x | h] @ K + k gives every pre-activation in one product
-        for layer in range(body.num_layers):
-            w_ih, w_hh, b_ih, b_hh = (f32(w) for w in body._weights(layer, 0))
-            b_ih = np.zeros(G, np.float32) if b_ih is None else b_ih
-            b_hh = np.zeros(G, np.float32) if b_hh is None else b_hh
-            if self.mode == "gru" and self.reset_after:     # columns: r, z (x and h), n from x, n from h
-                K = np.zeros((w_ih.shape[1] + H, 4 * H), np.float32)
-                K[:w_ih.shape[1], :3 * H] = w_ih.T
-                K[w_ih.shape[1]:, :2 * H] = w_hh[:2 * H].T
-                K[w_ih.shape[1]:, 3 * H:] = w_hh[2 * H:].T
-                k = np.concatenate([b_ih[:2 * H] + b_hh[:2 * H], b_ih[2 * H:], b_hh[2 * H:]])
-                extra = None
-            elif self.mode == "gru":                        # n's recurrent product needs r first
-                K = np.concatenate([w_ih.T, np.concatenate([w_hh[:2 * H].T, np.zeros((H, H), np.float32)], 1)])
-                k = np.concatenate([b_ih[:2 * H] + b_hh[:2 * H], b_ih[2 * H:] + b_hh[2 * H:]])
-                extra = np.ascontiguousarray(w_hh[2 * H:].T)
-            else:
-                K, k, extra = np.concatenate([w_ih.T, w_hh.T]), b_ih + b_hh, None
-            self.layers.append((np.ascontiguousarray(K, np.float32), k.astype(np.float32), extra))
-        self.head = []
-        for m in model.head:
+        body, c = model.body, model.config
+        self.mode, self.hidden, self.n_features = body.mode, body.hidden_size, c.n_features
+        self.kernels = [LayerKernel(body.mode, *(_f32(w) for w in body._weights(layer, 0)),
+                                    reset_after=body.reset_after, relu=body.nonlinearity == "relu",
+                                    checksum=layer == 0)
+                        for layer in range(body.num_layers)]
+        linears, mods = [], list(model.head)
+        for i, m in enumerate(mods):
             if isinstance(m, torch.nn.Linear):
-                self.head.append((np.ascontiguousarray(f32(m.weight).T), f32(m.bias)))
-            elif isinstance(m, torch.nn.ReLU):
-                self.head.append(None)
-            else:  # pragma: no cover - Forecaster heads hold only these
+                relu = i + 1 < len(mods) and isinstance(mods[i + 1], torch.nn.ReLU)
+                linears.append((_f32(m.weight), _f32(m.bias) if m.bias is not None
+                                else np.zeros(m.out_features, np.float32), relu))
+            elif not isinstance(m, torch.nn.ReLU):  # pragma: no cover - Forecaster heads hold only these
                 raise InvalidArgumentError.for_argument("model", type(m).__name__, "a head of Linear/ReLU layers")
-        c = model.config
         self.horizon, self.n_targets, self.residual = c.horizon, c.n_targets, c.residual_index
-        self.state = None
+        self.quantiles = None if c.quantiles is None else len(c.quantiles)
+        fold = (self.residual is not None and self.quantiles is None and len(self.kernels) == 1
+                and len(linears) == 1 and not linears[0][2])    # the residual inside the head's product
+        self.head = HeadKernel(linears, (self.n_features, self.residual) if fold else None)
+        self._fold = fold
+        self._bufs = None           # per layer LayerBuffers for the current batch size
+        self._batch = 0
         self._batched = False
+        self._live = False          # False: the next step starts from the zero state
+
+    # ------------------------------------------------------------------ state
+    @property
+    def state(self):
+        if not self._live:
+            return None
+        return [(b.h.copy(), b.c.copy()) if self.mode == "lstm" else (b.h.copy(),) for b in self._bufs]
+
+    def reset(self) -> None:
+        """Forget the carried state (the next step starts from zeros)."""
+        self._live = False
+
+    def _ready(self, batch: int, batched: bool) -> None:
+        """Buffers and bound steps for ``batch`` streams (``batched``: rows carry a batch axis), at
+        the zero state unless a state of that layout is live."""
+        if self._bufs is None or (self._batch, self._batched) != (batch, batched):
+            bufs = [k.buffers(batch) for k in self.kernels]
+            steps = [k.bind(b, self._bad_row if i == 0 else None) for i, (k, b) in enumerate(zip(self.kernels, bufs))]
+            if len(steps) == 1:
+                self._advance = steps[0]
+            else:
+                pairs = [(bufs[i - 1].h, bufs[i].x, steps[i]) for i in range(1, len(steps))]
+                first, copyto = steps[0], np.copyto
+
+                def advance():
+                    first()
+                    for h, x, step in pairs:
+                        copyto(x, h)
+                        step()
+                self._advance = advance
+            x0 = bufs[0].x
+            inp = bufs[0].xh if self._fold else bufs[-1].hb
+            res = None if self._fold or self.residual is None else x0[:, self.residual:self.residual + 1]
+            if not batched:             # one stream: 1-D views, so the forecast comes out 1-D
+                inp, res = inp[0], None if res is None else res[0]
+            self._head = self.head.bind(inp, None if self.quantiles else res)
+            self._res = None if self.residual is None else x0[:, self.residual]
+            self._bufs, self._x0, self._batch, self._batched = bufs, x0 if batched else x0[0], batch, batched
+        elif not self._live:
+            for b in self._bufs:
+                b.zero()
+        self._live = True
+
+    def _bad_row(self):
+        raise InvalidArgumentError.for_argument("row", "a non-finite value", "finite (scaled) values")
 
     # ------------------------------------------------------------------ input
     def _rows(self, x, name: str, ndim: int) -> np.ndarray:
         if isinstance(x, Tensor):
-            x = x.numpy() if x.dtype == torch.float32 and not x.requires_grad and x.device.type == "cpu" \
-                else x.detach().cpu().to(torch.float32).numpy()
+            x = x.detach().cpu()
         x = np.asarray(x, dtype=np.float32)
         if x.ndim not in (ndim, ndim + 1) or x.shape[-1] != self.n_features:
             shape = "(features,) or (batch, features)" if ndim == 1 else "(time, features) or (batch, time, features)"
             raise InvalidArgumentError.for_argument(
                 name, tuple(x.shape), f"a tensor of shape {shape} with {self.n_features} features",
                 f"The model was trained on {self.n_features} input features per row (in the run's feature order).")
-        if not math.isfinite(x.sum()):          # any nan or +-inf makes the sum non-finite
-            raise InvalidArgumentError.for_argument(name, "a non-finite value", "finite (scaled) values")
         return x
 
     # ------------------------------------------------------------------ stepping
-    def reset(self) -> None:
-        """Forget the carried state (the next step starts from zeros)."""
-        self.state = None
-
     def start(self, history) -> Tensor:
         """Run the model over ``history`` ((time, features), or (batch, time, features) for several
         streams), keep the state, return the forecast after its last row."""
         x = self._rows(history, "history", 2)
-        self._batched = x.ndim == 3
-        x = x if self._batched else x[None]
-        self.state = None
-        for t in range(x.shape[1]):
-            y = self._advance(x[:, t])
-        return torch.from_numpy(y if self._batched else y[0])
+        if not math.isfinite(x.sum()):          # any nan or +-inf makes the sum non-finite
+            raise InvalidArgumentError.for_argument("history", "a non-finite value", "finite (scaled) values")
+        if x.shape[-2] == 0:
+            raise InvalidArgumentError.for_argument("history", tuple(x.shape), "at least one row")
+        batched = x.ndim == 3
+        self._live = False
+        self._ready(x.shape[0] if batched else 1, batched)
+        x0, advance = self._x0, self._advance
+        for t in range(x.shape[-2]):
+            x0[...] = x[:, t] if batched else x[t]
+            advance()
+        return self._forecast()
 
     def step(self, row) -> Tensor:
         """Advance by one row ((features,) or (batch, features)); the forecast after it:
         (horizon,) for one target, (horizon, n_targets) for several (a batch dimension first)."""
-        x = self._rows(row, "row", 1)
+        x = row
+        if type(x) is Tensor:               # the fast path: a float32 CPU tensor without grad
+            try:
+                x = x.numpy()
+            except (RuntimeError, TypeError):
+                x = row.detach().cpu().numpy()
+        if type(x) is not np.ndarray or x.dtype != np.float32 or x.shape[-1:] != (self.n_features,) \
+                or x.ndim > 2:
+            x = self._rows(x, "row", 1)
         batched = x.ndim == 2
-        if self.state is not None and batched != self._batched:
-            raise InvalidArgumentError.for_argument(
-                "row", tuple(x.shape), "the same batch layout as the rows before",
-                "Call reset() (or start()) before changing between one stream and a batch of streams.")
-        self._batched = batched
-        y = self._advance(x if batched else x[None])
-        return torch.from_numpy(y if batched else y[0])
+        if self._live:
+            if batched != self._batched:
+                raise InvalidArgumentError.for_argument(
+                    "row", tuple(x.shape), "the same batch layout as the rows before",
+                    "Call reset() (or start()) before changing between one stream and a batch of streams.")
+            if batched and x.shape[0] != self._batch:
+                self._live = False          # another number of streams: they start from zeros
+        if not self._live:
+            self._ready(x.shape[0] if batched else 1, batched)
+        self._x0[...] = x
+        self._advance()                     # raises on a non-finite row before the state changes
+        return self._forecast()
 
-    def _advance(self, row: np.ndarray) -> np.ndarray:
-        """One step of every layer (torch.nn's equations) for rows (batch, features)."""
-        B, H = row.shape[0], self.hidden
-        if self.state is None or self.state[0][0].shape[0] != B:
-            z = np.zeros((B, H), np.float32)
-            self.state = [(z, z) if self.mode == "lstm" else (z,) for _ in self.layers]
-        inp, new = row, []
-        for (K, k, extra), st in zip(self.layers, self.state):
-            h = st[0]
-            g = np.concatenate([inp, h], 1) @ K + k
-            if self.mode == "lstm":
-                ifo = _sigmoid(g)          # (the g gate's column block is replaced by its tanh below)
-                c = ifo[:, H:2 * H] * st[1] + ifo[:, :H] * np.tanh(g[:, 2 * H:3 * H])
-                h = ifo[:, 3 * H:] * np.tanh(c)
-                new.append((h, c))
-            elif self.mode == "gru":
-                rz = _sigmoid(g[:, :2 * H])
-                if extra is None:
-                    n = np.tanh(g[:, 2 * H:3 * H] + rz[:, :H] * g[:, 3 * H:])
-                else:
-                    n = np.tanh(g[:, 2 * H:] + (rz[:, :H] * h) @ extra)
-                h = n + rz[:, H:] * (h - n)
-                new.append((h,))
-            else:
-                h = np.maximum(g, 0) if self.relu else np.tanh(g)
-                new.append((h,))
-            inp = h
-        self.state = new
-        for layer in self.head:
-            inp = np.maximum(inp, 0) if layer is None else inp @ layer[0] + layer[1]
-        y = inp.reshape(B, self.horizon, self.n_targets) if self.n_targets > 1 else inp
-        if self.residual is not None:
-            y = y + row[:, self.residual, None]
-        return y.astype(np.float32, copy=False)
-
-
-class StatefulBatches:
-    """Training batches for a model that streams (``--stateful``, seed 000's stateful RNN):
-    each segment of the series is cut into ``batch_size`` contiguous streams; batch ``k`` holds
-    the ``k``-th non-overlapping window of ``lookback`` rows of every stream, so row ``i`` of
-    batch ``k + 1`` continues row ``i`` of batch ``k``. With a ``stateful`` recurrent body the
-    state carried from one batch to the next is the one a :class:`Streamer` carries; the state
-    is reset at the start of every pass and every segment (series never run into each other).
-    Targets are per step (seq2seq, ``delay`` rows ahead, horizon 1): the model learns to forecast
-    after every row, which is what a streamer asks of it. Batches are never shuffled.
-
-    Args:
-        data: (rows, features) scaled inputs; ``target``: (rows,) scaled target.
-        segments: ``[(begin, end)]`` row ranges that windows never cross (default: all rows).
-        model: the Forecaster being trained (its body is switched to ``stateful``).
-
-        >>> import numpy as np
-        >>> b = StatefulBatches(np.arange(40.0)[:, None], np.arange(40.0), lookback=4, delay=1, batch_size=2)
-        >>> [x[:, :, 0].tolist() for x, _ in b][:2]
-        [[[0.0, 1.0, 2.0, 3.0], [16.0, 17.0, 18.0, 19.0]], [[4.0, 5.0, 6.0, 7.0], [20.0, 21.0, 22.0, 23.0]]]
-        >>> next(iter(b))[1][0, :, 0].tolist()          # the row delay=1 after each input row
-        [1.0, 2.0, 3.0, 4.0]
-    """
-
-    def __init__(self, data, target, *, lookback: int, delay: int, batch_size: int, segments=None, model=None):
-        for name, v in (("lookback", lookback), ("delay", delay), ("batch_size", batch_size)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise InvalidArgumentError.for_argument(name, v, "a positive integer")
-        self.data = torch.as_tensor(np.asarray(data, np.float32))
-        self.target = torch.as_tensor(np.asarray(target, np.float32))
-        self.lookback, self.delay, self.batch_size = lookback, delay, batch_size
-        self.model = model
-        if model is not None:
-            _streamable(model)
-            model.body.stateful = True
-        self.plan = []          # per segment: (begin, windows per stream)
-        for a, b in segments or [(0, len(self.data))]:
-            k = (b - a - delay) // batch_size // lookback
-            if k > 0:
-                self.plan.append((a, k))
-        if not self.plan:
-            raise InvalidArgumentError.for_argument(
-                "batch_size", batch_size, f"streams of at least one window of {lookback} rows",
-                "The series is too short for that many streams: use a smaller --batch-size.")
-
-    def __len__(self) -> int:
-        return sum(k for _, k in self.plan)
-
-    def set_epoch(self, epoch: int) -> None:       # the trainer's hook; the order never changes
-        pass
-
-    def __iter__(self):
-        span = self.lookback
-        for a, k in self.plan:
-            if self.model is not None:
-                self.model.body.reset_state()
-            starts = a + torch.arange(self.batch_size) * k * span
-            for w in range(k):
-                rows = (starts + w * span).unsqueeze(1) + torch.arange(span)      # (batch, lookback)
-                yield self.data[rows], self.target[rows + self.delay].unsqueeze(-1)
-        if self.model is not None:
-            self.model.body.reset_state()
+    def _forecast(self) -> Tensor:
+        """The head on the top layer's h, plus the residual level; a fresh tensor."""
+        y = self._head()
+        if self.quantiles is not None:
+            B = self._batch
+            with torch.no_grad():
+                q = self.model.quantile_head(torch.from_numpy(y.reshape(B, self.horizon, self.quantiles)))
+            y = q.numpy()
+            if self._res is not None:
+                y += self._res[:, None, None]
+            return torch.from_numpy(y if self._batched else y[0])
+        if self.n_targets > 1:
+            y = y.reshape(y.shape[:-1] + (self.horizon, self.n_targets))
+        return torch.from_numpy(y)
