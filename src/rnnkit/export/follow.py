@@ -3,10 +3,12 @@ per new row, O(1) per row (a :class:`~rnnkit.export.streaming.Streamer` step).
 
 The rows already in the file are prepared exactly as ``rnnkit predict`` prepares them (the run's
 own preparation, saved scaler) and the streamer starts from the last ``lookback`` of them, so the
-first forecast is ``rnnkit predict``'s. Then the file is polled; every complete line appended is
-one new row: its data columns are read, the time features the run uses (sin/cos of the time of
-day/year) are computed from its time, it is scaled and fed to the streamer, and the forecast
-``delay`` rows ahead is printed. Later forecasts carry the state (see
+first forecast is ``rnnkit predict``'s; a run trained with ``--stateful`` (on the state carried
+over consecutive windows) starts from all of the file's last segment instead, so every forecast
+is the model's over the whole history, the state it was trained to carry. Then the file is
+polled; every complete line appended is one new row: its data columns are read, the time
+features the run uses (sin/cos of the time of day/year) are computed from its time, it is
+scaled and fed to the streamer, and the forecast ``delay`` rows ahead is printed. Later forecasts carry the state (see
 :mod:`rnnkit.export.streaming` for how that differs from a sliding window).
 
 Supported runs: one series read from ``--csv`` (no ``--group-col``, no static features), no
@@ -128,7 +130,8 @@ def follow(run_dir, path, poll: float = 0.5, *, max_rows: int | None = None, idl
         out(f"{last},{r['target_time']},{r['forecast']:.6g}")
 
     last = prepared.times[b - 1]
-    emit(last, streamer.start(torch.from_numpy(prepared.data[b - p.lookback:b])))
+    begin = a if getattr(p.job, "stateful", False) else b - p.lookback
+    emit(last, streamer.start(torch.from_numpy(prepared.data[begin:b])))
     offset, lineno, new, idle_since = end, text.count("\n"), 0, _time.monotonic()
     pending = b""
     while max_rows is None or new < max_rows:

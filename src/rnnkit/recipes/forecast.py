@@ -55,6 +55,8 @@ class ForecastJob:
     ``stride``; ``seq2seq`` trains on the target at every input step (the inputs shifted by
     ``delay``, seed 000's "improving our loss function"), evaluated after the last step; ``seasonal_period`` in rows for the seasonal-naive baseline (None: 1 day of rows
     when the series has a regular frequency of at most a day).
+    ``stateful`` trains with the state carried between consecutive windows (see
+    :mod:`rnnkit.recipes.forecast_stateful`; it implies ``seq2seq``).
     Model: see :class:`rnnkit.models.ForecasterConfig`; ``residual`` (default True) makes the
     model predict the change from the last observed target value (``residual_index``). Training: see
     :class:`rnnkit.training.TrainConfig`, plus ``batch_size``.
@@ -119,7 +121,11 @@ class ForecastJob:
                                   "the target itself)", group="model")
     # training
     epochs: int = option(15, "training epochs", group="training")
-    batch_size: int = option(128, "windows per batch", group="training")
+    batch_size: int = option(128, "windows per batch (with --stateful: parallel streams)", group="training")
+    stateful: bool = option(False, "train the model a streamer runs: consecutive non-overlapping windows, the "
+                                   "recurrent state carried from batch to batch, the target after every row "
+                                   "(recurrent one-direction body, --step 1, --horizon 1); test windows as usual",
+                            group="training")
     optimizer: str = option("rmsprop", "optimiser", choices=("rmsprop", "adam"), group="training")
     lr: float = option(1e-3, "learning rate", group="training")
     loss: str = option("mae", "training loss", choices=("mae", "mse", "huber"), group="training")
@@ -145,12 +151,14 @@ class ForecastJob:
                                 units=self.units, layers=self.layers, bidirectional=self.bidirectional,
                                 dropout=self.dropout, recurrent_dropout=self.recurrent_dropout,
                                 conv_filters=self.conv_filters, dense_units=self.dense_units,
-                                horizon=self.horizon, seq2seq=self.seq2seq,
+                                horizon=self.horizon, seq2seq=self.seq2seq or self.stateful,
                                 residual_index=target_index if self.residual else None,
                                 quantiles=None if self.quantiles is None else tuple(self.quantiles))
 
     def train_config(self) -> TrainConfig:
+        from rnnkit.recipes.forecast_stateful import check_stateful
         from rnnkit.training.losses import PinballLoss
+        check_stateful(self)
         if self.quantiles is not None and self.loss != "mae":
             raise InvalidArgumentError.for_argument(
                 "--loss", self.loss, "no --loss beside --quantiles",
@@ -417,14 +425,22 @@ def run_forecast(job: ForecastJob, log=print, prepared=None) -> dict:
     torch.manual_seed(job.seed)
     cfg = job.model_config(prepared.input_size(), prepared.feature_names.index(prepared.target))
     model = Forecaster(cfg)
+    if job.stateful:                        # consecutive windows, the state carried (checked before the run dir)
+        from rnnkit.recipes.forecast_stateful import end_stateful, stateful_batches
+        fit_data = stateful_batches(job, prepared, model)
+        say(f"stateful: {job.batch_size} streams, {len(fit_data[0])} batches of {job.lookback} rows per pass "
+            f"(val: one stream per segment, {len(fit_data[1])} batches)")
+    else:
+        fit_data = (train_w.batches(job.batch_size, shuffle=True, seed=job.seed), val_fit.batches(job.batch_size))
     # under torchrun rank 0 creates the run directory and every rank is given its path
     run_dir = distributed.on_main(lambda: create_run_dir(job.name, job.out, exist_ok=job.resume))
     run_config = {"job": job.to_dict() | {"resume": False, "quiet": False, "out": None},
                   "model": cfg.to_dict(), "data": prepared.to_dict(),
                   "source": {**data_source(job), "time_step_s": time_step(prepared)}}
     trainer = Trainer(model, job.train_config(), run_dir, run_config=run_config)
-    trainer.fit(train_w.batches(job.batch_size, shuffle=True, seed=job.seed),
-                          val_fit.batches(job.batch_size), resume=job.resume)
+    trainer.fit(*fit_data, resume=job.resume)
+    if job.stateful:
+        end_stateful(model)                 # test windows start from zeros, like the baselines'
     if not distributed.is_main():           # rank 0 alone evaluates, writes and prints the results
         distributed.finish()
         return {"run_dir": str(run_dir)}
