@@ -125,3 +125,26 @@ def test_a_classify_run_whose_weights_fail_their_checksum_is_refused(text_run, t
     err = capsys.readouterr().err
     assert err.startswith("rnnkit: error:") and "model.safetensors" in err and "Traceback" not in err
     assert not out.exists()
+
+
+def test_tag_run_through_the_cli_tags_as_rnnkit_tags(tmp_path, capsys):
+    run = tmp_path / "tag"
+    assert main(["tag", "--conll", str(FIX / "tiny_ner.txt"), "--out", str(run), "--units", "4", "--embedding-dim",
+                 "4", "--epochs", "1", "--quiet", "--batch-size", "8"]) == 0
+    capsys.readouterr()
+    assert main(["export", "--run", str(run), "--onnx", str(tmp_path / "ner.onnx")]) == 0
+    sess = _session(tmp_path / "ner.onnx")
+    meta = {k: json.loads(v) for k, v in sess.get_modelmeta().custom_metadata_map.items() if k.startswith("rnnkit.")}
+    from rnnkit.tasks.tag import load_tagger, predict_tags
+    model, job, tags, vocab = load_tagger(run)
+    assert meta["rnnkit.tags"] == tags and meta["rnnkit.vocabulary"]["tokens"] == vocab.tokens
+    sentences = [["Alice", "lives", "in", "Paris", "."], ["Zorglub"], ["New", "York", "is", "big"]]
+    index = {t: i for i, t in enumerate(meta["rnnkit.vocabulary"]["tokens"])}
+    lengths = np.array([len(s) for s in sentences], np.int64)
+    x = np.zeros((len(sentences), lengths.max()), np.int64)
+    for b, s in enumerate(sentences):
+        x[b, :len(s)] = [index.get(t.lower() if meta["rnnkit.lower"] else t, 1) for t in s]
+    y = sess.run(["y"], {"x": x, "lengths": lengths})[0]
+    got = [[tags[int(i)] for i in y[b, :n].argmax(-1)] for b, n in enumerate(lengths)]
+    ids, ref_lengths = vocab.encode([[t.lower() if job.lower else t for t in s] for s in sentences])
+    assert got == predict_tags(model, ids, ref_lengths, tags)

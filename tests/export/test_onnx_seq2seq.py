@@ -139,3 +139,27 @@ def test_translate_run_exports_encoder_and_decoder_through_the_cli(tmp_path, cap
         src[b, :len(i)] = i
     want = greedy_decode(model, torch.from_numpy(src), torch.from_numpy(lengths), max_len=12)
     assert _greedy_with_onnxruntime(enc, dec, model, src, lengths, 12) == want
+
+
+def test_lm_run_through_the_cli_generates_what_rnnkit_generates(tmp_path, capsys):
+    from rnnkit.tasks.lm import LMConfig, load_lm, run_lm
+    text = Path(__file__).parents[1] / "tasks" / "fixtures" / "lm" / "tiny.txt"
+    run = tmp_path / "lm"
+    run_lm(LMConfig(text=str(text), bptt=20, batch_size=4, windows_per_epoch=3, embedding_dim=8, hidden_size=16,
+                    num_layers=1, sample_length=5, quiet=True, epochs=1, out=str(run)), log=lambda *a: None)
+    assert main(["export", "--run", str(run), "--onnx", str(tmp_path / "lm.onnx")]) == 0
+    assert "inputs x, h, c; outputs y, h_out, c_out" in capsys.readouterr().out
+    sess = _session(tmp_path / "lm.onnx")
+    meta = {k: json.loads(v) for k, v in sess.get_modelmeta().custom_metadata_map.items() if k.startswith("rnnkit.")}
+    assert meta["rnnkit.level"] == "char" and meta["rnnkit.state"]["units"] == 16
+    tokens = meta["rnnkit.codec"]["tokens"]
+    prompt = [tokens.index(ch) for ch in "the "]
+    feed = {"x": np.array([prompt], np.int64), "h": np.zeros((1, 1, 16), np.float32),
+            "c": np.zeros((1, 1, 16), np.float32)}
+    got = []
+    for _ in range(8):
+        y, h, c = sess.run(["y", "h_out", "c_out"], feed)
+        got.append(int(y[0, -1].argmax()))
+        feed = {"x": np.array([[got[-1]]], np.int64), "h": h, "c": c}
+    model = load_lm(run)[0]
+    assert got == list(model.sample(prompt, 8, temperature=0))
