@@ -10,7 +10,10 @@ made when the batch size is first seen:
   ``[W_ih^T; W_hh^T; b]`` (the bias as the last row, multiplied by the constant 1), so every
   pre-activation of the layer is one ``np.dot(..., out=g)``;
 - the gate columns are reordered so that the sigmoid gates are contiguous (LSTM ``i, f, o, g``),
-  one ufunc call each for the sigmoids and the tanh;
+  one ufunc call each for the sigmoids and the tanh; the GRU (torch's form) has its ``z``
+  columns twice, negated once (``sigmoid(-a) = 1 - z``), and writes ``n`` into a scratch block
+  just before ``h`` in the row buffer (``[x | n | h | 1]``, zero rows in the matrix), so
+  ``h' = (1 - z) * n + z * h`` is one product of ``[1 - z | z]`` and ``[n | h]`` and one sum;
 - the new ``h`` is written in place into the layer's row buffer (and copied into the next
   layer's), so the state is already where the next product reads it;
 - layer 0 has one more column, the sum of the input row (ones against ``x``, zeros against
@@ -24,13 +27,13 @@ cells); float32 throughout.
     >>> gru = torch.nn.GRU(3, 4, batch_first=True)
     >>> k = LayerKernel("gru", *(w.detach().numpy() for w in (gru.weight_ih_l0, gru.weight_hh_l0,
     ...                                                        gru.bias_ih_l0, gru.bias_hh_l0)), checksum=True)
-    >>> buf = k.buffers(1)
+    >>> buf = k.buffers(None)                   # one stream: 1-D buffers
     >>> step = k.bind(buf)
     >>> x = torch.randn(5, 3)
     >>> for t in range(5):
     ...     buf.x[:] = x[t].numpy()
     ...     step()
-    >>> bool(np.allclose(buf.h, gru(x[None])[1][0].detach().numpy(), atol=1e-6))
+    >>> bool(np.allclose(buf.h, gru(x[None])[1][0, 0].detach().numpy(), atol=1e-6))
     True
 """
 from __future__ import annotations
@@ -54,17 +57,21 @@ __all__ = ["LayerKernel", "LayerBuffers", "HeadKernel"]
 
 class LayerBuffers:
     """One layer's preallocated arrays for ``batch`` streams: ``xh`` = ``[x | h | 1]``, views ``x``,
-    ``h`` and ``hb`` (= ``[h | 1]``), the pre-activations ``g``, and ``c`` (LSTM cell), ``t``/``u``
-    (scratch rows)."""
+    ``h`` and ``hb`` (= ``[h | 1]``), the pre-activations ``g``, ``c`` (LSTM cell), ``t``/``u``
+    (scratch rows). ``batch=None``: one stream, every array 1-D (NumPy's vector paths are the
+    fastest ones)."""
 
-    def __init__(self, batch: int, n_in: int, hidden: int, n_cols: int):
-        self.xh = np.zeros((batch, n_in + hidden + 1), np.float32)
-        self.xh[:, -1] = 1.0
-        self.x, self.h, self.hb = self.xh[:, :n_in], self.xh[:, n_in:n_in + hidden], self.xh[:, n_in:]
-        self.g = np.empty((batch, n_cols), np.float32)
-        self.c = np.zeros((batch, hidden), np.float32)
-        self.t = np.empty((batch, hidden), np.float32)
-        self.u = np.empty((batch, hidden), np.float32)
+    def __init__(self, batch: int | None, n_in: int, hidden: int, n_cols: int, scratch: int = 0):
+        lead, a = () if batch is None else (batch,), n_in + scratch
+        self.xh = np.zeros(lead + (a + hidden + 1,), np.float32)     # [x | scratch | h | 1]
+        self.xh[..., -1] = 1.0
+        self.x, self.h, self.hb = self.xh[..., :n_in], self.xh[..., a:a + hidden], self.xh[..., a:]
+        self.sh = self.xh[..., n_in:a + hidden]                       # [scratch | h]
+        self.g = np.empty(lead + (n_cols,), np.float32)
+        self.c = np.zeros(lead + (hidden,), np.float32)
+        self.t = np.empty(lead + (hidden,), np.float32)
+        self.u = np.empty(lead + (hidden,), np.float32)
+        self.p = np.empty(lead + (2 * hidden,), np.float32)
 
     def zero(self) -> None:
         """Back to the zero state."""
@@ -89,13 +96,16 @@ class LayerKernel:
         w_ih, w_hh = np.asarray(w_ih, np.float32), np.asarray(w_hh, np.float32)
         self.mode, self.hidden, self.n_in, self.relu = mode, H, n_in, relu
         self.extra = None                                   # GRU reset_after=False: W_hn^T
-        if mode == "gru" and reset_after:                   # columns r, z | n from x | n from h
-            cols = 4 * H
-            K = np.zeros((n_in + H + 1, cols), np.float32)
-            K[:n_in, :3 * H] = w_ih.T
-            K[n_in:n_in + H, :2 * H] = w_hh[:2 * H].T
-            K[n_in:n_in + H, 3 * H:] = w_hh[2 * H:].T
-            K[-1] = np.concatenate([b_ih[:2 * H] + b_hh[:2 * H], b_ih[2 * H:], b_hh[2 * H:]])
+        self.scratch = 0                                    # rows [x | scratch | h | 1] of the buffer
+        if mode == "gru" and reset_after:   # columns r | -z | z | n from x | n from h; n goes to the scratch
+            cols, self.scratch = 5 * H, H   # so that [1 - z | z] * [n | h] is one product, one sum
+            K = np.zeros((n_in + 2 * H + 1, cols), np.float32)
+            wr, wz = w_ih[:H].T, w_ih[H:2 * H].T
+            K[:n_in] = np.concatenate([wr, -wz, wz, w_ih[2 * H:].T, np.zeros((n_in, H), np.float32)], 1)
+            hr, hz = w_hh[:H].T, w_hh[H:2 * H].T
+            K[n_in + H:n_in + 2 * H] = np.concatenate([hr, -hz, hz, np.zeros((H, H), np.float32), w_hh[2 * H:].T], 1)
+            br, bz = b_ih[:H] + b_hh[:H], b_ih[H:2 * H] + b_hh[H:2 * H]
+            K[-1] = np.concatenate([br, -bz, bz, b_ih[2 * H:], b_hh[2 * H:]])
         elif mode == "gru":                                 # n's recurrent product needs r first
             cols = 3 * H
             K = np.zeros((n_in + H + 1, cols), np.float32)
@@ -113,8 +123,8 @@ class LayerKernel:
             K[:n_in, -1] = 1.0
         self.K = np.ascontiguousarray(K, np.float32)
 
-    def buffers(self, batch: int) -> LayerBuffers:
-        return LayerBuffers(batch, self.n_in, self.hidden, self.K.shape[1])
+    def buffers(self, batch: int | None) -> LayerBuffers:
+        return LayerBuffers(batch, self.n_in, self.hidden, self.K.shape[1], self.scratch)
 
     def bind(self, b: LayerBuffers, on_bad_row=None):
         """The layer's step on ``b`` as a closure without arguments (every view and ufunc bound
@@ -123,56 +133,60 @@ class LayerKernel:
         row is not finite, before the state changes (it should raise)."""
         H, g, h, K, xh, dot = self.hidden, b.g, b.h, self.K, b.xh, np.dot
         mul, add, sub, tanh, sig, isfinite = np.multiply, np.add, np.subtract, np.tanh, _sigmoid, math.isfinite
-        chk = b.g[:, -1] if self.checksum is not None and on_bad_row is not None else None
-        one = chk is not None and len(chk) == 1
+        chk = b.g[..., -1:] if self.checksum is not None and on_bad_row is not None else None
+        one = chk is not None and chk.size == 1
 
         def products():
             dot(xh, K, out=g)
             if chk is not None and not isfinite(chk.item() if one else chk.sum()):
                 on_bad_row()
 
-        if self.mode == "gru":
-            rz, r, z, n = g[:, :2 * H], g[:, :H], g[:, H:2 * H], g[:, 2 * H:3 * H]
-            if self.extra is None:
-                nh = g[:, 3 * H:4 * H]
+        if self.mode == "gru" and self.scratch:
+            s, r, nx, nh, zz, n, sh, p = (g[..., :3 * H], g[..., :H], g[..., 3 * H:4 * H], g[..., 4 * H:5 * H],
+                                          g[..., H:3 * H], b.xh[..., self.n_in:self.n_in + H], b.sh, b.p)
+            p1, p2 = p[..., :H], p[..., H:]
 
-                def step():
-                    products()
-                    sig(rz, out=rz)
-                    mul(r, nh, out=nh)          # r * (W_hn h + b_hn)
-                    add(n, nh, out=n)
-                    tanh(n, out=n)
-                    sub(h, n, out=h)            # h' = n + z * (h - n)
-                    mul(h, z, out=h)
-                    add(h, n, out=h)
-            else:
-                rh, nh, W = b.t, b.u, self.extra
-
-                def step():
-                    products()
-                    sig(rz, out=rz)
-                    mul(r, h, out=rh)
-                    dot(rh, W, out=nh)          # (r * h) W_hn^T
-                    add(n, nh, out=n)
-                    tanh(n, out=n)
-                    sub(h, n, out=h)
-                    mul(h, z, out=h)
-                    add(h, n, out=h)
-        elif self.mode == "lstm":
-            s, i, f, o, gg, c, t = (g[:, :3 * H], g[:, :H], g[:, H:2 * H], g[:, 2 * H:3 * H], g[:, 3 * H:4 * H],
-                                    b.c, b.t)
+            def step():
+                dot(xh, K, g)
+                if chk is not None and not isfinite(chk.item() if one else chk.sum()):
+                    on_bad_row()
+                sig(s, s)                       # r | 1 - z | z
+                mul(r, nh, nh)                  # r * (W_hn h + b_hn)
+                add(nx, nh, n)
+                tanh(n, n)                      # n, beside h
+                mul(zz, sh, p)                  # (1 - z) * n | z * h
+                add(p1, p2, h)                  # h' = (1 - z) * n + z * h
+        elif self.mode == "gru":                            # reset_after=False
+            rz, r, z, n = g[..., :2 * H], g[..., :H], g[..., H:2 * H], g[..., 2 * H:3 * H]
+            rh, nh, W = b.t, b.u, self.extra
 
             def step():
                 products()
-                sig(s, out=s)
-                tanh(gg, out=gg)
-                mul(f, c, out=c)                # c' = f * c + i * g
-                mul(i, gg, out=gg)
-                add(c, gg, out=c)
-                tanh(c, out=t)
-                mul(o, t, out=h)                # h' = o * tanh(c')
+                sig(rz, rz)
+                mul(r, h, rh)
+                dot(rh, W, nh)                  # (r * h) W_hn^T
+                add(n, nh, n)
+                tanh(n, n)
+                sub(h, n, h)                    # h' = n + z * (h - n)
+                mul(h, z, h)
+                add(h, n, h)
+        elif self.mode == "lstm":
+            s, i, f, o, gg, c, t = (g[..., :3 * H], g[..., :H], g[..., H:2 * H], g[..., 2 * H:3 * H],
+                                    g[..., 3 * H:4 * H], b.c, b.t)
+
+            def step():
+                dot(xh, K, g)
+                if chk is not None and not isfinite(chk.item() if one else chk.sum()):
+                    on_bad_row()
+                sig(s, s)
+                tanh(gg, gg)
+                mul(f, c, c)                    # c' = f * c + i * g
+                mul(i, gg, gg)
+                add(c, gg, c)
+                tanh(c, t)
+                mul(o, t, h)                    # h' = o * tanh(c')
         else:
-            pre, act = g[:, :H], np.maximum if self.relu else None
+            pre, act = g[..., :H], np.maximum if self.relu else None
 
             def step():
                 products()
@@ -189,9 +203,10 @@ class HeadKernel:
 
     Args:
         linears: ``(weight (out, in), bias (out,), relu_after)`` per Linear layer.
-        residual_from: ``(n_in, index)`` for a one-Linear head read from a whole row buffer
-            ``[x | h | 1]`` (``n_in`` inputs): the matrix gets a row of ones at input ``index``,
-            so the product adds the residual level ``x[index]`` to every output.
+        residual_from: ``(n_lead, index)`` for a one-Linear head read from a whole row buffer
+            ``[x | scratch | h | 1]`` (``n_lead`` columns before ``h``): the matrix gets a row of
+            ones at input ``index`` (zeros elsewhere), so the product adds the residual level
+            ``x[index]`` to every output.
     """
 
     def __init__(self, linears: list[tuple[np.ndarray, np.ndarray, bool]], residual_from=None):
@@ -200,8 +215,8 @@ class HeadKernel:
         if residual_from is not None:
             if len(self.W) != 1 or self.relu[0]:
                 raise ValueError("residual_from needs a head of one Linear layer")
-            n_in, index = residual_from
-            x_rows = np.zeros((n_in, self.W[0].shape[1]), np.float32)
+            n_lead, index = residual_from
+            x_rows = np.zeros((n_lead, self.W[0].shape[1]), np.float32)
             x_rows[index] = 1.0
             self.W[0] = np.ascontiguousarray(np.concatenate([x_rows, self.W[0]]))
 

@@ -70,6 +70,9 @@ def streamable(model) -> None:
 _streamable = streamable        # the name used before
 
 
+_F32 = np.dtype(np.float32)
+
+
 def _f32(t) -> np.ndarray | None:
     return None if t is None else t.detach().cpu().to(torch.float32).numpy().copy()
 
@@ -112,7 +115,7 @@ class Streamer:
         self.quantiles = None if c.quantiles is None else len(c.quantiles)
         fold = (self.residual is not None and self.quantiles is None and len(self.kernels) == 1
                 and len(linears) == 1 and not linears[0][2])    # the residual inside the head's product
-        self.head = HeadKernel(linears, (self.n_features, self.residual) if fold else None)
+        self.head = HeadKernel(linears, (self.n_features + self.kernels[0].scratch, self.residual) if fold else None)
         self._fold = fold
         self._bufs = None           # per layer LayerBuffers for the current batch size
         self._batch = 0
@@ -131,13 +134,13 @@ class Streamer:
         self._live = False
 
     def _ready(self, batch: int, batched: bool) -> None:
-        """Buffers and bound steps for ``batch`` streams (``batched``: rows carry a batch axis), at
-        the zero state unless a state of that layout is live."""
+        """Buffers and bound steps for ``batch`` streams (``batched``: rows carry a batch axis; else
+        1-D buffers), at the zero state unless a state of that layout is live."""
         if self._bufs is None or (self._batch, self._batched) != (batch, batched):
-            bufs = [k.buffers(batch) for k in self.kernels]
+            bufs = [k.buffers(batch if batched else None) for k in self.kernels]
             steps = [k.bind(b, self._bad_row if i == 0 else None) for i, (k, b) in enumerate(zip(self.kernels, bufs))]
             if len(steps) == 1:
-                self._advance = steps[0]
+                advance = steps[0]
             else:
                 pairs = [(bufs[i - 1].h, bufs[i].x, steps[i]) for i in range(1, len(steps))]
                 first, copyto = steps[0], np.copyto
@@ -147,15 +150,26 @@ class Streamer:
                     for h, x, step in pairs:
                         copyto(x, h)
                         step()
-                self._advance = advance
             x0 = bufs[0].x
             inp = bufs[0].xh if self._fold else bufs[-1].hb
-            res = None if self._fold or self.residual is None else x0[:, self.residual:self.residual + 1]
-            if not batched:             # one stream: 1-D views, so the forecast comes out 1-D
-                inp, res = inp[0], None if res is None else res[0]
-            self._head = self.head.bind(inp, None if self.quantiles else res)
-            self._res = None if self.residual is None else x0[:, self.residual]
-            self._bufs, self._x0, self._batch, self._batched = bufs, x0 if batched else x0[0], batch, batched
+            res = None if self._fold or self.residual is None else x0[..., self.residual:self.residual + 1]
+            head = self.head.bind(inp, None if self.quantiles else res)
+            self._res = None if self.residual is None else x0[..., self.residual]
+            self._advance, self._head, self._x0 = advance, head, x0
+            self._bufs, self._batch, self._batched = bufs, batch, batched
+            self._shape = x0.shape
+            from_numpy = torch.from_numpy
+            if self.quantiles is None and self.n_targets == 1:
+                def tick(x):
+                    x0[...] = x
+                    advance()
+                    return from_numpy(head())
+            else:
+                def tick(x):
+                    x0[...] = x
+                    advance()
+                    return self._forecast()
+            self._tick = tick
         elif not self._live:
             for b in self._bufs:
                 b.zero()
@@ -189,10 +203,10 @@ class Streamer:
         self._live = False
         self._ready(x.shape[0] if batched else 1, batched)
         x0, advance = self._x0, self._advance
-        for t in range(x.shape[-2]):
+        for t in range(x.shape[-2] - 1):
             x0[...] = x[:, t] if batched else x[t]
             advance()
-        return self._forecast()
+        return self._tick(x[:, -1] if batched else x[-1])
 
     def step(self, row) -> Tensor:
         """Advance by one row ((features,) or (batch, features)); the forecast after it:
@@ -203,9 +217,9 @@ class Streamer:
                 x = x.numpy()
             except (RuntimeError, TypeError):
                 x = row.detach().cpu().numpy()
-        if type(x) is not np.ndarray or x.dtype != np.float32 or x.shape[-1:] != (self.n_features,) \
-                or x.ndim > 2:
-            x = self._rows(x, "row", 1)
+        if self._live and type(x) is np.ndarray and x.dtype is _F32 and x.shape == self._shape:
+            return self._tick(x)            # raises on a non-finite row before the state changes
+        x = self._rows(x, "row", 1)
         batched = x.ndim == 2
         if self._live:
             if batched != self._batched:
@@ -216,20 +230,17 @@ class Streamer:
                 self._live = False          # another number of streams: they start from zeros
         if not self._live:
             self._ready(x.shape[0] if batched else 1, batched)
-        self._x0[...] = x
-        self._advance()                     # raises on a non-finite row before the state changes
-        return self._forecast()
+        return self._tick(x)
 
     def _forecast(self) -> Tensor:
         """The head on the top layer's h, plus the residual level; a fresh tensor."""
         y = self._head()
         if self.quantiles is not None:
-            B = self._batch
             with torch.no_grad():
-                q = self.model.quantile_head(torch.from_numpy(y.reshape(B, self.horizon, self.quantiles)))
+                q = self.model.quantile_head(torch.from_numpy(y.reshape(-1, self.horizon, self.quantiles)))
             y = q.numpy()
             if self._res is not None:
-                y += self._res[:, None, None]
+                y += self._res.reshape(-1, 1, 1)
             return torch.from_numpy(y if self._batched else y[0])
         if self.n_targets > 1:
             y = y.reshape(y.shape[:-1] + (self.horizon, self.n_targets))
