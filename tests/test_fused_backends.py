@@ -95,6 +95,28 @@ def test_backend_failing_at_the_probe_is_never_chosen(mod):
     assert _rnnkit_warnings(record) == []  # a backend this CPU lacks is no news at every start
 
 
+@pytest.mark.parametrize("mode,reset_after", [("lstm", True), ("gru", True), ("gru", False), ("rnn", True)])
+@pytest.mark.parametrize("I,H", [(5, 9), (14, 32), (20, 17), (32, 16), (33, 8)])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_hand_kernels_for_small_inputs_match_the_reference(mod, mode, reset_after, I, H, dtype):
+    """Where oneDNN does not run, x @ W_ih and dx = dgates @ W_ih go through small_gemm.h for an
+    input size <= 32 (widths that fill 64-column tiles, 8-lane registers and neither; the
+    narrow and the wide dx panel; 33 = BLAS again); compared with the reference loop."""
+    backends.inject_failure(mod, ("dnnl",))
+    backends.reset()
+    g = torch.Generator().manual_seed(I * 100 + H)
+    B, T, n = 7, 11, G[mode] * H
+    r = lambda *s: (torch.randn(*s, generator=g, dtype=dtype) * 0.4).requires_grad_()  # noqa: E731
+    args = [r(B, T, I), r(B, H), r(B, H) if mode == "lstm" else None, r(n, I), r(n, H), r(n), r(n)]
+    for lengths in (None, torch.tensor([11, 3, 5, 11, 1, 6, 9])):
+        kw = dict(lengths=lengths, reset_after=reset_after)
+        got = _outputs_and_grads(fused_scan, mode, args, kw)
+        want = _outputs_and_grads(reference_scan, mode, args, kw)
+        tol = 1e-4 if dtype == torch.float32 else 1e-12  # float32: summation order
+        for a, b in zip(got, want):
+            torch.testing.assert_close(a, b, rtol=tol, atol=tol)
+
+
 @pytest.mark.parametrize("name", ["dnnl", "blas"])
 def test_backend_failing_mid_run_falls_back_with_one_warning(mod, name):
     if backends.probe(mod)[name] is not None:

@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+#include "small_gemm.h"
 
 namespace at { namespace native {
 // Exported by libtorch_cpu (oneDNN matmul): result = beta*result + alpha*mat1@mat2.
@@ -214,11 +215,42 @@ inline bool by_sequence(const Plan& p, int64_t backend) {
   return !dnnl && valid < p.B * p.T;
 }
 
+// Whether the hand kernels of small_gemm.h run a product over all steps: not when a backend
+// is forced (tests, RNNKIT_GEMM), nor where oneDNN runs (it is fast on these shapes).
+inline bool use_small(int64_t backend) {
+  if (backend & EXACT) return false;
+  const int be = (int)(backend & 15);
+  return !(be == DNNL && health().usable(DNNL));
+}
+
+// Valid rows of tensors laid out [B, Tn, *] as ranges of the flat row index b * Tn + t.
+inline Ranges valid_ranges(const Plan& p, int64_t Tn) {
+  Ranges rs;
+  if (p.identity && p.len[0] == Tn && p.len[p.B - 1] == Tn) {
+    rs.emplace_back(0, p.B * Tn);
+    return rs;
+  }
+  for (int64_t j = 0; j < p.B; ++j) rs.emplace_back(p.perm[j] * Tn, p.perm[j] * Tn + p.len[j]);
+  return rs;
+}
+
 // C3[b, t] = A3[b, t] @ Bm for valid rows (rows past a length are left as they are).
 template <typename T>
 inline void gemm_rows(const Plan& p, const Tensor& A3, const Tensor& Bm, const Tensor& C3,
                       int64_t backend) {
-  const int64_t B = A3.size(0), Tn = A3.size(1);
+  const int64_t B = A3.size(0), Tn = A3.size(1), K = A3.size(2), N = Bm.size(1);
+  if (B > 0 && use_small(backend) && A3.stride(2) == 1 && A3.stride(0) == Tn * A3.stride(1) &&
+      C3.is_contiguous() && (K <= SMALL_DIM || N <= SMALL_DIM)) {
+    const Ranges rs = valid_ranges(p, Tn);
+    if (K <= SMALL_DIM) {
+      Tensor Bc = Bm.contiguous();
+      rows_small_k<T>(rs, K, N, A3.data_ptr<T>(), A3.stride(1), Bc.data_ptr<T>(), C3.data_ptr<T>(), N);
+    } else {
+      Tensor Bc = Bm.contiguous();
+      rows_small_n<T>(rs, K, N, A3.data_ptr<T>(), A3.stride(1), Bc.data_ptr<T>(), N, C3.data_ptr<T>(), N);
+    }
+    return;
+  }
   if (!by_sequence(p, backend)) {
     gemm<T>(A3.reshape({B * Tn, A3.size(2)}), Bm, C3.view({B * Tn, C3.size(2)}), 0.0, backend);
     return;
