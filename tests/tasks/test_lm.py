@@ -66,6 +66,22 @@ def test_char_run_metrics_equal_an_independent_recomputation(char_run):
     assert (out / "vocabulary.json").exists()
 
 
+def test_load_model_of_an_lm_run_is_its_trained_model(char_run):
+    import rnnkit
+    from safetensors.torch import load_file
+    out, _ = char_run
+    model = rnnkit.load_model(out)
+    assert not model.training
+    saved = load_file(str(out / "model.safetensors"))
+    params = dict(model.named_parameters())
+    assert params and set(params) <= set(saved)
+    for name, p in params.items():
+        assert torch.equal(p, saved[name]), name
+    x = torch.tensor([[1, 2, 3, 4]])
+    with torch.no_grad():
+        assert torch.equal(model.forward_state(x)[0], load_lm(out)[0].forward_state(x)[0])
+
+
 def test_generate_streams_greedy_text(char_run, capsys):
     out, _ = char_run
     assert main(["lm", "generate", "--run", str(out), "--prompt", "KING", "--length", "15", "--temperature", "0"]) == 0

@@ -47,7 +47,7 @@ from rnnkit.training import TrainConfig, Trainer, create_run_dir, distributed
 from rnnkit.training.checkpoint import atomic_write_text
 from rnnkit.training.runs import load_run, write_metrics
 
-__all__ = ["LMConfig", "prepare", "evaluate_ids", "run_lm", "load_lm", "generate", "SPLIT"]
+__all__ = ["LMConfig", "prepare", "evaluate_ids", "run_lm", "load_lm", "load_model", "generate", "SPLIT"]
 
 SPLIT = (0.9, 0.05, 0.05)
 RUN_ONLY = ("out", "quiet", "resume", "epochs", "max_minutes")   # not in the job a run records (resume may change them)
@@ -333,6 +333,11 @@ def load_lm(run_dir) -> tuple[LanguageModel, TextCodec, LMConfig, dict]:
     codec = TextCodec.load(run_dir, lm_cfg.level, lm_cfg.lower, expected_size=model.vocab_size)
     model.eval()
     return model, codec, lm_cfg, cfg
+
+
+def load_model(run_dir) -> LanguageModel:
+    """The trained language model of a run (eval mode; ``rnnkit.load_model`` dispatches here)."""
+    return load_lm(run_dir)[0]
 
 
 def generate(run_dir, prompt: str = "", length: int = 500, temperature: float = 0.8, top_k: int | None = None,
