@@ -31,6 +31,9 @@ from pathlib import Path
 import pytest
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "training"))
+from training_helpers import audit_writes  # noqa: E402
+
 FIX = Path(__file__).resolve().parent / "fixtures"
 COMMANDS = {
     "classify": ["classify", "--csv", str(FIX / "tiny_reviews.csv"), "--text-col", "review", "--label-col",
@@ -48,29 +51,13 @@ COMMANDS = {
 LM_DROPOUT = [*COMMANDS["lm"][:-2], "--dropout", "0.3"]        # for the resume runs
 
 
-def _audit(root: str, record: list) -> None:
-    write_flags = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
-
-    def hook(event, args):
-        path = None
-        if event == "open" and args and isinstance(args[0], (str, bytes, os.PathLike)):
-            mode, flags = args[1], args[2] if len(args) > 2 else 0
-            if (isinstance(mode, str) and any(c in mode for c in "wax+")) or (mode is None and flags & write_flags):
-                path = args[0]
-        elif event in ("os.mkdir", "os.rename", "os.replace", "os.remove", "os.rmdir", "os.unlink"):
-            path = args[0]
-        if path is not None and os.fsdecode(os.fspath(path)).startswith(root):
-            record.append(f"{event} {os.fsdecode(os.fspath(path))}")
-    sys.addaudithook(hook)
-
-
 def worker(root: str, reports: str) -> None:
     from rnnkit.cli import main
     from rnnkit.training import distributed
     rank = int(os.environ["RANK"])
     writes: list[str] = []
     if rank == 1:
-        _audit(root, writes)
+        audit_writes(root, writes)
     ctx = distributed.context()
     out, codes = io.StringIO(), {}
 

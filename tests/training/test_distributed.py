@@ -28,7 +28,7 @@ import torch
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from training_helpers import TinyGRU  # noqa: E402
+from training_helpers import TinyGRU, audit_writes  # noqa: E402
 
 BATCH, N_ROWS = 10, 49           # lookback 8, delay 1 -> 41 windows: batches of 10, 10, 10, 10, 1
 
@@ -57,29 +57,13 @@ def _fit(trainer, resume=False):
     return trainer.fit(w.batches(BATCH, shuffle=True, seed=5), w.batches(7), resume=resume)
 
 
-def _audit(root: str, record: list) -> None:
-    write_flags = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
-
-    def hook(event, args):
-        path = None
-        if event == "open" and args and isinstance(args[0], (str, bytes, os.PathLike)):
-            mode, flags = args[1], args[2] if len(args) > 2 else 0
-            if (isinstance(mode, str) and any(c in mode for c in "wax+")) or (mode is None and flags & write_flags):
-                path = args[0]
-        elif event in ("os.mkdir", "os.rename", "os.replace", "os.remove", "os.rmdir", "os.unlink"):
-            path = args[0]
-        if path is not None and os.fsdecode(os.fspath(path)).startswith(root):
-            record.append(f"{event} {os.fsdecode(os.fspath(path))}")
-    sys.addaudithook(hook)
-
-
 def worker(root: str) -> None:
     from rnnkit.training import distributed
     from rnnkit.training.runs import create_run_dir
     rank = int(os.environ["RANK"])
     writes: list[str] = []
     if rank == 1:
-        _audit(root, writes)
+        audit_writes(root, writes)
     ctx = distributed.context()
     run = distributed.on_main(lambda: create_run_dir("ddp", root=Path(root) / "runs"))
     _fit(_trainer(run, dropout=0.0, epochs=3))

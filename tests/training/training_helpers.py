@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from pathlib import Path
 
 import torch
@@ -44,3 +45,21 @@ def dir_digest(path) -> dict[str, str]:
             p = Path(root) / name
             out[str(p.relative_to(path))] = hashlib.sha256(p.read_bytes()).hexdigest()
     return out
+
+
+def audit_writes(root: str, record: list) -> None:
+    """Record in ``record`` every file this process opens for writing, creates, renames or removes
+    under ``root`` (a Python audit hook: the torchrun tests show rank 1 writes nothing)."""
+    write_flags = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+
+    def hook(event, args):
+        path = None
+        if event == "open" and args and isinstance(args[0], (str, bytes, os.PathLike)):
+            mode, flags = args[1], args[2] if len(args) > 2 else 0
+            if (isinstance(mode, str) and any(c in mode for c in "wax+")) or (mode is None and flags & write_flags):
+                path = args[0]
+        elif event in ("os.mkdir", "os.rename", "os.replace", "os.remove", "os.rmdir", "os.unlink"):
+            path = args[0]
+        if path is not None and os.fsdecode(os.fspath(path)).startswith(root):
+            record.append(f"{event} {os.fsdecode(os.fspath(path))}")
+    sys.addaudithook(hook)
