@@ -194,7 +194,7 @@ def test_recipe_seed002_runs_and_reports_minutes(tmp_path, capsys):
     assert minutes_to(rows, 1.88) == pytest.approx(2.5) and minutes_to(rows, 1.2) is None
     args = ["recipe", "seed002", "--text", str(TINY), "--bptt", "20", "--batch-size", "4", "--windows-per-epoch", "3",
             "--embedding-dim", "8", "--hidden-size", "8", "--num-layers", "1", "--sample-length", "10",
-            "--max-minutes", "0.0001", "--out", str(tmp_path / "r"), "--quiet"]
+            "--max-minutes", "1e-9", "--out", str(tmp_path / "r"), "--quiet"]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "validation <= 1.88 nats/char: not reached" in out
