@@ -8,12 +8,16 @@
     $ rnnkit export --run DIR --onnx model.onnx;  rnnkit tune forecast --trials 20;  rnnkit compare A B
 
 Bad input ends with one paragraph naming the argument, the value and the fix (exit code 2),
-never a traceback.
+never a traceback. Under ``torchrun`` every process parses and checks the same arguments; only
+rank 0 prints the error (or the interrupt hint), the others exit with the same code silently.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import io
+import os
 import sys
 
 import rnnkit
@@ -96,21 +100,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def speaks() -> bool:
+    """False on the ranks other than 0 under ``torchrun`` (``WORLD_SIZE`` > 1): read from the
+    environment (``RANK``, else ``LOCAL_RANK``), so it holds before ``torch.distributed`` is
+    initialised, e.g. for an argument error. True in a single process, and when the
+    environment cannot be read (better twice than never).
+
+        >>> speaks()                          # not under torchrun
+        True
+    """
+    try:
+        if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+            return True
+        return int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0"))) == 0
+    except ValueError:
+        return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    quiet = not speaks()
+    if quiet:            # torchrun: argparse's errors, --help and --version come from rank 0 alone
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+            args = parser.parse_args(argv)
+    else:
+        args = parser.parse_args(argv)
     if not getattr(args, "func", None):
-        parser.print_help()
+        if not quiet:
+            parser.print_help()
         return 0
     try:
         return args.func(args)
     except RnnkitError as e:
-        print(f"rnnkit: error: {e}", file=sys.stderr)
+        if not quiet:
+            print(f"rnnkit: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         out = getattr(args, "out", None)
         hint = f" Continue it with the same command plus --resume --out {out}." if out else ""
-        print(f"rnnkit: interrupted; checkpoints up to the last finished epoch are kept.{hint}", file=sys.stderr)
+        if not quiet:
+            print(f"rnnkit: interrupted; checkpoints up to the last finished epoch are kept.{hint}",
+                  file=sys.stderr)
         return 130
 
 
