@@ -1,6 +1,7 @@
 """rnnkit classify end to end on tiny fixtures; predict from the run; every bad input -> exit 2."""
 import json
 import shutil
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -195,6 +196,23 @@ def test_idx_rows_end_to_end_and_predict(tmp_path, capsys):
     pixels = pd.DataFrame(np.full((2, 784), 255))
     pixels.to_csv(tmp_path / "img.csv", index=False)
     assert main(["predict", "--run", str(out), "--csv", str(tmp_path / "img.csv")]) == 0
+    # the IDX test images straight: the same labels and probabilities as the same pixels written as a CSV
+    import gzip
+    raw = gzip.decompress((idx / "t10k-images-idx3-ubyte.gz").read_bytes())
+    pixels = np.frombuffer(raw[16:], np.uint8).reshape(20, 784)
+    pd.DataFrame(pixels).to_csv(tmp_path / "t10k.csv", index=False)
+    (tmp_path / "plain-idx3-ubyte").write_bytes(raw)                # not gzipped: also told by its magic
+    capsys.readouterr()
+    tables = []
+    for f in (tmp_path / "t10k.csv", idx / "t10k-images-idx3-ubyte.gz", tmp_path / "plain-idx3-ubyte"):
+        assert main(["predict", "--run", str(out), "--csv", str(f)]) == 0
+        tables.append(capsys.readouterr().out)
+    assert tables[0] == tables[1] == tables[2] and len(tables[0].strip().splitlines()) == 1 + 20
+    small = tmp_path / "small-idx3-ubyte"                          # 14 x 14 images for a 28 x 28 run: exit 2
+    small.write_bytes(struct.pack(">IIII", 2051, 1, 14, 14) + bytes(196))
+    assert main(["predict", "--run", str(out), "--csv", str(small)]) == 2
+    err = capsys.readouterr().err
+    assert "28 rows of 28" in err and "14 x 14" in err and "Traceback" not in err
     bad = _write_idx(tmp_path / "bad", magic=1234)
     capsys.readouterr()
     assert main(["classify", "--idx", str(bad), "--epochs", "1", "--quiet", "--out", str(tmp_path / "r2")]) == 2

@@ -6,8 +6,9 @@
     $ rnnkit classify --ts JapaneseVowels_TRAIN.ts --test-ts JapaneseVowels_TEST.ts
     $ rnnkit predict --run runs/imdb --csv new_reviews.csv [--output predictions.csv]
 
-Predict input by kind of run: text runs read ``--csv`` with the run's text column; image runs a
-CSV whose first ``rows * cols`` numeric columns are the pixels (0-255, row by row; a column named
+Predict input by kind of run: text runs read ``--csv`` with the run's text column; image runs an
+IDX images file (``t10k-images-idx3-ubyte[.gz]``, magic 2051, told by its first bytes) or a CSV
+whose first ``rows * cols`` numeric columns are the pixels (0-255, row by row; a column named
 ``label`` is ignored); series runs a ``.ts`` file. It prints one row per input: the predicted label
 and its probability, and writes nothing into the run directory.
 
@@ -59,6 +60,8 @@ def _inputs(kind: str, job: ClassifyConfig, run_cfg: dict, encoder, path: str):
         ids, lengths = encoder.transform(texts)
         return ids, np.maximum(lengths, 1)
     if kind == "image":
+        if _is_idx_images(path):
+            return _idx_images(path, run_cfg)
         df = read_table(path)
         df = df.drop(columns=[c for c in df.columns if str(c).lower() == "label"])
         n = int(run_cfg["data"]["n_features"])
@@ -77,6 +80,33 @@ def _inputs(kind: str, job: ClassifyConfig, run_cfg: dict, encoder, path: str):
         raise InvalidArgumentError.for_argument("--csv", path, f"series with {run_cfg['data']['n_features']} channels",
                                                 f"They have {x.shape[2]}.")
     return scale_series(x.astype(np.float32), lengths, run_cfg["data"]["scaling"]), np.maximum(lengths, 1)
+
+
+def _is_idx_images(path: str) -> bool:
+    """True when ``path`` (gzipped or not) starts with the IDX images magic number 2051."""
+    import gzip
+    from rnnkit.data.mnist_idx import IMAGES_MAGIC
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+        if head[:2] == b"\x1f\x8b":
+            with gzip.open(path, "rb") as f:
+                head = f.read(4)
+    except (OSError, EOFError):
+        return False            # read_table gives the error for a missing or unreadable file
+    return head == IMAGES_MAGIC.to_bytes(4, "big")
+
+
+def _idx_images(path: str, run_cfg: dict):
+    from rnnkit.data.mnist_idx import IMAGES_MAGIC, read_idx
+    x = read_idx(path, expect_magic=IMAGES_MAGIC)
+    n = int(run_cfg["data"]["n_features"])
+    if x.ndim != 3 or x.shape[1:] != (n, n):
+        raise InvalidArgumentError.for_argument(
+            "--csv", path, f"IDX images of {n} rows of {n} pixels, as the run was trained on",
+            f"They are {' x '.join(map(str, x.shape[1:]))}.")
+    divide = float(run_cfg["data"]["scaling"].get("divide", 255.0))
+    return (x.astype(np.float32) / divide), np.full(len(x), n, np.int64)
 
 
 def predict_table(run_dir, path: str) -> pd.DataFrame:
