@@ -4,7 +4,10 @@ a Streamer), the test table is the ordinary one (every test window from a zero s
 from the saved model), the saved model streams exactly its batch forecasts over the whole history,
 `rnnkit predict --follow` streams it from the whole file, and options it cannot train with are
 one clear paragraph (exit 2, no run directory)."""
+import contextlib
+import io
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -134,10 +137,89 @@ def test_follow_streams_a_stateful_run_from_the_whole_file(stateful_run, tmp_pat
     assert abs(results[0]["forecast"] - window) > 1e-3
 
 
+# ------------------------------------------------------------------ --stateful --quantiles
+QS = (0.1, 0.5, 0.9)
+
+
+@pytest.fixture(scope="module")
+def quantile_run(tmp_path_factory):
+    d = tmp_path_factory.mktemp("stateful_q")
+    csv = _noisy_csv(d / "series.csv")
+    out, printed = d / "run", io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main(["forecast", "--csv", str(csv), "--time-col", "time", "--target", "temp", "--stateful",
+                     "--quantiles", ",".join(map(str, QS)), "--batch-size", str(STREAMS), "--out", str(out),
+                     *[a for a in TINY if a != "--quiet"]])
+    return out, code, printed.getvalue()
+
+
+def _pinball(pred, y):
+    """By the definition: mean over steps and quantiles of max(q e, (q - 1) e), e = y - pred_q."""
+    e = y[..., None] - pred
+    q = np.asarray(QS)
+    return np.maximum(q * e, (q - 1) * e).mean()
+
+
+def test_stateful_quantile_val_loss_is_the_pinball_loss_of_the_carried_state(quantile_run):
+    """val_loss = the pinball loss (by hand) of the saved model run from a zero state through the
+    whole val stream (the state carried window to window), at every row, DELAY rows ahead."""
+    out, code, printed = quantile_run
+    assert code == 0, printed
+    p, prep = _prepared(out)
+    assert p.model.config.quantiles == QS and p.model.config.seq2seq
+    (a, b), = [s for s in prep.parts["val"] if s[1] > s[0]]
+    rows = np.arange(a, a + (b - a - DELAY) // LOOKBACK * LOOKBACK)
+    with torch.no_grad():
+        y = p.model(torch.from_numpy(prep.data[rows])[None])[0, :, 0].numpy()      # (rows, quantiles)
+    assert (np.diff(y, axis=-1) >= 0).all()
+    want = _pinball(y, prep.data[rows + DELAY, prep.target_index])
+    got = pd.read_csv(out / "history.csv")["val_loss"].iloc[-1]
+    assert got == pytest.approx(want, rel=1e-5, abs=1e-7)
+
+
+def test_stateful_quantile_coverage_is_the_saved_models_on_the_test_windows(quantile_run):
+    """metrics.json's and the printed 80% interval coverage and width = the saved model's q0.1 and
+    q0.9 on every test window from a zero state (the output after its last row), in the target's
+    units; the point forecast scored in the table is the median."""
+    out, _, printed = quantile_run
+    p, prep = _prepared(out)
+    (a, b), = [s for s in prep.parts["test"] if s[1] > s[0]]
+    x = torch.from_numpy(prep.data)
+    ends = np.arange(a + LOOKBACK - 1, b - DELAY)
+    with torch.no_grad():
+        q = p.model(torch.stack([x[e - LOOKBACK + 1:e + 1] for e in ends]))[:, -1, 0].numpy()
+    q = prep.inverse_target(q)
+    truth = prep.inverse_target(prep.data[ends + DELAY, prep.target_index])
+    covered = np.mean((q[:, 0] <= truth) & (truth <= q[:, 2]))
+    m = json.loads((out / "metrics.json").read_text())["test"]["model"]
+    assert m["coverage_80"] == pytest.approx(covered, abs=1e-12)
+    assert m["width_80"] == pytest.approx(np.mean(q[:, 2] - q[:, 0]), rel=1e-5)
+    assert m["mae"] == pytest.approx(np.abs(q[:, 1] - truth).mean(), rel=1e-5)
+    line, = [ln for ln in printed.splitlines() if ln.startswith("80% interval (q0.1-q0.9): covers ")]
+    shown = re.match(r"80% interval \(q0.1-q0.9\): covers ([0-9.]+)% of the test values, mean width ([0-9.]+)", line)
+    assert float(shown[1]) == pytest.approx(covered * 100, abs=0.05)
+    assert float(shown[2]) == pytest.approx(np.mean(q[:, 2] - q[:, 0]), abs=5e-4)
+
+
+def test_predict_prints_the_quantiles_of_a_stateful_quantile_run(quantile_run, tmp_path, capsys):
+    out, _, _ = quantile_run
+    capsys.readouterr()
+    target = tmp_path / "f.csv"
+    assert main(["predict", "--run", str(out), "--output", str(target)]) == 0
+    printed = capsys.readouterr().out
+    assert all(f"q{q:g}" in printed for q in QS)
+    table = pd.read_csv(target)
+    p, prep = _prepared(out)
+    with torch.no_grad():               # the last LOOKBACK rows, from a zero state, like any window run
+        y = p.model(torch.from_numpy(prep.data[-LOOKBACK:])[None])[0, -1, 0].numpy()
+    want = prep.inverse_target(y)
+    np.testing.assert_allclose(table[[f"q{q:g}" for q in QS]].to_numpy()[0], want, rtol=1e-5)
+    assert table["forecast"].iloc[0] == pytest.approx(want[1], rel=1e-6)
+
+
 BAD = [(["--cell", "dense"], "--cell dense"), (["--bidirectional"], "--bidirectional"),
        (["--conv-filters", "2"], "--conv-filters"), (["--step", "2"], "--step 2"), (["--horizon", "2"], "--horizon 2"),
-       (["--stride", "3"], "--stride 3"), (["--quantiles", "0.1,0.5,0.9"], "--quantiles"),
-       (["--batch-size", "128"], "at most 17 streams")]
+       (["--stride", "3"], "--stride 3"), (["--batch-size", "128"], "at most 17 streams")]
 
 
 @pytest.mark.parametrize("extra,word", BAD, ids=[w for _, w in BAD])

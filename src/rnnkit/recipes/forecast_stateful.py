@@ -8,7 +8,11 @@ Validation runs the same way over the val part (one stream per segment), so ``va
 loss of a state carried through the whole val part.
 The test table is the ordinary one: after training the state is dropped and every test window
 starts from zeros, exactly like the baselines' windows, so the numbers compare with a run
-without ``--stateful``. ``rnnkit predict --follow`` starts a ``--stateful`` run's streamer from
+without ``--stateful``. With ``--quantiles`` the per-step head is the monotone quantile head of
+the non-stateful path (one output per quantile after every row), trained with the pinball loss
+over every step of the carried windows (``val_loss`` too); the test table adds the coverage and
+mean width of each central interval over the ordinary test windows, and ``rnnkit predict``
+prints the quantiles. ``rnnkit predict --follow`` starts a ``--stateful`` run's streamer from
 the whole followed file (the state the model was trained to carry) instead of its last window.
 
     >>> from rnnkit.recipes.forecast import ForecastJob
@@ -43,7 +47,6 @@ def check_stateful(job) -> None:
            "drop --horizon (or train without --stateful)" if job.horizon != 1 else
            f"--stride {job.stride}: stateful windows are consecutive and never overlap (their stride is "
            "--lookback); drop --stride" if job.stride != 1 else
-           "--quantiles are not built for stateful training yet; drop one of the two" if job.quantiles else
            "it runs in one process: under torchrun the batches of a carried state would be split across "
            "processes; run it without torchrun" if distributed.env_world_size() > 1 else None)
     if why:
