@@ -5,8 +5,12 @@ O(1) per observation (one step of each recurrent layer and the head; nothing is 
 body, one direction, no conv front-end) in eval mode. ``start(history)`` runs the model over a
 history of rows and keeps the state; every ``step(row)`` advances the state by one row and
 returns the forecast after it. Several independent streams run side by side when rows carry a
-batch dimension. The step is torch.nn's equations (which the layers match) in NumPy, on buffers
-allocated once (:mod:`rnnkit.export.stream_kernels`).
+batch dimension. The step is torch.nn's equations (which the layers match) on buffers allocated
+once: one call into the compiled extension (``StreamStep`` of :mod:`rnnkit.layers.fused`, every
+layer and the head) when it is loaded, else a chain of NumPy calls
+(:mod:`rnnkit.export.stream_kernels`). ``Streamer(model, kernel="numpy")`` (or the environment
+variable ``RNNKIT_STREAM_KERNEL=numpy``) forces the NumPy step, ``"compiled"`` the compiled one
+(an error if the extension is not loaded); the default ``"auto"`` takes the compiled one if it can.
 
 **How the streaming state differs from a sliding window.** A forecaster trained on windows of
 ``lookback`` rows starts every window from a zero state and sees only its last ``lookback``
@@ -30,6 +34,8 @@ whole history (as ``rnnkit predict --follow`` does for a ``--stateful`` run).
     >>> ys = [s.step(r) for r in rows[6:]]
     >>> torch.allclose(ys[-1], model(rows[None]).reshape(-1), atol=1e-5)
     True
+    >>> s.kernel in ("compiled", "numpy"), Streamer(model, kernel="numpy").kernel
+    (True, 'numpy')
     >>> s.step(torch.randn(3))
     Traceback (most recent call last):
     ...
@@ -38,6 +44,7 @@ whole history (as ``rnnkit predict --follow`` does for a ``--stateful`` run).
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 import torch
@@ -77,6 +84,35 @@ def _f32(t) -> np.ndarray | None:
     return None if t is None else t.detach().cpu().to(torch.float32).numpy().copy()
 
 
+_MODES = {"lstm": 0, "gru": 1, "rnn": 2}       # the extension's Mode enum
+KERNELS = ("auto", "compiled", "numpy")
+
+
+def _bad_row():
+    raise InvalidArgumentError.for_argument("row", "a non-finite value", "finite (scaled) values")
+
+
+def compiled_step_class(kernel: str | None = None):
+    """The extension's ``StreamStep`` class for ``kernel`` ('auto', 'compiled', 'numpy'; None: the
+    environment variable ``RNNKIT_STREAM_KERNEL``, else 'auto'), or None for the NumPy step.
+    'compiled' raises a clear error when the extension (or its StreamStep) is not loaded."""
+    kernel = kernel or os.environ.get("RNNKIT_STREAM_KERNEL", "auto") or "auto"
+    if kernel not in KERNELS:
+        raise InvalidArgumentError.for_argument("kernel", kernel, f"one of {list(KERNELS)}")
+    if kernel == "numpy":
+        return None
+    from rnnkit.layers.fused import _loader
+    mod = _loader.load()
+    cls = getattr(mod, "StreamStep", None) if mod is not None else None
+    if cls is None and kernel == "compiled":
+        why = ("the compiled extension is not loaded (see rnnkit.layers.fused.backend())" if mod is None
+               else "the loaded extension predates it (reinstall rnnkit)")
+        raise InvalidArgumentError.for_argument(
+            "kernel", "'compiled'", "'auto' or 'numpy' here",
+            f"The compiled streaming step is unavailable: {why}.")
+    return cls
+
+
 class Streamer:
     """One recurrent forecaster, stepped one row at a time (see the module docstring).
 
@@ -88,21 +124,27 @@ class Streamer:
 
     Args:
         model: a :class:`~rnnkit.models.Forecaster` with a one-direction recurrent body.
+        kernel: 'auto' (the compiled step if the extension is loaded, else NumPy), 'compiled' or
+            'numpy'; None: ``RNNKIT_STREAM_KERNEL``, else 'auto'.
     Attributes:
         state: per layer ``(h,)`` (or ``(h, c)`` for LSTM), NumPy (batch, units) copies; None
             before :meth:`start` / after :meth:`reset`.
         n_features: features per row.
+        kernel: the step that runs: 'compiled' or 'numpy'.
     """
 
-    def __init__(self, model):
+    def __init__(self, model, kernel: str | None = None):
         streamable(model)
+        self._compiled = compiled_step_class(kernel)
+        self.kernel = "numpy" if self._compiled is None else "compiled"
         self.model = model.eval()
         body, c = model.body, model.config
         self.mode, self.hidden, self.n_features = body.mode, body.hidden_size, c.n_features
-        self.kernels = [LayerKernel(body.mode, *(_f32(w) for w in body._weights(layer, 0)),
-                                    reset_after=body.reset_after, relu=body.nonlinearity == "relu",
+        self._reset_after, self._relu = bool(body.reset_after), body.nonlinearity == "relu"
+        self._weights = [tuple(_f32(w) for w in body._weights(layer, 0)) for layer in range(body.num_layers)]
+        self.kernels = [LayerKernel(body.mode, *w, reset_after=self._reset_after, relu=self._relu,
                                     checksum=layer == 0)
-                        for layer in range(body.num_layers)]
+                        for layer, w in enumerate(self._weights)]
         linears, mods = [], list(model.head)
         for i, m in enumerate(mods):
             if isinstance(m, torch.nn.Linear):
@@ -115,6 +157,7 @@ class Streamer:
         self.quantiles = None if c.quantiles is None else len(c.quantiles)
         fold = (self.residual is not None and self.quantiles is None and len(self.kernels) == 1
                 and len(linears) == 1 and not linears[0][2])    # the residual inside the head's product
+        self._linears = linears
         self.head = HeadKernel(linears, (self.n_features + self.kernels[0].scratch, self.residual) if fold else None)
         self._fold = fold
         self._bufs = None           # per layer LayerBuffers for the current batch size
@@ -138,6 +181,10 @@ class Streamer:
         1-D buffers), at the zero state unless a state of that layout is live."""
         if self._bufs is None or (self._batch, self._batched) != (batch, batched):
             bufs = [k.buffers(batch if batched else None) for k in self.kernels]
+            if self._compiled is not None:
+                self._bind_compiled(bufs, batch, batched)
+                self._live = True
+                return
             steps = [k.bind(b, self._bad_row if i == 0 else None) for i, (k, b) in enumerate(zip(self.kernels, bufs))]
             if len(steps) == 1:
                 advance = steps[0]
@@ -158,6 +205,11 @@ class Streamer:
             self._advance, self._head, self._x0 = advance, head, x0
             self._bufs, self._batch, self._batched = bufs, batch, batched
             self._shape = x0.shape
+
+            def feed(x):
+                x0[...] = x
+                advance()
+            self._feed = feed
             from_numpy = torch.from_numpy
             if self.quantiles is None and self.n_targets == 1:
                 def tick(x):
@@ -175,8 +227,33 @@ class Streamer:
                 b.zero()
         self._live = True
 
-    def _bad_row(self):
-        raise InvalidArgumentError.for_argument("row", "a non-finite value", "finite (scaled) values")
+    def _bind_compiled(self, bufs, batch: int, batched: bool) -> None:
+        """The compiled step on ``bufs`` (their h/c arrays are the state it writes, shared)."""
+        t = torch.from_numpy
+        layers = [(_MODES[self.mode], self._reset_after, self._relu, t(w_ih), t(w_hh),
+                   None if b_ih is None else t(b_ih), None if b_hh is None else t(b_hh), t(b.h),
+                   t(b.c) if self.mode == "lstm" else None)
+                  for (w_ih, w_hh, b_ih, b_hh), b in zip(self._weights, bufs)]
+        head = [(t(w), t(b), relu) for w, b, relu in self._linears]
+        lead = (batch,) if batched else ()
+        simple = self.quantiles is None
+        shape = lead + ((self.horizon,) if self.n_targets == 1 else (self.horizon, self.n_targets))
+        if not simple:
+            shape = lead + (self._linears[-1][0].shape[0],)
+        residual = -1 if self.residual is None or not simple else self.residual
+        step = self._compiled(layers, head, t(bufs[0].x), list(shape), residual, batched, batch, _bad_row)
+        x0 = bufs[0].x
+        self._res = None if self.residual is None else x0[..., self.residual]
+        self._x0, self._shape = x0, x0.shape
+        self._bufs, self._batch, self._batched = bufs, batch, batched
+        self._feed, self._step = step.advance, step
+        if simple:
+            self._tick = step.run                   # one call: the row in, the forecast out
+        else:
+            run = step.run
+            self._tick = lambda x: self._forecast(run(x).numpy())
+
+    _bad_row = staticmethod(_bad_row)
 
     # ------------------------------------------------------------------ input
     def _rows(self, x, name: str, ndim: int) -> np.ndarray:
@@ -202,10 +279,9 @@ class Streamer:
         batched = x.ndim == 3
         self._live = False
         self._ready(x.shape[0] if batched else 1, batched)
-        x0, advance = self._x0, self._advance
+        feed = self._feed
         for t in range(x.shape[-2] - 1):
-            x0[...] = x[:, t] if batched else x[t]
-            advance()
+            feed(x[:, t] if batched else x[t])
         return self._tick(x[:, -1] if batched else x[-1])
 
     def step(self, row) -> Tensor:
@@ -232,9 +308,10 @@ class Streamer:
             self._ready(x.shape[0] if batched else 1, batched)
         return self._tick(x)
 
-    def _forecast(self) -> Tensor:
-        """The head on the top layer's h, plus the residual level; a fresh tensor."""
-        y = self._head()
+    def _forecast(self, y: np.ndarray | None = None) -> Tensor:
+        """The head on the top layer's h (or its output ``y``, from the compiled step), plus the
+        residual level; a fresh tensor."""
+        y = self._head() if y is None else y
         if self.quantiles is not None:
             with torch.no_grad():
                 q = self.model.quantile_head(torch.from_numpy(y.reshape(-1, self.horizon, self.quantiles)))

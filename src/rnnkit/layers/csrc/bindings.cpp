@@ -19,6 +19,7 @@ std::vector<Tensor> scan_backward(int64_t mode, const Tensor& x, const Tensor& w
                                   const c10::optional<Tensor>& ghn,
                                   const c10::optional<Tensor>& gcn, bool reverse,
                                   bool reset_after, bool relu, int64_t backend);
+void register_stream_step(pybind11::module_& m);  // stream_step.cpp
 bool has_blas() { return blas_symbol("sgemm_") != nullptr; }
 
 // c = a @ b on one backend, exactly that one (no size heuristic, errors rethrown): the probe.
@@ -61,6 +62,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("take_failures", &rnnkit::take_failures, "backends that failed during a run, once each");
   m.def("switch_off", &rnnkit::switch_off, "never use this backend in this process");
   m.def("inject_failure", &rnnkit::inject_failure, "test hook: make backends (bit mask) fail");
+  rnnkit::register_stream_step(m);
 #ifdef RNNKIT_SRC_HASH
 #define RNNKIT_STR2(x) #x
 #define RNNKIT_STR(x) RNNKIT_STR2(x)
