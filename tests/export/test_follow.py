@@ -1,6 +1,8 @@
 """follow(): a forecast for the end of a CSV now and one per row appended (rows appended from a
 thread while it polls), checked against the model run on the grown file by rnnkit's own
-preparation; a header that changes and a bad row are clear errors."""
+preparation; a header that changes and a bad row are clear errors. A --quantiles run (window and
+--stateful) prints its median as the forecast and rnnkit predict's q columns, checked against the
+model run on the rows by hand."""
 import threading
 import time
 
@@ -13,7 +15,7 @@ from rnnkit.errors import DataError
 from rnnkit.export.follow import follow
 from rnnkit.load import load_predictor
 from rnnkit.recipes.predict import forecast_from_run
-from tests.export.conftest import hourly_csv
+from tests.export.conftest import hourly_csv, train
 from tests.export.test_load_model import _feature_rows
 
 
@@ -42,7 +44,8 @@ def test_follow_prints_one_forecast_per_appended_row(csv_run, tmp_path):
     th = _append_later(path, [new[0], new[1] + new[2][:9], new[2][9:], new[3]])   # a line in two writes
     results = follow(run, path, poll=0.02, max_rows=4, idle_timeout=20, out=printed.append)
     th.join()
-    assert len(results) == len(printed) == 5
+    assert printed[0] == "last_observed,target_time,forecast"
+    assert len(results) == len(printed) - 1 == 5
     np.testing.assert_allclose(results[0]["forecast"], start, atol=1e-4)            # rnnkit predict's
     # reference: the model over the last lookback rows before following plus every new row
     # (the carried state), rows prepared by rnnkit's own preparation of the grown file
@@ -56,6 +59,52 @@ def test_follow_prints_one_forecast_per_appended_row(csv_run, tmp_path):
         assert results[k]["last_observed"] == t0 + pd.Timedelta(hours=k - 1)
         np.testing.assert_allclose(results[k]["forecast"], want, atol=1e-4)
     assert printed[-1].startswith(str(t0 + pd.Timedelta(hours=3)))
+
+
+QS = (0.1, 0.5, 0.9)
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["window", "stateful"])
+def quantile_run(request, tmp_path_factory):
+    d = tmp_path_factory.mktemp("follow_q")
+    csv = hourly_csv(d / "data.csv", n=200)
+    job = dict(quantiles=QS) | (dict(stateful=True, batch_size=4) if request.param else {})
+    return train(d / "run", csv, **job), csv, request.param
+
+
+def test_follow_prints_the_median_and_the_quantiles_of_a_quantile_run(quantile_run, tmp_path):
+    run, csv, stateful = quantile_run
+    path = tmp_path / "live.csv"
+    path.write_text(csv.read_text())
+    start = forecast_from_run(run, str(path))                 # rnnkit predict --csv on the same rows
+    t0 = pd.Timestamp("2020-01-01") + pd.Timedelta(hours=200)
+    th = _append_later(path, [_line(t0 + pd.Timedelta(hours=k), 10 + k, 0.3 * k) for k in range(3)], delay=0.1)
+    printed = []
+    results = follow(run, path, poll=0.02, max_rows=3, idle_timeout=20, out=printed.append)
+    th.join()
+    names = [f"q{q:g}" for q in QS]
+    assert printed[0] == "last_observed,target_time,forecast," + ",".join(names)
+    assert len(results) == len(printed) - 1 == 4
+    p = load_predictor(run)
+    assert p.model.config.quantiles == QS
+    rows = _feature_rows(p, path)
+
+    def quantiles(history):            # the model on the rows, by hand, in the target's units
+        with torch.no_grad():
+            y = p.model(torch.from_numpy(p.scale(history))[None])
+        y = (y[0, -1] if y.dim() == 4 else y[0]).reshape(-1, len(QS))[0].numpy()    # seq2seq: the last step
+        return p.scaler.inverse_transform(y, column="temp")
+    for k, (r, line) in enumerate(zip(results, printed[1:])):
+        end = len(rows) - 3 + k
+        want = quantiles(rows.iloc[0 if stateful else len(rows) - 3 - p.lookback:end])
+        shown = np.array(line.split(",")[2:], dtype=float)
+        np.testing.assert_allclose(shown[1:], want, rtol=1e-5, atol=1e-4)        # the q columns as printed
+        np.testing.assert_allclose([r["quantiles"][n] for n in names], want, rtol=1e-5, atol=1e-4)
+        assert r["forecast"] == pytest.approx(want[1], abs=1e-4) and shown[0] == pytest.approx(want[1], abs=1e-4)
+        assert list(map(pd.Timestamp, line.split(",")[:2])) == [r["last_observed"], r["target_time"]]
+    if not stateful:        # the first forecast is rnnkit predict's, q columns and median alike
+        np.testing.assert_allclose([results[0]["quantiles"][n] for n in names], start[names].to_numpy()[0], atol=1e-4)
+        assert results[0]["forecast"] == pytest.approx(start["forecast"].iloc[0], abs=1e-4)
 
 
 def test_follow_stops_when_idle(csv_run, tmp_path):

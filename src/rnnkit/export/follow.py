@@ -8,7 +8,9 @@ over consecutive windows) starts from all of the file's last segment instead, so
 is the model's over the whole history, the state it was trained to carry. Then the file is
 polled; every complete line appended is one new row: its data columns are read, the time
 features the run uses (sin/cos of the time of day/year) are computed from its time, it is
-scaled and fed to the streamer, and the forecast ``delay`` rows ahead is printed. Later forecasts carry the state (see
+scaled and fed to the streamer, and the forecast ``delay`` rows ahead is printed (a CSV line after a
+header; a ``--quantiles`` run prints its median as the forecast and every quantile beside it, the
+columns of ``rnnkit predict``). Later forecasts carry the state (see
 :mod:`rnnkit.export.streaming` for how that differs from a sliding window).
 
 Supported runs: one series read from ``--csv`` (no ``--group-col``, no static features), no
@@ -95,11 +97,15 @@ def follow(run_dir, path, poll: float = 0.5, *, max_rows: int | None = None, idl
 
     Stops after ``max_rows`` new rows, after ``idle_timeout`` seconds without a new row, or when
     ``stop()`` returns True (checked every ``poll`` seconds); with none of them it runs until
-    interrupted. Returns the forecasts as dicts (``last_observed``, ``target_time``, ``forecast``:
-    the first horizon value, ``forecasts``: all of them)."""
+    interrupted. Prints a CSV: the header ``last_observed,target_time,forecast`` (and, for a
+    ``--quantiles`` run, rnnkit predict's columns ``q0.1,q0.5,...``), then one line per forecast.
+    Returns the forecasts as dicts (``last_observed``, ``target_time``, ``forecast``: the first
+    horizon value, ``forecasts``: every horizon step's; for a quantile run the point forecast is the
+    median (else the mean of the quantiles) and ``quantiles`` maps ``q0.1``... to the first step's)."""
     from rnnkit.export.streaming import Streamer
     from rnnkit.load import load_predictor
     from rnnkit.recipes.predict import _prepare_for_prediction
+    from rnnkit.training.quantile_metrics import point_forecast
     if not (isinstance(poll, (int, float)) and poll > 0):
         raise InvalidArgumentError.for_argument("poll", poll, "a positive number of seconds")
     p = load_predictor(run_dir)
@@ -122,12 +128,20 @@ def follow(run_dir, path, poll: float = 0.5, *, max_rows: int | None = None, idl
     step = pd.Timedelta(seconds=step_s)
     results = []
 
+    qs = tuple(getattr(p.model.config, "quantiles", None) or ())
+    names = [f"q{q:g}" for q in qs]             # rnnkit predict's quantile columns
+    out(",".join(["last_observed", "target_time", "forecast", *names]))
+
     def emit(last: pd.Timestamp, y: torch.Tensor) -> None:
-        values = p.scaler.inverse_transform(y.reshape(-1).numpy(), column=p.target)
-        r = {"last_observed": last, "target_time": last + step * p.delay, "forecast": float(values[0]),
-             "forecasts": [float(v) for v in values]}
+        values = p.scaler.inverse_transform(y.reshape(-1, len(qs) or 1).numpy(), column=p.target)
+        point = point_forecast(values, qs) if qs else values[:, 0]      # per horizon step; the median
+        r = {"last_observed": last, "target_time": last + step * p.delay, "forecast": float(point[0]),
+             "forecasts": [float(v) for v in point]}
+        if qs:
+            r["quantiles"] = {n: float(values[0, k]) for k, n in enumerate(names)}
         results.append(r)
-        out(f"{last},{r['target_time']},{r['forecast']:.6g}")
+        out(",".join([str(last), str(r["target_time"]), f"{r['forecast']:.6g}",
+                      *(f"{v:.6g}" for v in r.get("quantiles", {}).values())]))
 
     last = prepared.times[b - 1]
     begin = a if getattr(p.job, "stateful", False) else b - p.lookback
