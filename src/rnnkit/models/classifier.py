@@ -30,9 +30,11 @@ from torch.nn import functional as F
 
 from rnnkit.errors import InvalidArgumentError
 from rnnkit.layers import GRU, LSTM, SimpleRNN
-from rnnkit.layers.lengths import zero_padding
+from rnnkit.layers.fused.op import traced_lengths, tracing
+from rnnkit.layers.lengths import resolve_lengths, zero_padding
 from rnnkit.models.config_io import check_training_memory, config_from_dict
 from rnnkit.models.pooling import POOLINGS, pool
+from rnnkit.models.window_pool import window_max
 
 __all__ = ["ClassifierConfig", "SequenceClassifier", "CELLS", "conv_lengths"]
 
@@ -166,7 +168,10 @@ def conv_lengths(lengths: Tensor | None, kernel: int, pool_size: int = 1) -> Ten
 
 class _ConvBlock(nn.Module):
     """Conv1D ('valid') + ReLU + max-pooling over ``(batch, time, channels)`` with lengths: the
-    outputs past the valid ones are zeroed before pooling, so padding never changes a result."""
+    outputs past the valid ones are zeroed before pooling, so padding never changes a result.
+    With lengths the input is always extended by ``kernel + pool - 2`` zeros (enough for one
+    output from one step; the extra outputs lie past every valid length), so no branch reads the
+    time axis and ``torch.export`` keeps it symbolic; the pooling is :func:`window_max`."""
 
     def __init__(self, channels: int, filters: int, kernel: int, pool_size: int):
         super().__init__()
@@ -177,13 +182,13 @@ class _ConvBlock(nn.Module):
         need = self.kernel + self.pool_size - 1
         if lengths is None and x.shape[1] < need:
             lengths = torch.full((x.shape[0],), x.shape[1], dtype=torch.long)
-        if x.shape[1] < need:
-            x = F.pad(x, (0, 0, 0, need - x.shape[1]))
+        if lengths is not None:
+            x = F.pad(x, (0, 0, 0, need - 1))
         y = F.relu(self.conv(x.transpose(1, 2))).transpose(1, 2)
         valid = conv_lengths(lengths, self.kernel)
         y = zero_padding(y, valid)
         if self.pool_size > 1:
-            y = F.max_pool1d(y.transpose(1, 2), self.pool_size).transpose(1, 2)
+            y = window_max(y.transpose(1, 2), self.pool_size).transpose(1, 2)
             valid = None if valid is None else (valid // self.pool_size).clamp(min=1)
         return y, valid
 
@@ -243,19 +248,19 @@ class SequenceClassifier(nn.Module):
     def features(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """The pooled representation ``(batch, features)`` before the head."""
         c = self.config
-        if lengths is not None:
-            lengths = torch.as_tensor(lengths).to("cpu", torch.long)
-            if lengths.numel() and int(lengths.min()) == x.shape[1] == int(lengths.max()):
-                lengths = None
         if self.embedding is not None:
             if x.dim() != 2 or x.is_floating_point():
                 raise InvalidArgumentError.for_argument("x", f"a {x.dtype} tensor of shape {tuple(x.shape)}",
                                                         "token ids (batch, time) as integers")
-            x = self.embedding(x)
         elif x.dim() != 3 or x.shape[-1] != c.n_features:
             raise InvalidArgumentError.for_argument("x", tuple(x.shape), f"(batch, time, {c.n_features}) features")
-        else:
-            x = zero_padding(x, lengths) if lengths is not None else x
+        # lengths checked here (each in [1, time]; None when all are full), before the conv blocks
+        # pad the time axis; while a graph is recorded only their shape is (no Python reads a value)
+        if tracing():
+            lengths = traced_lengths(lengths, None, x.shape[0], x.shape[1])
+        elif lengths is not None:
+            lengths = resolve_lengths(lengths, None, x.shape[0], x.shape[1]) if x.shape[0] else None
+        x = self.embedding(x) if self.embedding is not None else zero_padding(x, lengths)
         for block in self.convs:
             x, lengths = block(x, lengths)
         if self.rnn is None:

@@ -25,6 +25,8 @@ from torch import Tensor, nn
 from rnnkit.errors import InvalidArgumentError
 from rnnkit.models.config_io import check_training_memory, config_from_dict
 from rnnkit.layers import GRU, LSTM, SimpleRNN
+from rnnkit.layers.lengths import zero_padding
+from rnnkit.models.window_pool import WindowMaxPool
 
 RECURRENT = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
 CELLS = ("dense", "conv", *RECURRENT)
@@ -193,7 +195,7 @@ def _conv_stack(in_ch: int, filters: int, kernel: int, pool: int, n: int) -> nn.
     mods: list[nn.Module] = []
     for i in range(n):
         mods += [nn.Conv1d(in_ch if i == 0 else filters, filters, kernel, padding=kernel // 2), nn.ReLU(),
-                 nn.MaxPool1d(pool, ceil_mode=True)]
+                 WindowMaxPool(pool, ceil_mode=True)]     # nn.MaxPool1d's numbers, exportable time axis
     return nn.Sequential(*mods)
 
 
@@ -255,8 +257,17 @@ class Forecaster(nn.Module):
     def _predict(self, x: Tensor, lengths: Tensor | None) -> Tensor:
         c = self.config
         if self.front is not None:
-            x = self.front(x.transpose(1, 2)).transpose(1, 2)
-            lengths = None if lengths is None else torch.div(lengths + c.pool - 1, c.pool, rounding_mode="floor")
+            # with lengths: zeros past each length before the convolution and past its valid outputs
+            # after it (length + 1 for an even kernel, whose 'same' output is one step longer), so a
+            # padded row gives what the row alone gives (ReLU outputs are >= 0: a zero never wins a
+            # pooling window); the recurrent layers then read ceil(valid outputs / pool) pooled steps
+            conv, relu, pooling = self.front
+            y = relu(conv(zero_padding(x, lengths).transpose(1, 2)))
+            if lengths is not None:
+                lengths = lengths.to(x.device) + (2 * (c.conv_kernel // 2) - c.conv_kernel + 1)
+                y = zero_padding(y.transpose(1, 2), lengths).transpose(1, 2)
+                lengths = torch.div(lengths + c.pool - 1, c.pool, rounding_mode="floor")
+            x = pooling(y).transpose(1, 2)
         if c.cell == "dense":
             z = self.body(x)
         elif c.cell == "conv":

@@ -20,6 +20,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.errors import InvalidArgumentError
+from rnnkit.layers.fused.op import tracing
 
 __all__ = ["POOLINGS", "valid_mask", "last_valid", "masked_mean", "masked_max", "pool"]
 
@@ -39,7 +40,11 @@ def _check(x: Tensor, lengths: Tensor | None) -> Tensor | None:
     if lengths is None:
         return None
     lengths = torch.as_tensor(lengths).to(x.device, torch.long)
-    if lengths.shape != (x.shape[0],) or x.shape[0] and (lengths.min() < 1 or lengths.max() > x.shape[1]):
+    if tracing():       # a graph being recorded: values unknown, only the shape is checked
+        values_ok = True
+    else:
+        values_ok = not x.shape[0] or bool(lengths.min() >= 1) and bool(lengths.max() <= x.shape[1])
+    if lengths.shape != (x.shape[0],) or not values_ok:
         raise InvalidArgumentError.for_argument(
             "lengths", lengths.tolist() if lengths.numel() <= 8 else tuple(lengths.shape),
             f"one length in [1, {x.shape[1]}] per row of the batch ({x.shape[0]} rows)",
