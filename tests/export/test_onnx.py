@@ -75,28 +75,30 @@ def test_variable_lengths_in_the_graph_match_packed_torch_nn(cls, nn_cls, kw, tm
     dict(cell="lstm", units=8, horizon=3, residual_index=0),
     dict(cell="gru", units=8, layers=2, dense_units=4),
     dict(cell="gru", units=6, conv_filters=4, conv_kernel=3, pool=2),
+    dict(cell="lstm", units=5, conv_filters=3, conv_kernel=4, pool=3, residual_index=1),
     dict(cell="conv", units=4, conv_kernel=3, pool=2, layers=2, n_steps=12),
     dict(cell="dense", units=4, n_steps=12)])
 def test_forecaster_parity_with_onnxruntime(config, tmp_path):
     torch.manual_seed(0)
     model = Forecaster(ForecasterConfig(n_features=4, **config)).eval()
     recurrent = config["cell"] not in ("conv", "dense")
-    dynamic = recurrent and not config.get("conv_filters")   # torch.export specializes a pooled length
+    dynamic = config["cell"] != "dense"            # the dense body flattens exactly the trained window
     path = export_module(model, tmp_path / "f.onnx", n_features=4, lengths=recurrent, example_time=12,
                          dynamic_time=dynamic)
     sess = _session(path)
     assert [i.name for i in sess.get_inputs()] == (["x", "lengths"] if recurrent else ["x"])
+    assert sess.get_inputs()[0].shape[1] == ("time" if dynamic else 12)
     gen = torch.Generator().manual_seed(2)
     worst = 0.0
-    for B, T in ((1, 9), (7, 24), (32, 13)):
-        T = T if dynamic else 12                   # dense/conv/conv front-end: the trained window, fixed
-        x, lengths = _random_batch(gen, 4, B=B, T=T)
-        if config.get("conv_filters"):
-            lengths = torch.full((B,), T)   # a conv front-end pools lengths: full rows only
+    for B, T in ((1, 1), (2, 2), (1, 9), (7, 24), (32, 13), (3, 41)):   # time lengths other than the trained 12
+        T = T if dynamic else 12
+        x, lengths = _random_batch(gen, 4, B=B, T=T)      # random lengths, a conv front-end's included
         feed = {"x": x.numpy(), **({"lengths": lengths.numpy()} if recurrent else {})}
         with torch.no_grad():
             want = model(x, lengths) if recurrent else model(x)
-        worst = max(worst, float(np.abs(sess.run(["y"], feed)[0] - want.numpy()).max()))
+        got = sess.run(["y"], feed)[0]
+        assert got.shape == tuple(want.shape)
+        worst = max(worst, float(np.abs(got - want.numpy()).max()))
     assert worst <= 1e-4
 
 
@@ -162,3 +164,24 @@ def test_weights_failing_their_checksum_are_refused(csv_run, tmp_path, capsys):
     assert main(["export", "--run", str(d), "--onnx", str(out)]) == 2
     _paragraph(capsys, "model.safetensors")
     assert not out.exists()
+
+
+@pytest.mark.parametrize("job", [dict(conv_filters=3), dict(cell="conv", layers=2)])
+def test_conv_runs_export_a_dynamic_time_axis(job, csv_run, tmp_path):
+    from tests.export.conftest import train
+    run = train(tmp_path / "conv_run", csv_run[1], **job)
+    out = tmp_path / "conv.onnx"
+    assert main(["export", "--run", str(run), "--onnx", str(out)]) == 0
+    sess = _session(out)
+    recurrent = "conv_filters" in job
+    assert [i.shape for i in sess.get_inputs()] == [["batch", "time", 4], ["batch"]][:1 + recurrent]
+    model = rnnkit.load_model(run)
+    gen = torch.Generator().manual_seed(3)
+    worst = 0.0
+    for B, T in ((1, 5), (4, 12), (3, 30)):             # the run's window is 12 steps
+        x, lengths = _random_batch(gen, 4, B=B, T=T)
+        feed = {"x": x.numpy(), **({"lengths": lengths.numpy()} if recurrent else {})}
+        with torch.no_grad():
+            want = (model(x, lengths) if recurrent else model(x)).numpy()
+        worst = max(worst, float(np.abs(sess.run(["y"], feed)[0] - want).max()))
+    assert worst <= 1e-4

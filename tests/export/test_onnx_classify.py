@@ -1,6 +1,7 @@
 """ONNX export of classifiers and taggers checked by onnxruntime: parity with the PyTorch model on
-random inputs with random lengths (text, numeric rows, conv bodies and front-ends with a dynamic
-time axis), a text run exported through the CLI and used with onnxruntime, numpy and the
+random inputs with random lengths at time lengths other than the exported example's (text,
+numeric rows, conv bodies and front-ends with a dynamic time axis: the model's own forward is
+the graph), a text run exported through the CLI and used with onnxruntime, numpy and the
 metadata only (tokenised with the stored pattern), and a run whose weights fail their checksum."""
 import json
 import re
@@ -28,7 +29,7 @@ def _session(path):
     return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
 
-def _batches(gen, model_input, sizes=((1, 1), (6, 11), (4, 3), (3, 30))):
+def _batches(gen, model_input, sizes=((1, 1), (6, 11), (4, 3), (3, 30), (5, 57))):   # exported at 12
     for B, T in sizes:
         x = model_input(B, T)
         lengths = torch.randint(1, T + 1, (B,), generator=gen)
@@ -41,6 +42,8 @@ def _batches(gen, model_input, sizes=((1, 1), (6, 11), (4, 3), (3, 30))):
     dict(n_classes=3, vocab_size=30, cell="gru", pooling="mean", dense_units=5),
     dict(n_classes=3, vocab_size=30, cell="conv", layers=2, conv_kernel=3, pool_size=2, pooling="max"),
     dict(n_classes=4, n_features=3, cell="gru", conv_filters=4, conv_kernel=3, pool_size=2, layers=2),
+    dict(n_classes=2, vocab_size=30, cell="lstm", conv_filters=4, conv_kernel=5, pool_size=3, bidirectional=True),
+    dict(n_classes=3, n_features=3, cell="conv", layers=3, conv_kernel=2, pool_size=3, pooling="mean"),
     dict(n_classes=2, n_features=3, cell="rnn", pooling="max")])
 def test_classifier_parity_with_onnxruntime(config, tmp_path):
     torch.manual_seed(0)
@@ -48,6 +51,7 @@ def test_classifier_parity_with_onnxruntime(config, tmp_path):
     sess = _session(export_classifier(model, tmp_path / "c.onnx"))
     assert [(i.name, i.type) for i in sess.get_inputs()] == [
         ("x", "tensor(int64)" if model.embedding is not None else "tensor(float)"), ("lengths", "tensor(int64)")]
+    assert sess.get_inputs()[0].shape[:2] == ["batch", "time"]
     gen = torch.Generator().manual_seed(1)
     text = model.embedding is not None
     worst = 0.0

@@ -8,8 +8,9 @@ operator with ``sequence_lens`` (gates reordered to ONNX's order, GRU ``reset_af
 So variable lengths are right in the exported graph (outputs past a length are zero; the final
 state is the one after the last valid step; the reverse direction starts at the last valid
 step), unlike the ``torch.nn`` packed-sequence route. Batch and time are dynamic axes (time is
-fixed at the trained window for the dense and conv forecasters, which have no recurrent layer, and
-for a conv front-end, whose pooled length torch.export specializes).
+fixed at the trained window only for the dense forecaster, which flattens it; conv bodies and
+front-ends pool with :func:`rnnkit.models.window_pool.window_max`, whose pooled length stays
+symbolic).
 
 Every kind of run exports (:func:`export_run`; ``rnnkit export``), one module each, which also
 says the inputs and outputs: a forecaster (:mod:`~rnnkit.export.onnx_forecast`), a classifier

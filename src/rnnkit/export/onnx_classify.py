@@ -5,19 +5,25 @@ int64 for text; (batch, time, features) float32 for image rows and multivariate 
 (``sigmoid(y)`` is the probability of ``classes[1]``), else ``(batch, n_classes)`` logits (softmax).
 Batch and time are dynamic, a conv body or front-end included.
 
-:class:`ClassifierGraph` is the classifier's forward in a form ``torch.export`` records with a
-dynamic time axis: the same modules and arithmetic without the checks that read the lengths'
-values in Python (``SequenceClassifier.features`` and :mod:`rnnkit.models.pooling` do), the
-input zero-padded to the convolution's need rather than only when it is short, and max-pooling
-over time as a reshape and a maximum (``torch.export`` specializes ``max_pool1d``'s length).
-Outputs past the valid steps never reach a result, so these give the model's numbers.
+The graph is the model's own forward: while a graph is recorded it reads no length's value in
+Python (they are checked when it runs eagerly), its conv blocks pad every input by ``kernel +
+pool - 2`` zeros (the outputs they add lie past every valid length) instead of comparing the
+time axis with the convolution's need, and its max-pooling over time is
+:func:`rnnkit.models.window_pool.window_max`, whose pooled length ``torch.export`` keeps symbolic.
 
-    >>> import torch
+    >>> import os, tempfile, torch, rnnkit
     >>> from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
     >>> m = SequenceClassifier(ClassifierConfig(n_classes=3, vocab_size=20, embedding_dim=4, cell="conv",
     ...                                         units=4, layers=2, conv_kernel=3, pool_size=2)).eval()
-    >>> x, lengths = torch.randint(1, 20, (2, 9)), torch.tensor([9, 4])
-    >>> torch.allclose(ClassifierGraph(m)(x, lengths), m(x, lengths), atol=1e-6)
+    >>> path = os.path.join(tempfile.mkdtemp(), "c.onnx")
+    >>> if rnnkit.layers.fused.available():
+    ...     import onnxruntime as ort
+    ...     sess = ort.InferenceSession(str(export_classifier(m, path)))
+    ...     x, lengths = torch.randint(1, 20, (2, 31)), torch.tensor([31, 4])
+    ...     y = sess.run(["y"], {"x": x.numpy(), "lengths": lengths.numpy()})[0]
+    ...     print(bool(abs(torch.from_numpy(y) - m(x, lengths)).max() < 1e-5))
+    ... else:
+    ...     print(True)
     True
 """
 from __future__ import annotations
@@ -25,65 +31,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from torch import Tensor, nn
-from torch.nn import functional as F
 
-from rnnkit.layers.lengths import zero_padding
-from rnnkit.models.classifier import conv_lengths
-
-__all__ = ["ClassifierGraph", "export_classifier", "classify_metadata", "export", "files"]
-
-
-def _pool(x: Tensor, lengths: Tensor, mode: str) -> Tensor:
-    valid = (torch.arange(x.shape[1], device=x.device).unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(-1)
-    if mode == "last":
-        return x.gather(1, (lengths - 1).view(-1, 1, 1).expand(-1, 1, x.shape[2])).squeeze(1)
-    if mode == "mean":
-        return torch.where(valid, x, x.new_zeros(())).sum(1) / lengths.unsqueeze(1).to(x.dtype)
-    return torch.where(valid, x, x.new_full((), float("-inf"))).amax(1)
-
-
-def _conv_block(block, x: Tensor, lengths: Tensor):
-    """``_ConvBlock.forward`` with the input always padded by ``kernel + pool - 2`` zeros (the
-    extra outputs are past every length) and the pooling as reshape + amax."""
-    k, p = block.kernel, block.pool_size
-    x = F.pad(x, (0, 0, 0, k + p - 2))
-    y = F.relu(block.conv(x.transpose(1, 2))).transpose(1, 2)
-    valid = conv_lengths(lengths, k)
-    y = zero_padding(y, valid)
-    if p > 1:
-        n = y.shape[1] // p
-        y = y[:, :n * p].reshape(y.shape[0], n, p, y.shape[2]).amax(2)
-        valid = (valid // p).clamp(min=1)
-    return y, valid
-
-
-class ClassifierGraph(nn.Module):
-    """``model(x, lengths)`` of a :class:`SequenceClassifier` as an exportable graph (module docstring)."""
-
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
-        m, c = self.model, self.model.config
-        lengths = lengths.to(torch.long)
-        x = m.embedding(x) if m.embedding is not None else zero_padding(x, lengths)
-        for block in m.convs:
-            x, lengths = _conv_block(block, x, lengths)
-        if m.rnn is None:
-            z = _pool(x, lengths, c.pooling)
-        else:
-            seq, state = m.rnn(x, lengths=lengths)
-            if c.pooling != "last":
-                z = _pool(seq, lengths, c.pooling)
-            else:
-                h = state[0] if isinstance(state, tuple) else state
-                z = torch.cat(list(h[-m.rnn.num_directions:]), -1)
-        if m.hidden is not None:
-            z = F.relu(m.hidden(z))
-        logits = m.output(z)
-        return logits.squeeze(-1) if c.binary else logits
+__all__ = ["export_classifier", "classify_metadata", "export", "files"]
 
 
 def export_classifier(model, path, *, opset: int | None = None, metadata: dict | None = None,
@@ -96,7 +45,7 @@ def export_classifier(model, path, *, opset: int | None = None, metadata: dict |
     x = torch.randint(1, c.vocab_size, (B, T)) if c.vocab_size else torch.randn(B, T, c.n_features)
     batch, time = Dim("batch"), Dim("time")
     inputs = {"x": (x, {0: batch, 1: time}), "lengths": (torch.tensor([T, T - 1, 2]), {0: batch})}
-    return export_graph(ClassifierGraph(model), path, inputs, ["y"], opset=opset, metadata=metadata, force=force)
+    return export_graph(model, path, inputs, ["y"], opset=opset, metadata=metadata, force=force)
 
 
 def classify_metadata(model, job, run_config: dict, encoder) -> dict:

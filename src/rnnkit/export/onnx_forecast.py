@@ -1,6 +1,8 @@
 """ONNX export of a forecasting run (``rnnkit export`` on a ``forecast`` run): the
 :class:`~rnnkit.models.Forecaster` with inputs ``x`` (batch, time, features) float32 and, for a
-recurrent body, ``lengths`` (batch,) int64; output ``y``. The metadata (see
+recurrent body, ``lengths`` (batch,) int64; output ``y``. Batch and time are dynamic (time too for a
+conv body or a conv front-end, whose pooled length the graph computes), except for the dense body,
+which reads exactly the trained window. The metadata (see
 :mod:`rnnkit.export.onnx`) holds the scaler, the feature order and the window.
 
     >>> from pathlib import Path
@@ -38,9 +40,8 @@ def export(run_dir, paths: list[Path], opset: int) -> list[Path]:
     p = load_predictor(run_dir)
     cfg = p.model.config
     recurrent = cfg.cell in ("rnn", "lstm", "gru")
-    # dense and conv bodies and a conv front-end: a window of exactly the trained steps (the dense
-    # body flattens it; torch.export specializes a pooled length), so their time axis is fixed
-    dynamic = recurrent and not cfg.conv_filters
+    # time is dynamic for every body but the dense one, which flattens exactly the trained steps
+    dynamic = cfg.cell != "dense"
     return [export_module(p.model, paths[0], n_features=cfg.n_features, lengths=recurrent,
                           example_time=max(p.n_steps, 2 * cfg.pool + 2) if dynamic else p.n_steps,
                           dynamic_time=dynamic, opset=opset, metadata=forecast_metadata(p),
