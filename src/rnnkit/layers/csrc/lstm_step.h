@@ -62,4 +62,19 @@ inline void lstm_pre_block(const float* const* hm, const float* const* xr, const
     for (int g = 0; g < 4; ++g) store16(pre[r][g], acc[r][g]);
 }
 
+// Backward: out[r][16t + l] = sum_q dg[r][q] * W_hh[q][16t + l] (q over the 4H gate rows; W_hh
+// [4H, H] row-major, so each q reads one contiguous 16-wide piece), the recurrent gradient
+// of R rows for one tile of 16 units.
+template <int R>
+inline void lstm_dh_block(const float* const* dg, const float* w, int64_t H, int64_t t, float* const* out) {
+  vf16 acc[R];
+  for (int r = 0; r < R; ++r) acc[r] = vf16{};
+  const float* wc = w + t * 16;
+  for (int64_t q = 0; q < 4 * H; ++q, wc += H) {
+    const vf16 wv = load16(wc);
+    for (int r = 0; r < R; ++r) acc[r] += dg[r][q] * wv;
+  }
+  for (int r = 0; r < R; ++r) store16(out[r] + t * 16, acc[r]);
+}
+
 }  // namespace rnnkit

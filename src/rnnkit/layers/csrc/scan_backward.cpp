@@ -3,6 +3,7 @@
 // GRU reset_after=False). dW_ih, dW_hh, dx and the biases are then single GEMMs / sums over all
 // steps, because the per-step gate gradients are stacked.
 #include "common.h"
+#include "lstm_step.h"
 
 namespace rnnkit {
 
@@ -67,9 +68,67 @@ std::vector<Tensor> backward_impl(int64_t mode, const Tensor& x, const Tensor& w
   const int64_t grain = grain_rows(GH);
   const T* whh = w_hh.data_ptr<T>();
   const bool raw = (step_be & 15) == BLAS;
+  // Small float LSTMs: the recurrent product per block of rows right after their gate
+  // gradients (lstm_step.h), as in the forward.
+  const bool fused_step = std::is_same<T, float>::value && mode == LSTM && lstm_step_fits(H) &&
+                          !(backend & EXACT) && lstm_step_enabled();
   timer.mark("bwd setup");
 
-  for (int64_t s = p.steps - 1; s >= 0; --s) {
+  if (fused_step) {
+    // As in the forward: each thread runs the whole (backward) time loop for its own blocks of
+    // 4 rows, no barrier per step. Per block: the gate gradients straight into dx's rows, then
+    // their recurrent gradient (lstm_step.h). A row's carried gradient (pend) is read by its own
+    // pointwise pass before its block overwrites it.
+    const float* wf = reinterpret_cast<const float*>(whh);
+    const int64_t nblk = (B + 3) / 4;
+    const int64_t nthr = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), nblk / 4));
+    at::parallel_for(0, nthr, 1, [&](int64_t t0, int64_t t1) {
+      for (int64_t tid = t0; tid < t1; ++tid)
+        for (int64_t s = p.steps - 1; s >= 0; --s) {
+          const int64_t nb = p.nb[s];
+          const int64_t pnb = s + 1 < p.steps ? p.nb[s + 1] : 0;   // rows with a carried gradient
+          const T* gs_s = gp + s * B * SH;
+          for (int64_t q = tid; q * 4 < nb; q += nthr) {
+            const int64_t j0 = q * 4, R = std::min<int64_t>(4, nb - j0);
+            const float* dgr[4];
+            float* outr[4];
+            for (int64_t rr = 0; rr < R; ++rr) {
+              const int64_t j = j0 + rr, t = p.time(j, s, reverse), b = p.perm[j];
+              const T* go = goutp ? goutp + (b * Tn + t) * H : zp;
+              const T* pd = j < pnb ? pendp + j * H : zp;
+              const T* mj = mp + j * mstride;
+              const T* gs = gs_s + j * SH;
+              const T* cn = csp + s * BH + j * H;
+              const T* cprev = s > 0 ? csp + (s - 1) * BH + j * H : c0p + j * H;
+              T* dg = dxwp + (b * Tn + t) * GH; T* dhj = dhp + j * H; T* dcj = dcp + j * H;
+#pragma omp simd
+              for (int64_t k = 0; k < H; ++k) {
+                T g = dhj[k] + pd[k] * mj[k] + go[k];
+                T i = gs[k], f = gs[H + k], gg = gs[2 * H + k], o = gs[3 * H + k];
+                T tc = ftanh<T>(cn[k]);
+                T dcn = dcj[k] + g * o * (T(1) - tc * tc);
+                dg[k] = dcn * gg * i * (T(1) - i);
+                dg[H + k] = dcn * cprev[k] * f * (T(1) - f);
+                dg[2 * H + k] = dcn * i * (T(1) - gg * gg);
+                dg[3 * H + k] = g * tc * o * (T(1) - o);
+                dcj[k] = dcn * f; dhj[k] = T(0);
+              }
+              dgr[rr] = reinterpret_cast<const float*>(dg);
+              outr[rr] = reinterpret_cast<float*>(pendp + j * H);
+            }
+            for (int64_t t = 0; t < H / 16; ++t) {
+              if (R == 4) {
+                lstm_dh_block<4>(dgr, wf, H, t, outr);
+              } else {
+                for (int64_t rr = 0; rr < R; ++rr) lstm_dh_block<1>(dgr + rr, wf, H, t, outr + rr);
+              }
+            }
+          }
+        }
+    });
+    pend_nb = p.steps > 0 ? p.nb[0] : 0;
+  }
+  for (int64_t s = fused_step ? -1 : p.steps - 1; s >= 0; --s) {
     const int64_t nb = p.nb[s];
     const T* gs_s = gp + s * B * SH;
     const int64_t pnb = pend_nb;

@@ -113,14 +113,77 @@ std::vector<Tensor> forward_impl(int64_t mode, const Tensor& x, const Tensor& h0
                           !(backend & EXACT) && lstm_step_enabled();
   const std::vector<float> wpack = fused_step ? pack_lstm_whh(reinterpret_cast<const float*>(whh), H)
                                               : std::vector<float>();
-  for (int64_t s = 0; s < p.steps; ++s) {
+  if (fused_step) {
+    // Rows never meet in this recurrence, so each thread runs the whole time loop for its own
+    // blocks of 4 rows (block q on thread q % nthr: rows are sorted by length, so this deals the
+    // long and the short ones out evenly) with no barrier per step. Per block and tile of 16
+    // units: the four gates' pre-activations in registers, then the cell (lstm_step.h).
+    const float* wp = wpack.data();
+    const int64_t nblk = (B + 3) / 4;
+    const int64_t nthr = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), nblk / 4));
+    at::parallel_for(0, nthr, 1, [&](int64_t t0, int64_t t1) {
+      float pre[4][4][16];
+      for (int64_t tid = t0; tid < t1; ++tid)
+        for (int64_t s = 0; s < p.steps; ++s) {
+          const int64_t nb = p.nb[s];
+          const T* hm_sp = hmb + (s % 2) * B * H;
+          T* hm_next = hmb + ((s + 1) % 2) * B * H;
+          T* gsp = gates0 + (train ? s : 0) * B * SH;
+          T* csp = cs0 ? cs0 + s * B * H : nullptr;
+          for (int64_t q = tid; q * 4 < nb; q += nthr) {
+            const int64_t j0 = q * 4, R = std::min<int64_t>(4, nb - j0);
+            const float* xr[4];
+            const float* hm[4];
+            T* outs[4];
+            T* hmo[4];
+            for (int64_t r = 0; r < R; ++r) {
+              const int64_t j = j0 + r, t = p.time(j, s, reverse), b = p.perm[j];
+              xr[r] = reinterpret_cast<const float*>(xwp + (b * Tn + t) * GH);
+              hm[r] = reinterpret_cast<const float*>(hm_sp + j * H);
+              outs[r] = outp + (b * Tn + t) * H;
+              hmo[r] = (xhp && s + 1 < p.len[j]) ? xhp + (b * Tn + (reverse ? t - 1 : t + 1)) * XW + I : nullptr;
+            }
+            for (int64_t t = 0; t < H / 16; ++t) {
+              if (R == 4) {
+                lstm_pre_block<4>(hm, xr, reinterpret_cast<const float*>(bxp), wp, H, t, pre);
+              } else {
+                for (int64_t r = 0; r < R; ++r)
+                  lstm_pre_block<1>(hm + r, xr + r, reinterpret_cast<const float*>(bxp), wp, H, t, pre + r);
+              }
+              for (int64_t r = 0; r < R; ++r) {
+                const int64_t j = j0 + r;
+                const T* mj = mp + j * mstride + t * 16;
+                T* gs = gsp + j * SH + t * 16; T* cj = cp + j * H + t * 16; T* hj = hp + j * H + t * 16;
+                T* hmn = hm_next + j * H + t * 16; T* outr = outs[r] + t * 16;
+                const float* pi = pre[r][0]; const float* pf = pre[r][1];
+                const float* pg = pre[r][2]; const float* po = pre[r][3];
+#pragma omp simd
+                for (int64_t l = 0; l < 16; ++l) {
+                  T i = fsigmoid<T>(pi[l]), f = fsigmoid<T>(pf[l]), gg = ftanh<T>(pg[l]), o = fsigmoid<T>(po[l]);
+                  T cn = f * cj[l] + i * gg;
+                  T hn = o * ftanh<T>(cn);
+                  cj[l] = cn; hj[l] = hn; outr[l] = hn; hmn[l] = hn * mj[l];
+                  gs[l] = i; gs[H + l] = f; gs[2 * H + l] = gg; gs[3 * H + l] = o;
+                }
+              }
+            }
+            for (int64_t r = 0; r < R; ++r) {
+              const int64_t j = j0 + r;
+              if (csp) std::memcpy(csp + j * H, cp + j * H, sizeof(T) * H);
+              if (hmo[r]) std::memcpy(hmo[r], hm_next + j * H, sizeof(T) * H);
+            }
+          }
+        }
+    });
+  }
+  for (int64_t s = 0; s < (fused_step ? 0 : p.steps); ++s) {
     const int64_t nb = p.nb[s];
     T* hm_sp = hmb + (s % 2) * B * H;
     T* hm_next = hmb + ((s + 1) % 2) * B * H;
     T* gsp = gates0 + (train ? s : 0) * B * SH;
     T* csp = cs0 ? cs0 + s * B * H : nullptr;
     T* hsp = hs0 ? hs0 + s * B * H : nullptr;
-    if (!fused_step && !(raw && gemm_raw<T>(nb, ghs, H, hm_sp, H, whh, H, true, ghp, ghs, T(0))))
+    if (!(raw && gemm_raw<T>(nb, ghs, H, hm_sp, H, whh, H, true, ghp, ghs, T(0))))
       gemm<T>(hmbuf[s % 2].narrow(0, 0, nb), w_rz, gh.narrow(0, 0, nb), 0.0, step_be);
 
     // Per row: where its input, output and next masked state live.
@@ -132,55 +195,7 @@ std::vector<Tensor> forward_impl(int64_t mode, const Tensor& x, const Tensor& h0
         r.hmo = xhp + (b * Tn + (reverse ? t - 1 : t + 1)) * XW + I;
       return r;
     };
-    if (fused_step) {
-      // Blocks of 4 rows (then single rows); each block: per tile of 16 units the four gates'
-      // pre-activations in registers, then the cell. Reads hm_sp, writes hm_next: no hazard.
-      const float* wp = wpack.data();
-      const int64_t nblk = (nb + 3) / 4;
-      at::parallel_for(0, nblk, std::max<int64_t>(1, grain / 4), [&](int64_t q0, int64_t q1) {
-        float pre[4][4][16];
-        for (int64_t q = q0; q < q1; ++q) {
-          const int64_t j0 = q * 4, R = std::min<int64_t>(4, nb - j0);
-          Row rr[4];
-          const float* xr[4];
-          const float* hm[4];
-          for (int64_t r = 0; r < R; ++r) {
-            rr[r] = row(j0 + r);
-            xr[r] = reinterpret_cast<const float*>(rr[r].xr);
-            hm[r] = reinterpret_cast<const float*>(hm_sp + (j0 + r) * H);
-          }
-          for (int64_t t = 0; t < H / 16; ++t) {
-            if (R == 4) {
-              lstm_pre_block<4>(hm, xr, reinterpret_cast<const float*>(bxp), wp, H, t, pre);
-            } else {
-              for (int64_t r = 0; r < R; ++r)
-                lstm_pre_block<1>(hm + r, xr + r, reinterpret_cast<const float*>(bxp), wp, H, t, pre + r);
-            }
-            for (int64_t r = 0; r < R; ++r) {
-              const int64_t j = j0 + r;
-              const T* mj = rr[r].mj + t * 16;
-              T* gs = gsp + j * SH + t * 16; T* cj = cp + j * H + t * 16; T* hj = hp + j * H + t * 16;
-              T* hmn = hm_next + j * H + t * 16; T* outr = rr[r].outr + t * 16;
-              const float* pi = pre[r][0]; const float* pf = pre[r][1];
-              const float* pg = pre[r][2]; const float* po = pre[r][3];
-#pragma omp simd
-              for (int64_t l = 0; l < 16; ++l) {
-                T i = fsigmoid<T>(pi[l]), f = fsigmoid<T>(pf[l]), gg = ftanh<T>(pg[l]), o = fsigmoid<T>(po[l]);
-                T cn = f * cj[l] + i * gg;
-                T hn = o * ftanh<T>(cn);
-                cj[l] = cn; hj[l] = hn; outr[l] = hn; hmn[l] = hn * mj[l];
-                gs[l] = i; gs[H + l] = f; gs[2 * H + l] = gg; gs[3 * H + l] = o;
-              }
-            }
-          }
-          for (int64_t r = 0; r < R; ++r) {
-            const int64_t j = j0 + r;
-            if (csp) std::memcpy(csp + j * H, cp + j * H, sizeof(T) * H);
-            if (rr[r].hmo) std::memcpy(rr[r].hmo, hm_next + j * H, sizeof(T) * H);
-          }
-        }
-      });
-    } else if (mode == LSTM) {
+    if (mode == LSTM) {
       at::parallel_for(0, nb, grain, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) {
           Row r = row(j);
