@@ -66,7 +66,8 @@ if os.environ.get("RNNKIT_NO_BUILD", "0") != "1":
 
         sources = sorted(os.path.join(CSRC, f) for f in os.listdir(CSRC) if f.endswith(".cpp"))
         flags = info["flags"] + [f"-DRNNKIT_SRC_HASH={info['src']}"]
-        ext_modules = [CppExtension("rnnkit.layers.fused._C", sources, extra_compile_args=flags)]
+        ext_modules = [CppExtension("rnnkit.layers.fused._C", sources, extra_compile_args=flags,
+                                    extra_link_args=build.OPENMP_FLAGS)]
         cmdclass = {"build_ext": OptionalBuild.with_options(use_ninja=True)}
 
 setup(ext_modules=ext_modules, cmdclass=cmdclass)

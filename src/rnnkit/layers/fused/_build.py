@@ -40,6 +40,10 @@ _V4 = _V3 + ["avx512bw", "avx512cd", "avx512dq", "avx512f", "avx512vl"]
 LEVELS = {"x86_64": [("x86-64-v4", _V4), ("x86-64-v3", _V3), ("x86-64-v2", _V2), ("x86-64", [])],
           "aarch64": [("armv8-a", [])]}
 BASE_FLAGS = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-fopenmp-simd"]
+# at::parallel_for is a header template: compiled without -fopenmp its `omp parallel` vanishes
+# and every parallel loop of the kernels runs on one thread. GCC/clang on Linux link the same
+# libgomp torch loads (one OpenMP runtime, torch's thread count); elsewhere the loops stay serial.
+OPENMP_FLAGS = ["-fopenmp"] if sys.platform.startswith("linux") else []
 
 
 def machine() -> str:
@@ -100,7 +104,7 @@ def target_level(arch: str | None = None, features: set[str] | None = None,
 
 
 def compile_flags(level: str | None) -> list[str]:
-    return BASE_FLAGS + ([f"-march={level}", "-mtune=generic"] if level else [])
+    return BASE_FLAGS + OPENMP_FLAGS + ([f"-march={level}", "-mtune=generic"] if level else [])
 
 
 def source_hash(csrc=CSRC) -> str:

@@ -51,7 +51,7 @@ def _jit():
                       f"cached in {build}. Install with setup.py's build to avoid this.", stacklevel=3)
     return cpp_load(name=f"rnnkit_fused_{tag}", sources=[str(s) for s in sources()],
                     extra_cflags=_build.compile_flags(level) + [f"-DRNNKIT_SRC_HASH={_build.source_hash()}"],
-                    build_directory=str(build), verbose=False)
+                    extra_ldflags=_build.OPENMP_FLAGS, build_directory=str(build), verbose=False)
 
 
 def _installed():
