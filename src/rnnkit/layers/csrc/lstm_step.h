@@ -4,8 +4,8 @@
 // W_hh packed once per call so each k reads four contiguous 16-wide vectors; the cell is then
 // applied to those 16 units at once. At H = 32 MKL's sgemm spends ~10 us per 128 x 32 x 128
 // product on packing and dispatch; this does the product and the cell in ~3-4 us.
-// GCC vector extensions (64-byte vectors): AVX-512 registers on x86-64-v4, register pairs on
-// AVX2, NEON quads on aarch64, so nothing here is specific to one instruction set.
+// GCC vector extensions of the build's register width (AVX-512, AVX2, else 4 lanes: NEON on
+// aarch64), so nothing here is specific to one instruction set.
 #pragma once
 #include <cstdint>
 #include <cstdlib>
@@ -14,9 +14,23 @@
 
 namespace rnnkit {
 
-typedef float vf16 __attribute__((vector_size(64)));
-inline vf16 load16(const float* p) { vf16 v; std::memcpy(&v, p, sizeof v); return v; }
-inline void store16(float* p, vf16 v) { std::memcpy(p, &v, sizeof v); }
+// The register width of the build: one 16-unit tile is NV registers of VL floats. A 64-byte
+// generic vector on an AVX2 build is lowered through memory (18x slower, measured), so the
+// vector type is always the machine's own.
+#if defined(__AVX512F__)
+constexpr int VL = 16;
+#elif defined(__AVX__)
+constexpr int VL = 8;
+#else
+constexpr int VL = 4;
+#endif
+constexpr int NV = 16 / VL;
+// Rows per block of the forward product: 4 x 4 gates x NV accumulators must fit the registers
+// (32 zmm on AVX-512; 16 ymm on AVX2 hold one row's 8).
+constexpr int PRE_ROWS = VL == 16 ? 4 : VL == 8 ? 1 : 2;
+typedef float vfl __attribute__((vector_size(VL * sizeof(float))));
+inline vfl loadv(const float* p) { vfl v; std::memcpy(&v, p, sizeof v); return v; }
+inline void storev(float* p, vfl v) { std::memcpy(p, &v, sizeof v); }
 
 // Used for float LSTM layers whose H is a multiple of 16 up to 128, unless the GEMM backend is
 // forced (RNNKIT_GEMM / gemm=: then every product goes through that backend, as tests expect)
@@ -45,21 +59,30 @@ inline std::vector<float> pack_lstm_whh(const float* w, int64_t H) {
 template <int R>
 inline void lstm_pre_block(const float* const* hm, const float* const* xr, const float* bx,
                            const float* wp, int64_t H, int64_t t, float (*pre)[4][16]) {
-  vf16 acc[R][4];
-  for (int g = 0; g < 4; ++g) {
-    const vf16 b = load16(bx + g * H + t * 16);
-    for (int r = 0; r < R; ++r) acc[r][g] = load16(xr[r] + g * H + t * 16) + b;
-  }
-  const float* w = wp + t * H * 64;
-  for (int64_t k = 0; k < H; ++k, w += 64) {
-    const vf16 w0 = load16(w), w1 = load16(w + 16), w2 = load16(w + 32), w3 = load16(w + 48);
-    for (int r = 0; r < R; ++r) {
-      const float hv = hm[r][k];
-      acc[r][0] += hv * w0; acc[r][1] += hv * w1; acc[r][2] += hv * w2; acc[r][3] += hv * w3;
+  vfl acc[R][4][NV];
+  for (int g = 0; g < 4; ++g)
+    for (int v = 0; v < NV; ++v) {
+      const vfl b = loadv(bx + g * H + t * 16 + v * VL);
+      for (int r = 0; r < R; ++r) acc[r][g][v] = loadv(xr[r] + g * H + t * 16 + v * VL) + b;
     }
-  }
+  const float* w = wp + t * H * 64;
+  for (int64_t k = 0; k < H; ++k, w += 64)
+    for (int g = 0; g < 4; ++g)
+      for (int v = 0; v < NV; ++v) {
+        const vfl wv = loadv(w + g * 16 + v * VL);
+        for (int r = 0; r < R; ++r) acc[r][g][v] += hm[r][k] * wv;
+      }
   for (int r = 0; r < R; ++r)
-    for (int g = 0; g < 4; ++g) store16(pre[r][g], acc[r][g]);
+    for (int g = 0; g < 4; ++g)
+      for (int v = 0; v < NV; ++v) storev(pre[r][g] + v * VL, acc[r][g][v]);
+}
+
+// All R (<= 4) rows of a block, PRE_ROWS at a time.
+inline void lstm_pre_rows(int64_t R, const float* const* hm, const float* const* xr, const float* bx,
+                          const float* wp, int64_t H, int64_t t, float (*pre)[4][16]) {
+  int64_t r = 0;
+  for (; r + PRE_ROWS <= R; r += PRE_ROWS) lstm_pre_block<PRE_ROWS>(hm + r, xr + r, bx, wp, H, t, pre + r);
+  for (; r < R; ++r) lstm_pre_block<1>(hm + r, xr + r, bx, wp, H, t, pre + r);
 }
 
 // Backward: out[r][16t + l] = sum_q dg[r][q] * W_hh[q][16t + l] (q over the 4H gate rows; W_hh
@@ -67,14 +90,17 @@ inline void lstm_pre_block(const float* const* hm, const float* const* xr, const
 // of R rows for one tile of 16 units.
 template <int R>
 inline void lstm_dh_block(const float* const* dg, const float* w, int64_t H, int64_t t, float* const* out) {
-  vf16 acc[R];
-  for (int r = 0; r < R; ++r) acc[r] = vf16{};
+  vfl acc[R][NV];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < NV; ++v) acc[r][v] = vfl{};
   const float* wc = w + t * 16;
-  for (int64_t q = 0; q < 4 * H; ++q, wc += H) {
-    const vf16 wv = load16(wc);
-    for (int r = 0; r < R; ++r) acc[r] += dg[r][q] * wv;
-  }
-  for (int r = 0; r < R; ++r) store16(out[r] + t * 16, acc[r]);
+  for (int64_t q = 0; q < 4 * H; ++q, wc += H)
+    for (int v = 0; v < NV; ++v) {
+      const vfl wv = loadv(wc + v * VL);
+      for (int r = 0; r < R; ++r) acc[r][v] += dg[r][q] * wv;
+    }
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < NV; ++v) storev(out[r] + t * 16 + v * VL, acc[r][v]);
 }
 
 }  // namespace rnnkit

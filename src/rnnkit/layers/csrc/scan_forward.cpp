@@ -144,12 +144,7 @@ std::vector<Tensor> forward_impl(int64_t mode, const Tensor& x, const Tensor& h0
               hmo[r] = (xhp && s + 1 < p.len[j]) ? xhp + (b * Tn + (reverse ? t - 1 : t + 1)) * XW + I : nullptr;
             }
             for (int64_t t = 0; t < H / 16; ++t) {
-              if (R == 4) {
-                lstm_pre_block<4>(hm, xr, reinterpret_cast<const float*>(bxp), wp, H, t, pre);
-              } else {
-                for (int64_t r = 0; r < R; ++r)
-                  lstm_pre_block<1>(hm + r, xr + r, reinterpret_cast<const float*>(bxp), wp, H, t, pre + r);
-              }
+              lstm_pre_rows(R, hm, xr, reinterpret_cast<const float*>(bxp), wp, H, t, pre);
               for (int64_t r = 0; r < R; ++r) {
                 const int64_t j = j0 + r;
                 const T* mj = mp + j * mstride + t * 16;
