@@ -54,7 +54,8 @@ def _run(args) -> int:
     train, test = japanese_vowels(args.data)
     data = series_data(tuple(train[:2]), tuple(test[:2]), split=base.split, seed=base.seed,
                        where="JapaneseVowels_TRAIN.ts", test_where="JapaneseVowels_TEST.ts")
-    if not args.quiet:
+    from rnnkit.training.distributed import is_main
+    if not args.quiet and is_main():          # one summary under torchrun
         print(data.summary())
     run_models("japanese-vowels", base, chosen, data, args.out, published_label="published (not measured here)")
     return 0

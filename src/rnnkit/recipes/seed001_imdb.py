@@ -102,7 +102,8 @@ def _run(name, source, models, make_config):
             df = df.sample(n=min(len(df), 1000), random_state=args.seed)
         data = text_data(df, None, "text", "label", split=base.split, seed=base.seed, maxlen=base.maxlen,
                          max_tokens=base.max_tokens)
-        if not args.quiet:
+        from rnnkit.training.distributed import is_main
+        if not args.quiet and is_main():          # one summary under torchrun
             print(data.summary())
         run_models(name, base, chosen, data, args.out, published_label="published (not measured here)")
         return 0

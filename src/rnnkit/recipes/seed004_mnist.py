@@ -60,7 +60,8 @@ def _run(args) -> int:
         if args.quick:
             x, y = x[:1000], y[:1000]
         data = image_data(x, y, split=base.split, seed=base.seed, where="mnist_5k")
-    if not args.quiet:
+    from rnnkit.training.distributed import is_main
+    if not args.quiet and is_main():          # one summary under torchrun
         print(data.summary())
     run_models("seed004-mnist-rows", base, chosen, data, args.out, published_label="published (not measured here)")
     return 0
