@@ -101,6 +101,15 @@ std::vector<Tensor> backward_impl(int64_t mode, const Tensor& x, const Tensor& w
               const T* cn = csp + s * BH + j * H;
               const T* cprev = s > 0 ? csp + (s - 1) * BH + j * H : c0p + j * H;
               T* dg = dxwp + (b * Tn + t) * GH; T* dhj = dhp + j * H; T* dcj = dcp + j * H;
+              if (s > 0) {  // this row's previous step is adjacent in memory: prefetch it (see forward)
+                const int64_t step = reverse ? 1 : -1;
+                const char* nd = reinterpret_cast<const char*>(dg + step * GH);
+                for (int64_t o = 0; o < GH * (int64_t)sizeof(T); o += 64) __builtin_prefetch(nd + o, 1);
+                if (goutp) {
+                  const char* ng = reinterpret_cast<const char*>(go + step * H);
+                  for (int64_t o = 0; o < H * (int64_t)sizeof(T); o += 64) __builtin_prefetch(ng + o);
+                }
+              }
 #pragma omp simd
               for (int64_t k = 0; k < H; ++k) {
                 T g = dhj[k] + pd[k] * mj[k] + go[k];
