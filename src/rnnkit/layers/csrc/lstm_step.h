@@ -7,6 +7,7 @@
 // GCC vector extensions of the build's register width (AVX-512, AVX2, else 4 lanes: NEON on
 // aarch64), so nothing here is specific to one instruction set.
 #pragma once
+#include "common.h"
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -43,6 +44,15 @@ inline bool lstm_step_enabled() {
   return on;
 }
 inline bool lstm_step_fits(int64_t H) { return H % 16 == 0 && H >= 16 && H <= 128; }
+template <typename T>
+inline bool use_lstm_step(int64_t mode, int64_t H, int64_t backend) {
+  return std::is_same<T, float>::value && mode == LSTM && lstm_step_fits(H) && !(backend & EXACT) &&
+         lstm_step_enabled();
+}
+// Threads for the time loop over blocks of 4 rows (at least 4 blocks each).
+inline int64_t lstm_step_threads(int64_t B) {
+  return std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), (B + 3) / 4 / 4));
+}
 
 // W_hh [4H, H] row-major -> [H/16 tiles][H k][4 gates][16 units].
 inline std::vector<float> pack_lstm_whh(const float* w, int64_t H) {

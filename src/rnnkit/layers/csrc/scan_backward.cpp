@@ -7,6 +7,26 @@
 
 namespace rnnkit {
 
+// One LSTM row at one step: the gate gradients dg [i|f|g|o] from the gradient reaching h (its
+// own dh, the carried recurrent gradient pd through the mask mj, the output's go), the saved
+// gates gs and cells; dc becomes the cell gradient carried back, dh is cleared.
+template <typename T>
+inline void lstm_row_grad(int64_t H, T* dhj, const T* pd, const T* mj, const T* go, const T* gs,
+                          const T* cn, const T* cprev, T* dcj, T* dg) {
+#pragma omp simd
+  for (int64_t k = 0; k < H; ++k) {
+    T g = dhj[k] + pd[k] * mj[k] + go[k];
+    T i = gs[k], f = gs[H + k], gg = gs[2 * H + k], o = gs[3 * H + k];
+    T tc = ftanh<T>(cn[k]);
+    T dcn = dcj[k] + g * o * (T(1) - tc * tc);
+    dg[k] = dcn * gg * i * (T(1) - i);
+    dg[H + k] = dcn * cprev[k] * f * (T(1) - f);
+    dg[2 * H + k] = dcn * i * (T(1) - gg * gg);
+    dg[3 * H + k] = g * tc * o * (T(1) - o);
+    dcj[k] = dcn * f; dhj[k] = T(0);
+  }
+}
+
 template <typename T>
 std::vector<Tensor> backward_impl(int64_t mode, const Tensor& x, const Tensor& w_ih,
                                   const Tensor& w_hh, bool has_b_ih, bool has_b_hh,
@@ -70,8 +90,7 @@ std::vector<Tensor> backward_impl(int64_t mode, const Tensor& x, const Tensor& w
   const bool raw = (step_be & 15) == BLAS;
   // Small float LSTMs: the recurrent product per block of rows right after their gate
   // gradients (lstm_step.h), as in the forward.
-  const bool fused_step = std::is_same<T, float>::value && mode == LSTM && lstm_step_fits(H) &&
-                          !(backend & EXACT) && lstm_step_enabled();
+  const bool fused_step = use_lstm_step<T>(mode, H, backend);
   timer.mark("bwd setup");
 
   if (fused_step) {
@@ -80,8 +99,7 @@ std::vector<Tensor> backward_impl(int64_t mode, const Tensor& x, const Tensor& w
     // their recurrent gradient (lstm_step.h). A row's carried gradient (pend) is read by its own
     // pointwise pass before its block overwrites it.
     const float* wf = reinterpret_cast<const float*>(whh);
-    const int64_t nblk = (B + 3) / 4;
-    const int64_t nthr = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), nblk / 4));
+    const int64_t nthr = lstm_step_threads(B);
     at::parallel_for(0, nthr, 1, [&](int64_t t0, int64_t t1) {
       for (int64_t tid = t0; tid < t1; ++tid)
         for (int64_t s = p.steps - 1; s >= 0; --s) {
@@ -110,18 +128,7 @@ std::vector<Tensor> backward_impl(int64_t mode, const Tensor& x, const Tensor& w
                   for (int64_t o = 0; o < H * (int64_t)sizeof(T); o += 64) __builtin_prefetch(ng + o);
                 }
               }
-#pragma omp simd
-              for (int64_t k = 0; k < H; ++k) {
-                T g = dhj[k] + pd[k] * mj[k] + go[k];
-                T i = gs[k], f = gs[H + k], gg = gs[2 * H + k], o = gs[3 * H + k];
-                T tc = ftanh<T>(cn[k]);
-                T dcn = dcj[k] + g * o * (T(1) - tc * tc);
-                dg[k] = dcn * gg * i * (T(1) - i);
-                dg[H + k] = dcn * cprev[k] * f * (T(1) - f);
-                dg[2 * H + k] = dcn * i * (T(1) - gg * gg);
-                dg[3 * H + k] = g * tc * o * (T(1) - o);
-                dcj[k] = dcn * f; dhj[k] = T(0);
-              }
+              lstm_row_grad<T>(H, dhj, pd, mj, go, gs, cn, cprev, dcj, dg);
               dgr[rr] = reinterpret_cast<const float*>(dg);
               outr[rr] = reinterpret_cast<float*>(pendp + j * H);
             }
@@ -158,18 +165,7 @@ std::vector<Tensor> backward_impl(int64_t mode, const Tensor& x, const Tensor& w
           const T* cn = csp + s * BH + j * H;
           const T* cprev = s > 0 ? csp + (s - 1) * BH + j * H : c0p + j * H;
           T* dx = r.dx; T* dg = r.dg; T* dhj = r.dh; T* dcj = dcp + j * H;
-#pragma omp simd
-          for (int64_t k = 0; k < H; ++k) {
-            T g = dhj[k] + pd[k] * mj[k] + go[k];
-            T i = gs[k], f = gs[H + k], gg = gs[2 * H + k], o = gs[3 * H + k];
-            T tc = ftanh<T>(cn[k]);
-            T dcn = dcj[k] + g * o * (T(1) - tc * tc);
-            dg[k] = dcn * gg * i * (T(1) - i);
-            dg[H + k] = dcn * cprev[k] * f * (T(1) - f);
-            dg[2 * H + k] = dcn * i * (T(1) - gg * gg);
-            dg[3 * H + k] = g * tc * o * (T(1) - o);
-            dcj[k] = dcn * f; dhj[k] = T(0);
-          }
+          lstm_row_grad<T>(H, dhj, pd, mj, go, gs, cn, cprev, dcj, dg);
           std::memcpy(dx, dg, sizeof(T) * GH);
         }
       });

@@ -109,8 +109,7 @@ std::vector<Tensor> forward_impl(int64_t mode, const Tensor& x, const Tensor& h0
   const T* whh = w_hh.data_ptr<T>();
   const bool raw = (step_be & 15) == BLAS;
   // Small float LSTMs: product and cell in one pass per block of rows (lstm_step.h).
-  const bool fused_step = std::is_same<T, float>::value && mode == LSTM && lstm_step_fits(H) &&
-                          !(backend & EXACT) && lstm_step_enabled();
+  const bool fused_step = use_lstm_step<T>(mode, H, backend);
   const std::vector<float> wpack = fused_step ? pack_lstm_whh(reinterpret_cast<const float*>(whh), H)
                                               : std::vector<float>();
   if (fused_step) {
@@ -119,8 +118,7 @@ std::vector<Tensor> forward_impl(int64_t mode, const Tensor& x, const Tensor& h0
     // long and the short ones out evenly) with no barrier per step. Per block and tile of 16
     // units: the four gates' pre-activations in registers, then the cell (lstm_step.h).
     const float* wp = wpack.data();
-    const int64_t nblk = (B + 3) / 4;
-    const int64_t nthr = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), nblk / 4));
+    const int64_t nthr = lstm_step_threads(B);
     at::parallel_for(0, nthr, 1, [&](int64_t t0, int64_t t1) {
       float pre[4][4][16];
       for (int64_t tid = t0; tid < t1; ++tid)
