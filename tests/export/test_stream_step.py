@@ -101,7 +101,8 @@ def test_bad_input_is_refused_and_leaves_the_state(kernel):
     s.start(rows[:3])
     with pytest.raises(InvalidArgumentError, match=r"`row`.*3 features.*got \(4,\)"):
         s.step(torch.randn(4))
-    for bad in ([0.0, float("nan"), 1.0], [0.0, float("inf"), 1.0], [float("-inf"), 0.0, 0.0]):
+    for bad in ([0.0, float("nan"), 1.0], [0.0, float("inf"), 1.0], [float("-inf"), 0.0, 0.0],
+                [float("-inf"), float("inf"), 0.0]):
         with pytest.raises(InvalidArgumentError, match="finite"):
             s.step(torch.tensor(bad))
         with pytest.raises(InvalidArgumentError, match="finite"):
