@@ -27,7 +27,7 @@ from rnnkit.errors import InvalidArgumentError
 from rnnkit.layers.cells import GATES, check_size
 from rnnkit.layers.dropout import drop_connect, variational_mask
 from rnnkit.layers.fused.op import traced_lengths, tracing
-from rnnkit.layers.lengths import resolve_lengths, zero_padding
+from rnnkit.layers.lengths import resolve_lengths
 from rnnkit.layers.scan import scan
 
 MERGE_MODES = ("concat", "sum", "mul", "ave")
@@ -286,7 +286,6 @@ class RecurrentLayer(nn.Module):
         """
         x = self._check_input(x)
         lengths = (traced_lengths if tracing() else resolve_lengths)(lengths, mask, x.shape[0], x.shape[1])
-        x = zero_padding(x, lengths)  # padding never reaches the arithmetic, NaN included
         hx = self._initial_state(x, state)
         if self._uses_fused_torch(lengths, x):
             out, new_state = self._torch_stack(x, hx)

@@ -6,7 +6,8 @@ matmul, then the cell's step function (:mod:`rnnkit.layers.cells`) once per step
 layers noticing, and every fast path is tested against ``reference_scan``.
 
 Lengths (right padding): for ``t >= lengths[b]`` the output ``out[b, t]`` is exactly zero and
-the state is frozen, so the returned state is the one after step ``lengths[b] - 1``. With
+the state is frozen, so the returned state is the one after step ``lengths[b] - 1``. What the
+padding holds (NaN included) reaches no output and no gradient. With
 ``reverse=True`` row ``b`` is processed from ``t = lengths[b] - 1`` down to ``0`` and each
 output is written at its own position ``t``.
 
@@ -26,6 +27,7 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from rnnkit.layers.cells import gru_step, lstm_step, rnn_step
+from rnnkit.layers.lengths import zero_padding
 
 
 def reverse_padded(x: Tensor, lengths: Tensor | None) -> Tensor:
@@ -54,6 +56,9 @@ def reference_scan(mode: str, x: Tensor, h0: Tensor, c0: Tensor | None, w_ih: Te
     Shapes: ``x`` (B, T, I); ``h0``/``c0`` (B, H); weights in torch layout for this layer and
     direction; ``lengths`` int64 (B,) or None; ``rec_mask`` (B, H) or None.
     """
+    # The loop below multiplies through the padding, so NaN or inf there (``nan * 0`` is
+    # ``nan``) is replaced by exact zeros first; the fused kernels never read it.
+    x = zero_padding(x, lengths)
     if reverse:
         x = reverse_padded(x, lengths)
     B, T, _ = x.shape
