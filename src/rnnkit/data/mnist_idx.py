@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import math
 import struct
 import zlib
 from pathlib import Path
@@ -76,10 +77,14 @@ def read_idx(path, expect_magic: int | None = None) -> np.ndarray:
         raise DataError(f"{path.name} is truncated: its header needs {header} bytes, the file has {len(raw)}.")
     shape = struct.unpack(f">{ndim}I", raw[4:header])
     dtype = _TYPES[kind]
-    need = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    need = math.prod(shape) * dtype.itemsize           # Python ints: no int64 wrap-around
     if len(raw) - header != need:
-        raise DataError(f"{path.name}: the header says shape {tuple(shape)} ({need:,} bytes of data) but the file "
-                        f"holds {len(raw) - header:,}. The file is truncated or damaged: download it again.")
+        raise DataError(f"{path.name}: the header says shape {tuple(shape)[:8]}{'...' if ndim > 8 else ''} "
+                        f"({need:,} bytes of data) but the file holds {len(raw) - header:,}. The file is truncated "
+                        f"or damaged: download it again.")
+    if ndim > 32:
+        raise DataError(f"{path.name} is not an IDX file rnnkit can read: its header has {ndim} dimensions "
+                        "(numpy arrays have at most 32).")
     arr = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
     return arr.astype(dtype.newbyteorder("="))
 
