@@ -78,6 +78,7 @@ def cli_fails_cleanly(argv: list[str], capsys) -> str:
     assert out.err.count("rnnkit: error: ") == 1, out.err
     message = out.err.split("rnnkit: error: ", 1)[1]
     assert message.strip() and "\n\n" not in message.strip(), f"not one paragraph: {out.err!r}"
+    assert len(message) < 2500, f"a {len(message)}-character message (input echoed?): {message[:300]!r}..."
     return message
 
 

@@ -27,3 +27,26 @@ def check_choice(name: str, value, choices, fix: str | None = None):
         expected = "one of " + ", ".join(repr(c) for c in choices)
         raise InvalidArgumentError.for_argument(name, value, expected, fix)
     return value
+
+
+def shown(value, width: int = 60) -> str:
+    """``repr(value)``, cut to about ``width`` characters: user data quoted in an error message
+    (a column name, a cell) must not turn the message into a page.
+
+    >>> shown("x" * 100, 12)
+    "'xxxxxxxx...'"
+    """
+    text = repr(value)
+    return text if len(text) <= width else text[:width - 4] + "...'"
+
+
+def listing(values, limit: int = 12, width: int = 40) -> str:
+    """The first ``limit`` of ``values`` as :func:`shown` texts, comma-separated, plus how many
+    more there are.
+
+    >>> listing(["a", "b", "c"], limit=2)
+    "'a', 'b' and 1 more"
+    """
+    values = list(values)
+    text = ", ".join(shown(v, width) for v in values[:limit])
+    return text + (f" and {len(values) - limit} more" if len(values) > limit else "")

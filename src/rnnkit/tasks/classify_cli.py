@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rnnkit.data._checks import listing
 from rnnkit.errors import InvalidArgumentError
 from rnnkit.tasks.classify import ClassifyConfig, load_classifier, predict_proba, run_classify
 from rnnkit.tasks.options import add_options, add_run_arguments, config_from_args
@@ -55,7 +56,7 @@ def _inputs(kind: str, job: ClassifyConfig, run_cfg: dict, encoder, path: str):
         if job.text_col not in df.columns:
             raise InvalidArgumentError.for_argument(
                 "--csv", path, f"a CSV with the run's text column {job.text_col!r}",
-                f"Its columns are {', '.join(map(repr, df.columns))}.")
+                f"Its columns are {listing(df.columns)}.")
         texts = df[job.text_col].where(df[job.text_col].notna(), "").astype(str).tolist()
         ids, lengths = encoder.transform(texts)
         return ids, np.maximum(lengths, 1)

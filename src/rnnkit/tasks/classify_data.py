@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from rnnkit.data._checks import listing
 from rnnkit.errors import DataError, InvalidArgumentError
 
 __all__ = ["Part", "ClassifyData", "text_data", "image_data", "series_data", "split_indices", "label_ids",
@@ -77,6 +78,9 @@ def label_ids(labels, classes: list | None, argument: str, where: str) -> tuple[
     s = s.astype(str)
     if classes is None:
         classes = _sort_key(s.unique().tolist())
+        if not classes:
+            raise DataError(f"{where}: the training part has no rows, so no class to learn. Give more rows (at least "
+                            "a few per class), or a larger first --split fraction.")
         if len(classes) < 2:
             raise DataError(f"{where}: `{argument}` has a single class ({classes[0]!r} for all {len(s)} rows) in the "
                             "training data: there is nothing to tell apart. Give data with at least two classes "
@@ -122,7 +126,7 @@ def _parts_from(y, fractions, seed, make) -> dict:
 def _texts(df: pd.DataFrame, col: str, where: str, argument: str) -> list:
     if col not in df.columns:
         raise DataError(f"{where}: the column {col!r} given as `{argument}` is not in the table. Available columns: "
-                        f"{', '.join(map(repr, df.columns))}. Fix the name (it is case-sensitive).")
+                        f"{listing(df.columns)}. Fix the name (it is case-sensitive).")
     s = df[col]
     present = s.notna() & (s.astype(str).str.strip() != "")
     if not present.any():
@@ -142,7 +146,7 @@ def text_data(df: pd.DataFrame, test_df: pd.DataFrame | None, text_col: str, lab
     texts = _texts(df, text_col, where, "--text-col")
     if label_col not in df.columns:
         raise DataError(f"{where}: the column {label_col!r} given as `--label-col` is not in the table. Available "
-                        f"columns: {', '.join(map(repr, df.columns))}.")
+                        f"columns: {listing(df.columns)}.")
     fractions = tuple(split) if test_df is None else _train_val(split)
     y_all = pd.Series(df[label_col].to_numpy())
     if y_all.isna().any():
