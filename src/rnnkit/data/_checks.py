@@ -34,10 +34,10 @@ def shown(value, width: int = 60) -> str:
     (a column name, a cell) must not turn the message into a page.
 
     >>> shown("x" * 100, 12)
-    "'xxxxxxxx...'"
+    "'xxxxxxxx..."
     """
     text = repr(value)
-    return text if len(text) <= width else text[:width - 4] + "...'"
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 def listing(values, limit: int = 12, width: int = 40) -> str:
