@@ -7,7 +7,8 @@
   rank 1 reach the error, or it would pass whether rank 1 printed or not.
 - ``rnnkit recipe seed000`` (three forecasters on the embedded weather: all stations, then each
   alone) trains on both ranks; rank 0 prints the comparison table once, and rank 1 prints
-  nothing and writes nothing (a Python audit hook, ``training_helpers.audit_writes``).
+  nothing and writes nothing (a Python audit hook, ``training_helpers.audit_writes``): it never opens a
+  run's ``.lock`` either, which holds rank 0's PID (only rank 0 holds the write lock).
 - ``rnnkit recipe seed001-imdb --quick --models lstm`` (a classification recipe, on 60 fixture
   reviews) the same: rank 0 alone creates the directory, writes the comparison and prints it.
 """
@@ -63,10 +64,12 @@ def test_a_recipe_prints_its_table_once_and_rank_1_writes_nothing(tmp_path):
     assert printed.count("one model") == 1 and "JFK" in printed and "LGA" in printed, printed
     table = json.loads((root / "cmp" / "comparison.json").read_text())
     assert set(table) == {"JFK", "LGA"}
-    assert sorted(p.name for p in (root / "cmp").iterdir()) == ["all", "comparison.json", "manifest.json",
+    assert sorted(p.name for p in (root / "cmp").iterdir()) == [".lock", "all", "comparison.json", "manifest.json",
                                                                  "only-JFK", "only-LGA"]
     for run in ("all", "only-JFK", "only-LGA"):
         assert (root / "cmp" / run / "model.safetensors").is_file()
+    for run in ("", "all", "only-JFK", "only-LGA"):         # rank 0 alone took each run's write lock
+        assert (root / "cmp" / run / ".lock").read_text().strip() == str(r[0]["pid"])
 
 
 def test_a_classification_recipe_prints_its_table_once_and_rank_1_writes_nothing(tmp_path):
@@ -90,8 +93,9 @@ def test_a_classification_recipe_prints_its_table_once_and_rank_1_writes_nothing
     assert printed.count("macro-F1") == 1 and printed.count("TF-IDF logistic") == 1 and printed.count("written: comparison.csv") == 1, printed
     table = pd.read_csv(root / "cmp" / "comparison.csv")
     assert list(table["model"]) == ["lstm", "majority class (baseline)", "TF-IDF logistic regression (baseline)"]
-    assert sorted(p.name for p in (root / "cmp").iterdir()) == ["comparison.csv", "comparison.md", "lstm",
+    assert sorted(p.name for p in (root / "cmp").iterdir()) == [".lock", "comparison.csv", "comparison.md", "lstm",
                                                                  "manifest.json"]
+    assert (root / "cmp" / "lstm" / ".lock").read_text().strip() == str(r[0]["pid"])
     assert {"model.safetensors", "metrics.json", "history.csv"} <= {p.name for p in (root / "cmp" / "lstm").iterdir()}
 
 
@@ -124,7 +128,7 @@ def _main(reports: str, root: str, argv: list[str]) -> None:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         code = main(argv)
-    Path(reports, f"rank{rank}.json").write_text(json.dumps({"code": code, "writes": writes,
+    Path(reports, f"rank{rank}.json").write_text(json.dumps({"code": code, "writes": writes, "pid": os.getpid(),
                                                             "printed": out.getvalue()}))
     sys.exit(code)
 

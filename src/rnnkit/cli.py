@@ -150,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         torch.set_flush_denormal(False)  # torch's default, for callers of main() in-process
+        from rnnkit.training import run_lock
+        run_lock.release_all()           # the command's run directories (the kernel would at exit)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 from rnnkit.errors import CheckpointError
+from rnnkit.training.run_lock import LOCK   # the write lock: not a run file, never checksummed
 
 __all__ = ["MANIFEST", "claim", "is_run_dir", "has_content", "run_root", "verify", "file_sha256", "record_pending",
            "record_done"]
@@ -57,8 +58,8 @@ def is_run_dir(path) -> bool:
 
 
 def has_content(path) -> bool:
-    """True when the directory ``path`` holds anything besides a manifest."""
-    return Path(path).is_dir() and any(p.name != MANIFEST for p in Path(path).iterdir())
+    """True when the directory ``path`` holds anything besides a manifest (and its write lock)."""
+    return Path(path).is_dir() and any(p.name not in (MANIFEST, LOCK) for p in Path(path).iterdir())
 
 
 def run_root(path, levels: int = 2) -> Path | None:
@@ -103,7 +104,7 @@ def claim(run_dir) -> None:
     if is_run_dir(run_dir):
         _read(run_dir)
         return
-    if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
+    if run_dir.exists() and (not run_dir.is_dir() or any(p.name != LOCK for p in run_dir.iterdir())):
         raise not_a_run(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     _write(run_dir, {"rnnkit_run": FORMAT, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "files": {}})

@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 
 from rnnkit.errors import CheckpointError, InvalidArgumentError
-from rnnkit.training import manifest
+from rnnkit.training import manifest, run_lock
 from rnnkit.training.checkpoint import atomic_write_json, read_weights, save_weights
 
 __all__ = ["create_run_dir", "save_run", "load_run", "write_config", "write_metrics"]
@@ -44,6 +44,9 @@ def create_run_dir(name: str, out: str | os.PathLike | None = None,
                    root: str | os.PathLike = "runs", exist_ok: bool = False) -> Path:
     """Create and return the run directory, with its ``manifest.json`` (see
     :mod:`rnnkit.training.manifest`): rnnkit writes only into directories it created.
+    This process takes the directory's write lock (:mod:`rnnkit.training.run_lock`) before
+    anything there is written, and holds it until it ends (or ``run_lock.release``): a second
+    writer gets :class:`~rnnkit.training.run_lock.RunLockedError`.
 
     Args:
         name: short run name, e.g. ``"jena-gru"`` (letters, digits, ``-_.``).
@@ -56,17 +59,11 @@ def create_run_dir(name: str, out: str | os.PathLike | None = None,
     """
     if out is not None:
         path = Path(out)
-        if path.exists() and not path.is_dir():
-            raise InvalidArgumentError.for_argument("out", str(path), "a directory",
-                                                    "It exists and is a file.")
-        if path.is_dir() and any(path.iterdir()):
-            if not manifest.is_run_dir(path):
-                raise manifest.not_a_run(path)
-            if manifest.has_content(path) and not exist_ok:
-                raise CheckpointError(
-                    f"Run directory {path} already exists and is not empty. Pass a new --out "
-                    "directory, or --resume to continue the run that is there.")
+        _check_out(path, exist_ok)          # refusals first: a refused directory is not touched
         try:
+            path.mkdir(parents=True, exist_ok=True)
+            run_lock.hold(path)             # one writer: a second one is refused here, nothing changed
+            _check_out(path, exist_ok)      # again, now that no other writer can change it
             manifest.claim(path)
         except OSError as e:
             raise InvalidArgumentError.for_argument(
@@ -85,9 +82,27 @@ def create_run_dir(name: str, out: str | os.PathLike | None = None,
             path.mkdir()
         except FileExistsError:
             continue
+        run_lock.hold(path)
         manifest.claim(path)
         return path
     raise CheckpointError(f"Could not create a fresh run directory under {root}.")  # pragma: no cover
+
+
+def _check_out(path: Path, exist_ok: bool) -> None:
+    """Why ``--out`` ``path`` cannot be written (an error), read-only: a file, a folder that is not
+    rnnkit's, a finished run without ``exist_ok``, a run another process is writing."""
+    if path.exists() and not path.is_dir():
+        raise InvalidArgumentError.for_argument("out", str(path), "a directory",
+                                                "It exists and is a file.")
+    if path.is_dir() and not run_lock.held(path):
+        run_lock.check_free(path)           # being written (maybe still being claimed) by another process
+    if path.is_dir() and any(p.name != run_lock.LOCK for p in path.iterdir()):
+        if not manifest.is_run_dir(path):
+            raise manifest.not_a_run(path)
+        if manifest.has_content(path) and not exist_ok:
+            raise CheckpointError(
+                f"Run directory {path} already exists and is not empty. Pass a new --out "
+                "directory, or --resume to continue the run that is there.")
 
 
 def write_config(run_dir, config: dict) -> None:

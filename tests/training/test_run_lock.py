@@ -1,0 +1,158 @@
+"""Issue 19 item 2: one writer per run directory, with real processes.
+
+A second writer is refused (exit 2, one paragraph naming the directory and the PID holding it)
+and leaves the directory byte-identical; the first finishes with one intact run; a writer
+killed with SIGKILL leaves no stale lock; readers never take the lock.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import rnnkit
+from rnnkit.cli import main
+from rnnkit.training import create_run_dir, load_run, manifest, run_lock
+from rnnkit.training.run_lock import RunLock, RunLockedError
+
+from tests.recipes.cli_helpers import _csv, _snapshot
+
+pytestmark = pytest.mark.skipif(run_lock.fcntl is None, reason="flock is POSIX-only")
+
+SRC = str(Path(rnnkit.__file__).resolve().parents[1])
+# long enough that the first writer is still running when it is stopped; no early stopping
+SLOW = ["--units", "4", "--epochs", "12", "--steps-per-epoch", "4", "--lookback", "12", "--delay", "2",
+        "--quiet", "--patience", "100"]
+
+
+def _env():
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    env["PYTHONPATH"] = SRC + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def _forecast_cmd(csv, out, *extra):
+    return [sys.executable, "-m", "rnnkit", "forecast", "--csv", str(csv), "--time-col", "time",
+            "--target", "temp", "--out", str(out), *SLOW, *extra]
+
+
+def _wait_for_lock(out: Path, proc, timeout=120.0):
+    """Until ``proc`` has written its PID into ``out/.lock`` (it holds the lock then)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            if (out / run_lock.LOCK).read_text().strip() == str(proc.pid):
+                return
+        except OSError:
+            pass
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.01)
+    raise AssertionError("the writer never took the lock")
+
+
+def _one_paragraph(err: str, *words):
+    assert err.startswith("rnnkit: error: ") and "Traceback" not in err, err
+    assert err.strip().count("\n") == 0, err
+    for w in words:
+        assert w in err, (w, err)
+
+
+def _holder(path):
+    """A process that takes ``path``'s lock and sleeps; returned once it holds it."""
+    code = ("import sys, time; from rnnkit.training.run_lock import RunLock; RunLock(sys.argv[1]).acquire(); "
+            "print('held', flush=True); time.sleep(600)")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(path)], env=_env(), stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_a_second_writer_is_refused_and_the_first_finishes_one_intact_run(tmp_path):
+    csv, out = _csv(tmp_path / "s.csv"), tmp_path / "R"
+    first = subprocess.Popen(_forecast_cmd(csv, out), env=_env(), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for_lock(out, first)
+        os.kill(first.pid, signal.SIGSTOP)       # frozen while holding the lock: the tree cannot move
+        before = _snapshot(out)
+        second = subprocess.run(_forecast_cmd(csv, out, "--resume"), env=_env(), capture_output=True,
+                                text=True, timeout=300)
+        assert second.returncode == 2, second.stderr
+        _one_paragraph(second.stderr, str(out), f"process {first.pid}", "--resume")
+        assert _snapshot(out) == before
+        # without --resume: refused as well, nothing touched
+        third = subprocess.run(_forecast_cmd(csv, out), env=_env(), capture_output=True, text=True, timeout=300)
+        assert third.returncode == 2 and _snapshot(out) == before, third.stderr
+        _one_paragraph(third.stderr, str(out))
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
+    _, err = first.communicate(timeout=600)
+    assert first.returncode == 0, err
+    manifest.verify(out)                         # every recorded file has its recorded checksum
+    run = load_run(out)
+    hist = (out / "history.csv").read_text().splitlines()
+    assert len(hist) == 1 + 12 and run["config"]["job"]["epochs"] == 12
+    assert not run_lock.held(out)
+
+
+def test_a_writer_killed_with_sigkill_leaves_no_stale_lock(tmp_path):
+    csv, out = _csv(tmp_path / "s.csv"), tmp_path / "R"
+    first = subprocess.Popen(_forecast_cmd(csv, out), env=_env(), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    _wait_for_lock(out, first)
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(timeout=60)
+    assert (out / run_lock.LOCK).read_text().strip() == str(first.pid)   # the file stays, the lock does not
+    assert main(_forecast_cmd(csv, out, "--resume")[3:]) == 0
+    manifest.verify(out)
+    assert len((out / "history.csv").read_text().splitlines()) == 1 + 12
+
+
+def test_create_run_dir_refuses_a_directory_another_process_writes(tmp_path):
+    out = tmp_path / "R"
+    create_run_dir("x", out)
+    run_lock.release(out)
+    holder = _holder(out)
+    try:
+        before = _snapshot(out)
+        for exist_ok in (True, False):
+            with pytest.raises(RunLockedError) as e:
+                create_run_dir("x", out, exist_ok=exist_ok)
+            assert str(out) in str(e.value) and f"process {holder.pid}" in str(e.value)
+            assert _snapshot(out) == before
+    finally:
+        holder.kill()
+        holder.wait()
+    assert create_run_dir("x", out, exist_ok=True) == out      # the kernel dropped the lock
+    assert (out / run_lock.LOCK).read_text().strip() == str(os.getpid())
+    run_lock.release(out)
+
+
+def test_the_lock_file_is_not_a_run_file(tmp_path):
+    out = tmp_path / "R"
+    out.mkdir()
+    with RunLock(out):                           # an empty folder with only a lock is still empty
+        assert not manifest.has_content(out)
+    assert create_run_dir("x", out) == out and manifest.is_run_dir(out)
+    assert run_lock.LOCK not in manifest._read(out)["files"]
+    run_lock.release(out)
+
+
+def test_readers_never_take_the_lock(tmp_path, capsys):
+    csv, out = _csv(tmp_path / "s.csv"), tmp_path / "R"
+    assert main(["forecast", "--csv", str(csv), "--time-col", "time", "--target", "temp", "--out", str(out),
+                 "--units", "4", "--epochs", "1", "--steps-per-epoch", "2", "--lookback", "12", "--delay", "2",
+                 "--quiet"]) == 0
+    holder = _holder(out)
+    try:
+        before = _snapshot(out)
+        model = rnnkit.load_model(out)
+        assert sum(p.numel() for p in model.parameters()) > 0
+        assert main(["predict", "--run", str(out), "--output", str(tmp_path / "f.csv")]) == 0
+        assert (tmp_path / "f.csv").stat().st_size > 0
+        assert _snapshot(out) == before
+    finally:
+        holder.kill()
+        holder.wait()
