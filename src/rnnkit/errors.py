@@ -11,6 +11,9 @@ Every error names the argument, the value received and the fix::
 """
 from __future__ import annotations
 
+import contextlib
+import re
+
 
 class RnnkitError(Exception):
     """Base class of every error rnnkit raises on purpose."""
@@ -58,3 +61,27 @@ class StorageError(RnnkitError, OSError):
 
     def __str__(self) -> str:
         return self.strerror or super().__str__()
+
+
+@contextlib.contextmanager
+def as_cli_options(**options: str):
+    """Inside a command: an :class:`InvalidArgumentError` naming a Python argument (`top_k`) is
+    raised again naming its command-line option (`--top-k`); ``options`` maps the arguments whose
+    option has another name (``beam_size="--beam"``).
+
+        >>> try:
+        ...     with as_cli_options(beam_size="--beam"):
+        ...         raise InvalidArgumentError.for_argument("beam_size", 0, "a positive integer")
+        ... except InvalidArgumentError as e:
+        ...     print(e)
+        Received an invalid value for argument `--beam`, expected a positive integer, got 0.
+    """
+    try:
+        yield
+    except InvalidArgumentError as e:
+        def option(m):
+            return f"argument `{options.get(m.group(1), '--' + m.group(1).replace('_', '-'))}`"
+        text = re.sub(r"argument `([A-Za-z_][A-Za-z0-9_]*)`", option, str(e), count=1)
+        if text == str(e):
+            raise
+        raise type(e)(text) from None

@@ -165,9 +165,11 @@ def test_bad_generation_input(char_run, capsys, tmp_path):
     base = ["lm", "generate", "--run", str(out), "--length", "3"]
     code, err = run_cli(base + ["--prompt", "KING \u263a~"], capsys)
     assert code == 2 and "never occur" in err and "'\u263a'" in err
-    for opt, val in (("--temperature", "-0.5"), ("--top-p", "1.2"), ("--top-k", "-2")):
-        code, err = run_cli(base + [opt, val], capsys)
-        assert code == 2 and opt.strip("-").replace("-", "_") in err
+    for opt, val in (("--temperature", "-0.5"), ("--top-p", "1.2"), ("--top-k", "-2"), ("--length", "-5")):
+        code = main(["lm", "generate", "--run", str(out), "--prompt", "the", "--length", "3", opt, val])
+        printed, err = capsys.readouterr()
+        assert code == 2 and printed == "", printed          # checked before the prompt is printed
+        assert f"argument `{opt}`" in err and err.count("\n") == 1 and "Traceback" not in err, err
     code, err = run_cli(["lm", "generate", "--run", str(tmp_path / "nothing")], capsys)
     assert code == 2 and "does not exist" in err
 

@@ -38,7 +38,7 @@ from torch.nn import functional as F
 
 from rnnkit.data.shakespeare import load_embedded_shakespeare, split_text
 from rnnkit.data.streams import StreamBatches
-from rnnkit.errors import CheckpointError, InvalidArgumentError
+from rnnkit.errors import CheckpointError, InvalidArgumentError, as_cli_options
 from rnnkit.models.language_model import CELLS, LanguageModel
 from rnnkit.models.sampling import check_sampling
 from rnnkit.tasks.lm_text import LEVELS, TextCodec, read_text
@@ -125,10 +125,8 @@ class LMConfig:
             raise InvalidArgumentError.for_argument("--lr", self.lr, "a positive number")
         if self.max_minutes is not None and not self.max_minutes > 0:
             raise InvalidArgumentError.for_argument("--max-minutes", self.max_minutes, "a positive number of minutes")
-        try:
+        with as_cli_options():
             check_sampling(self.temperature, self.top_k, self.top_p)
-        except InvalidArgumentError as e:
-            raise InvalidArgumentError(str(e).replace("argument `", "argument `--").replace("_", "-")) from None
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -344,7 +342,9 @@ def generate(run_dir, prompt: str = "", length: int = 500, temperature: float = 
              top_p: float | None = None, seed: int | None = None, write=None) -> str:
     """Generate ``length`` tokens after ``prompt`` with a trained run, writing each piece (and
     flushing) as it comes; returns the prompt and the generated text."""
-    check_sampling(temperature, top_k, top_p)
+    check_sampling(temperature, top_k, top_p)      # every option checked before anything is written
+    if isinstance(length, bool) or not isinstance(length, int) or length < 0:
+        raise InvalidArgumentError.for_argument("length", length, "a number of tokens >= 0")
     model, codec, _, cfg = load_lm(run_dir)
     if write is None:
         def write(s):

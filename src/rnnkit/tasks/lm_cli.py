@@ -40,8 +40,10 @@ def _train(args) -> int:
 
 
 def _generate(args) -> int:
+    from rnnkit.errors import as_cli_options
     from rnnkit.tasks.lm import generate
-    generate(args.run, args.prompt, args.length, args.temperature, args.top_k, args.top_p, args.seed)
+    with as_cli_options():                 # `--length`, not `length`
+        generate(args.run, args.prompt, args.length, args.temperature, args.top_k, args.top_p, args.seed)
     return 0
 
 

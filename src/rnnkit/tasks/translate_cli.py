@@ -20,7 +20,7 @@ import io
 import sys
 from pathlib import Path
 
-from rnnkit.errors import DataError, InvalidArgumentError
+from rnnkit.errors import DataError, InvalidArgumentError, as_cli_options
 from rnnkit.tasks.options import add_options, add_run_arguments, config_from_args
 
 __all__ = ["add_commands", "predict_command", "train_config", "translate_texts"]
@@ -49,11 +49,8 @@ def translate_texts(run_dir, texts: list[str], beam: int | None = None, max_outp
     beam = job.beam if beam is None else beam
     max_output = job.max_output if max_output is None else max_output
     alpha = job.length_penalty if length_penalty is None else length_penalty
-    try:
+    with as_cli_options(beam_size="--beam", max_len="--max-output"):
         check_decoding(beam, max_output, alpha)
-    except InvalidArgumentError as e:
-        raise InvalidArgumentError(str(e).replace("`beam_size`", "`--beam`").replace("`max_len`", "`--max-output`")
-                                   .replace("`length_penalty`", "`--length-penalty`")) from None
     ids = src.encode(texts)
     unknown = sum(i == 1 for row in ids for i in row)
     if unknown and warn:
