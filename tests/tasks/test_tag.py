@@ -38,6 +38,7 @@ def test_tag_cli_end_to_end_and_predict(tmp_path, capsys):
     assert "per entity type" in printed and "most frequent tag" in printed
     m = json.loads((out / "metrics.json").read_text())
     assert set(m["test"]["model"]) == {"precision", "recall", "f1", "token_accuracy"}
+    assert m["training"]["stop_reason"] in ("patience", "epochs") and m["training"]["epochs_run"] >= 1
     assert json.loads((out / "config.json").read_text())["task"] == "tag"
     sentences = tmp_path / "s.txt"
     sentences.write_text("John visited Rome today\nI saw New York\n")

@@ -30,6 +30,7 @@ def test_run_directory_metrics_and_translations(run_dir):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert set(metrics["test"]) == {"model", "copy"}
     assert set(metrics["test"]["model"]) == {"bleu", "chrf"}
+    assert metrics["training"]["stop_reason"] in ("patience", "epochs") and metrics["training"]["epochs_run"] == 2
     config = json.loads((run_dir / "config.json").read_text())
     assert config["task"] == "translate" and config["model"]["attention"] == "dot"
     assert config["model"]["reverse_source"] is True

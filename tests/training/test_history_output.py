@@ -17,7 +17,8 @@ def test_run_dir_has_history_tensorboard_plot_config_and_weights(tmp_path, batch
     hist = t.fit(batches, batches)
     rows = read_history_csv(tmp_path / "history.csv")
     assert [r["epoch"] for r in rows] == [1, 2, 3]
-    assert list(rows[0]) == ["epoch", "loss", "val_loss", "lr", "time", "val_mae", "val_rmse"]
+    assert list(rows[0]) == ["epoch", "loss", "val_loss", "lr", "time", "val_mae", "val_rmse", "stop"]
+    assert [r["stop"] for r in rows] == ["", "", "epochs"]       # why training stopped, on its last epoch
     for r, h in zip(rows, hist.rows):
         assert r["val_loss"] == h["val_loss"] and r["val_mae"] == pytest.approx(r["val_loss"])
     assert (tmp_path / "loss.png").read_bytes()[:8] == PNG
@@ -42,7 +43,8 @@ def test_quiet_prints_nothing_and_non_tty_prints_one_line_per_epoch(capsys, batc
     Trainer(torch.nn.Linear(3, 1), epochs=2).fit(batches, batches)
     out = capsys.readouterr()  # captured stdout is not a TTY: no bar, summary lines only
     lines = out.out.strip().splitlines()
-    assert len(lines) == 2 and lines[0].startswith("epoch 1/2  loss ") and "val_loss" in lines[0]
+    assert len(lines) == 3 and lines[0].startswith("epoch 1/2  loss ") and "val_loss" in lines[0]
+    assert lines[2].startswith("stopped after epoch 2 by the epoch cap (2)")
     assert "batch/s" not in out.err and "it/s" not in out.err
 
 

@@ -33,6 +33,7 @@ from rnnkit.layers import GRU, LSTM, SimpleRNN
 from rnnkit.layers.fused.op import traced_lengths, tracing
 from rnnkit.layers.lengths import resolve_lengths, zero_padding
 from rnnkit.models.config_io import check_training_memory, config_from_dict
+from rnnkit.models.ngram_bag import NgramBag
 from rnnkit.models.pooling import POOLINGS, pool
 from rnnkit.models.window_pool import window_max
 
@@ -66,6 +67,9 @@ class ClassifierConfig:
         pooling: 'last' (default for recurrent cells), 'mean' or 'max' over the valid steps.
         dense_units: 0 (default) or the width of a hidden ReLU layer before the output.
         head_dropout: dropout before the output layer (default 0).
+        wide_buckets: 0 (default) or, for token-id input, the hashed-bigram rows of a linear
+            bag-of-n-grams part (:class:`~rnnkit.models.ngram_bag.NgramBag`) whose logits are
+            added to the recurrent part's ("wide and deep").
     """
 
     n_classes: int
@@ -85,6 +89,7 @@ class ClassifierConfig:
     pooling: str = "last"
     dense_units: int = 0
     head_dropout: float = 0.0
+    wide_buckets: int = 0
 
     def __post_init__(self):
         if self.cell not in CELLS:
@@ -93,7 +98,7 @@ class ClassifierConfig:
             raise InvalidArgumentError.for_argument("pooling", self.pooling, f"one of {POOLINGS}")
         for name, low in (("n_classes", 2), ("embedding_dim", 1), ("units", 1), ("layers", 1),
                           ("conv_kernel", 1), ("pool_size", 1), ("vocab_size", 0), ("n_features", 0),
-                          ("conv_filters", 0), ("dense_units", 0)):
+                          ("conv_filters", 0), ("dense_units", 0), ("wide_buckets", 0)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < low:
                 raise InvalidArgumentError.for_argument(name, v, f"an integer >= {low}")
@@ -101,6 +106,9 @@ class ClassifierConfig:
             raise InvalidArgumentError.for_argument(
                 "vocab_size", self.vocab_size, "exactly one of vocab_size (token ids) or n_features (numbers) > 0",
                 f"n_features is {self.n_features}.")
+        if self.wide_buckets and not self.vocab_size:
+            raise InvalidArgumentError.for_argument("wide_buckets", self.wide_buckets, "0 for numeric input",
+                                                    "The bag of n-grams reads token ids: use it with texts.")
         for name in ("dropout", "recurrent_dropout", "head_dropout"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < 1:
@@ -136,7 +144,8 @@ class ClassifierConfig:
             out = dirs * h
         if self.dense_units:
             n, out = n + self.dense_units * (out + 1), self.dense_units
-        return n + (out + 1) * (1 if self.binary else self.n_classes)
+        n_out = 1 if self.binary else self.n_classes
+        return n + (out + 1) * n_out + ((self.vocab_size + self.wide_buckets + 1) * n_out if self.wide_buckets else 0)
 
     def check_memory(self, budget_bytes: int | None = None) -> None:
         """Refuse a model whose training state (16 bytes per parameter: weights, gradients, two
@@ -230,6 +239,7 @@ class SequenceClassifier(nn.Module):
         self.hidden = nn.Linear(out, c.dense_units) if c.dense_units else None
         self.head_dropout = nn.Dropout(c.head_dropout)
         self.output = nn.Linear(c.dense_units or out, 1 if c.binary else c.n_classes)
+        self.wide = NgramBag(c.vocab_size, c.wide_buckets, 1 if c.binary else c.n_classes) if c.wide_buckets else None
 
     def load_embedding(self, matrix) -> None:
         """Set the embedding from a pre-trained ``(vocab_size, embedding_dim)`` matrix (row 0,
@@ -277,6 +287,8 @@ class SequenceClassifier(nn.Module):
         if self.hidden is not None:
             z = F.relu(self.hidden(z))
         logits = self.output(self.head_dropout(z))
+        if self.wide is not None:
+            logits = logits + self.wide(x, lengths)
         return logits.squeeze(-1) if self.config.binary else logits
 
     @torch.no_grad()

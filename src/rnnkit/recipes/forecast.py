@@ -131,6 +131,7 @@ class ForecastJob:
     loss: str = option("mae", "training loss", choices=("mae", "mse", "huber"), group="training")
     clip_norm: float | None = option(1.0, "clip the gradient norm to this", group="training")
     patience: int | None = option(4, "early stopping patience (epochs)", group="training")
+    max_minutes: float | None = option(None, "stop training after the first epoch that ends past this many minutes of training (resumes included)", metavar="MIN", group="training")
     lr_patience: int | None = option(2, "epochs without improvement before the learning rate drops", cli=False)
     steps_per_epoch: int | None = option(None, "batches per epoch (default: all)", group="training")
     seed: int = option(0, "random seed", group="training")
@@ -167,6 +168,7 @@ class ForecastJob:
         return TrainConfig(epochs=self.epochs, optimizer=self.optimizer, lr=self.lr, loss=loss,
                            clip_norm=self.clip_norm, patience=self.patience, lr_patience=self.lr_patience,
                            steps_per_epoch=self.steps_per_epoch, seed=self.seed, quiet=self.quiet,
+                           max_minutes=self.max_minutes,
                            metrics=("mae",) if self.quantiles is None else ())
 
 
@@ -454,7 +456,8 @@ def run_forecast(job: ForecastJob, log=print, prepared=None) -> dict:
         test_m["model"].update(quantile_metrics(q, preds["truth"], qs))
         widest = central_intervals(qs)[:1]
         band = {f"{n * 100:.10g}% interval": (q[..., i], q[..., j]) for i, j, n in widest}
-    metrics = {"val": val_m, "test": test_m, "test_by_series": by_series(prepared, test_w, preds)}
+    metrics = {"val": val_m, "test": test_m, "test_by_series": by_series(prepared, test_w, preds),
+               "training": trainer.stop_info()}
     save_run(run_dir, model, metrics=metrics)
     _plot_test(run_dir / "forecast_test.png", job, prepared, test_w, preds, band)
     intervals = "" if qs is None else "\n" + interval_lines(test_m["model"], qs, target_units(job))

@@ -33,7 +33,7 @@ import torch
 from rnnkit.errors import CheckpointError, InvalidArgumentError
 from rnnkit.models.classifier import CELLS, ClassifierConfig, SequenceClassifier
 from rnnkit.tasks.classify_data import PARTS, check_split
-from rnnkit.tasks.options import float_list, option
+from rnnkit.tasks.options import check_minutes, float_list, option
 
 __all__ = ["ClassifyConfig", "prepare_classify", "run_classify", "load_model", "batches", "predict_proba"]
 
@@ -83,12 +83,15 @@ class ClassifyConfig:
                                  choices=("last", "mean", "max"))
     dense_units: int = option(0, "hidden ReLU layer before the output (0: none)")
     head_dropout: float = option(0.0, "dropout before the output layer")
+    wide_buckets: int = option(0, "text: add a linear bag of unigrams and this many hashed-bigram rows, trained "
+                               "jointly (wide and deep; 0: none)")
     epochs: int = option(10, "maximum training epochs")
     batch_size: int = option(128, "examples per batch")
     optimizer: str = option("rmsprop", "optimizer", choices=("rmsprop", "adam"))
     lr: float = option(1e-3, "learning rate")
     clip_norm: float | None = option(1.0, "clip the gradient norm (0: off)")
     patience: int | None = option(3, "early stopping patience in epochs, best weights restored (0: off)")
+    max_minutes: float | None = option(None, "stop training after the first epoch that ends past this many minutes of training (resumes included)", metavar="MIN")
     lr_patience: int | None = option(0, "divide the learning rate by 10 after this many epochs without a better "
                                      "validation loss (0: off)")
     baselines: bool = option(True, "fit the TF-IDF logistic-regression baseline (text)")
@@ -101,7 +104,8 @@ class ClassifyConfig:
     def __post_init__(self):
         self.split = check_split(self.split)
         for name, low in (("min_freq", 1), ("units", 1), ("layers", 1), ("conv_kernel", 1), ("pool_size", 1),
-                          ("epochs", 1), ("batch_size", 1), ("conv_filters", 0), ("dense_units", 0)):
+                          ("epochs", 1), ("batch_size", 1), ("conv_filters", 0), ("dense_units", 0),
+                          ("wide_buckets", 0)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < low:
                 raise InvalidArgumentError.for_argument("--" + name.replace("_", "-"), v, f"an integer >= {low}")
@@ -111,6 +115,7 @@ class ClassifyConfig:
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < low):
                 raise InvalidArgumentError.for_argument("--" + name.replace("_", "-"), v, f"an integer >= {low}", why)
+        check_minutes(self.max_minutes)
         if self.clip_norm is not None and not (np.isfinite(self.clip_norm) and self.clip_norm >= 0):
             raise InvalidArgumentError.for_argument("--clip-norm", self.clip_norm, "a number >= 0 (0: off)")
         sources = [n for n in ("csv", "idx", "ts") if getattr(self, n)]
@@ -140,13 +145,14 @@ class ClassifyConfig:
             freeze_embedding=bool(self.glove) and not self.train_embedding, cell=self.cell, units=self.units,
             layers=self.layers, bidirectional=self.bidirectional, dropout=self.dropout,
             recurrent_dropout=self.recurrent_dropout, conv_filters=self.conv_filters, conv_kernel=self.conv_kernel,
-            pool_size=self.pool_size, pooling=pooling, dense_units=self.dense_units, head_dropout=self.head_dropout)
+            pool_size=self.pool_size, pooling=pooling, dense_units=self.dense_units, head_dropout=self.head_dropout,
+            wide_buckets=self.wide_buckets if vocab_size else 0)
 
     def train_config(self, binary: bool):
         from rnnkit.training import TrainConfig
         return TrainConfig(epochs=self.epochs, optimizer=self.optimizer, lr=self.lr,
                            loss="bce_logits" if binary else "cross_entropy", clip_norm=self.clip_norm or None,
-                           patience=self.patience or None, lr_patience=self.lr_patience or None, seed=self.seed,
+                           patience=self.patience or None, lr_patience=self.lr_patience or None, seed=self.seed, max_minutes=self.max_minutes,
                            quiet=self.quiet, metrics=("accuracy",))
 
 
@@ -281,7 +287,8 @@ def run_classify(config: ClassifyConfig, data=None, log=print) -> dict:
         return run_dir
 
     run_dir = distributed.on_main(create)
-    run_config = {"task": "classify", "job": config.to_dict() | {"out": None, "quiet": False, "resume": False},
+    job = {k: v for k, v in config.to_dict().items() if k != "max_minutes"}   # under "train": a resume may change it
+    run_config = {"task": "classify", "job": job | {"out": None, "quiet": False, "resume": False},
                   "model": cfg.to_dict(), "data": {"kind": data.kind, "classes": data.classes,
                                                    "n_features": data.n_features, "scaling": data.scaling},
                   "source": source}
@@ -306,6 +313,7 @@ def run_classify(config: ClassifyConfig, data=None, log=print) -> dict:
                                 config.seed)
         for name, m in base.items():
             metrics[name]["tfidf_logreg"] = m
+    metrics["training"] = trainer.stop_info()
     save_run(run_dir, model, metrics=metrics)
     label = f"model ({'bidirectional ' if cfg.bidirectional else ''}{cfg.cell.upper()}" + \
             (f" + Conv1D" if cfg.conv_filters else "") + ")"

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rnnkit.errors import CheckpointError, InvalidArgumentError
+from rnnkit.training.history import TEXT_COLUMNS
 
 __all__ = ["Run", "read_run", "flatten", "differing", "compare_table", "plot_validation", "tensorboard_command"]
 
@@ -80,7 +81,8 @@ def _read_history(path: Path) -> list[dict]:
         try:
             if None in r or any(v is None for v in r.values()):
                 raise ValueError("a row with another number of fields than the header")
-            rows.append({k: (int(v) if k == "epoch" else float(v) if v != "" else math.nan) for k, v in r.items()})
+            rows.append({k: (v if k in TEXT_COLUMNS else int(v) if k == "epoch" else float(v) if v != "" else math.nan)
+                         for k, v in r.items()})
         except ValueError as e:
             raise CheckpointError(f"{path}, line {line}: not a number where rnnkit writes one ({str(e)[:80]}). "
                                   "The history is damaged; leave this run out of the comparison.") from None

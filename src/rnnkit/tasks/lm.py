@@ -140,7 +140,7 @@ class LMConfig:
     def train_config(self) -> TrainConfig:
         return TrainConfig(epochs=self.epochs, optimizer=self.optimizer, lr=self.lr, loss="cross_entropy",
                            clip_norm=self.clip_norm, lr_patience=self.lr_patience, lr_factor=0.5, seed=self.seed,
-                           quiet=self.quiet, eps=1e-8)
+                           quiet=self.quiet, eps=1e-8, max_minutes=self.max_minutes)
 
 
 def _sha(text: str) -> str:
@@ -194,19 +194,6 @@ def evaluate_ids(model: LanguageModel, ids: torch.Tensor, batch_size: int, bptt:
     loss = total / n
     bpc = loss / math.log(2) if level == "char" else (total / chars / math.log(2) if level == "bpe" and chars else None)
     return {"loss_nats": loss, "bits_per_char": bpc, "perplexity": math.exp(min(loss, 700.0)), "tokens": n}
-
-
-class TimeBudget:
-    """Trainer callback: stop after the first epoch that ends past ``minutes`` of the run's
-    wall time (counted from the history, so a resumed run counts its earlier epochs)."""
-
-    def __init__(self, minutes: float):
-        self.seconds = minutes * 60
-
-    def on_epoch_end(self, trainer, epoch, logs) -> None:
-        # under torchrun rank 0's clock decides for every process (their clocks differ)
-        if distributed.on_main(lambda: sum(r.get("time", 0.0) for r in trainer.history.rows) >= self.seconds):
-            trainer.stopped_early = True
 
 
 def plot_curve(path: Path, rows: list[dict], title: str, level: str) -> None:
@@ -264,8 +251,7 @@ def run_lm(cfg: LMConfig, log=print) -> dict:
     run_dir = distributed.on_main(create)
     job = {k: v for k, v in cfg.to_dict().items() if k not in RUN_ONLY}
     run_config = {"task": "lm", "job": job, "model": {"vocab_size": len(codec), **cfg.model_kwargs()}, "data": record}
-    callbacks = [TimeBudget(cfg.max_minutes)] if cfg.max_minutes else []
-    trainer = Trainer(model, cfg.train_config(), run_dir, run_config=run_config, callbacks=callbacks)
+    trainer = Trainer(model, cfg.train_config(), run_dir, run_config=run_config)
     t0 = time.perf_counter()
     history = trainer.fit(train, val, resume=cfg.resume)
     if not distributed.is_main():           # rank 0 alone evaluates, samples, writes and prints
@@ -278,7 +264,7 @@ def run_lm(cfg: LMConfig, log=print) -> dict:
     tokens_seen = len(history.rows) * train.windows_per_epoch * cfg.batch_size * cfg.bptt
     metrics["training"] = {"epochs": len(history.rows), "wall_seconds": train_seconds,
                            "tokens_seen": tokens_seen, "tokens_per_second": tokens_seen / max(train_seconds, 1e-9),
-                           "parameters": sum(p.numel() for p in model.parameters())}
+                           "parameters": sum(p.numel() for p in model.parameters()), **trainer.stop_info()}
     prompt = cfg.prompt or record["start"]
     new = list(model.sample(codec.encode_prompt(prompt), cfg.sample_length, cfg.temperature, cfg.top_k, cfg.top_p,
                             cfg.seed))

@@ -26,7 +26,7 @@ import typing
 from typing import Any, Callable
 
 __all__ = ["option", "add_options", "config_from_args", "int_list", "float_list", "str_list",
-           "add_run_arguments"]
+           "add_run_arguments", "check_minutes"]
 
 
 def option(default: Any, help: str, *, choices=None, parse: Callable[[str], Any] | None = None,
@@ -150,6 +150,21 @@ def config_from_args(config_cls, args: argparse.Namespace, **overrides):
     values = {f.name: getattr(args, f.name) for f in _fields(config_cls) if hasattr(args, f.name)}
     values.update(overrides)
     return config_cls(**values)
+
+
+def check_minutes(value, flag: str = "--max-minutes") -> None:
+    """Refuse a time budget that is not a positive finite number of minutes (None: no budget).
+
+        >>> check_minutes(None); check_minutes(2.5)
+    """
+    import math
+
+    from rnnkit.errors import InvalidArgumentError
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value > 0):
+        raise InvalidArgumentError.for_argument(flag, value, "a positive number of minutes",
+                                                "Leave it out to train without a time budget.")
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:

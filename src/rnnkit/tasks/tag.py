@@ -29,7 +29,7 @@ import torch
 from rnnkit.errors import CheckpointError, DataError, InvalidArgumentError
 from rnnkit.models.tagger import IGNORE, Tagger, TaggerConfig, pad_tags
 from rnnkit.tasks.classify_data import check_split
-from rnnkit.tasks.options import float_list, option
+from rnnkit.tasks.options import check_minutes, float_list, option
 
 __all__ = ["TagConfig", "run_tag", "load_model", "load_tagger", "entity_scores", "encode_sentences"]
 
@@ -62,6 +62,7 @@ class TagConfig:
     optimizer: str = option("adam", "optimizer", choices=("rmsprop", "adam"))
     lr: float = option(2e-3, "learning rate")
     clip_norm: float | None = option(1.0, "clip the gradient norm (0: off)")
+    max_minutes: float | None = option(None, "stop training after the first epoch that ends past this many minutes of training (resumes included)", metavar="MIN")
     patience: int | None = option(4, "early stopping patience in epochs (0: off)")
     seed: int = option(0, "seed of the split, weights, dropout and shuffling")
     quiet: bool = option(False, "print only the results")
@@ -79,6 +80,7 @@ class TagConfig:
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < low):
                 raise InvalidArgumentError.for_argument("--" + name.replace("_", "-"), v, f"an integer >= {low}")
+        check_minutes(self.max_minutes)
         if self.clip_norm is not None and not (np.isfinite(self.clip_norm) and self.clip_norm >= 0):
             raise InvalidArgumentError.for_argument("--clip-norm", self.clip_norm, "a number >= 0 (0: off)")
         self.model_config(3, 2)
@@ -98,7 +100,7 @@ class TagConfig:
         from rnnkit.training import TrainConfig
         return TrainConfig(epochs=self.epochs, optimizer=self.optimizer, lr=self.lr, loss="cross_entropy",
                            ignore_index=IGNORE, clip_norm=self.clip_norm or None, patience=self.patience or None,
-                           seed=self.seed, quiet=self.quiet, metrics=("accuracy",))
+                           seed=self.seed, quiet=self.quiet, metrics=("accuracy",), max_minutes=self.max_minutes)
 
 
 def _read(path: str, argument: str) -> list:
@@ -268,6 +270,7 @@ def run_tag(config: TagConfig, sentences=None, log=print) -> dict:
                          "most_frequent_tag": entity_scores(truth, most_frequent_tag(parts["train"], parts[name]))}
         if name == "test":
             metrics[name]["per_type"] = per_type(truth, pred)
+    metrics["training"] = trainer.stop_info()
     save_run(run_dir, model, metrics=metrics)
     log(format_table(metrics["test"]))
     say(f"run directory: {run_dir}")

@@ -45,7 +45,7 @@ import torch
 from rnnkit.errors import CheckpointError, DataError, InvalidArgumentError
 from rnnkit.models.decoding import beam_search, check_decoding, greedy_decode
 from rnnkit.models.seq2seq import SPECIALS, Seq2Seq, Seq2SeqConfig, pad_batch
-from rnnkit.tasks.options import float_list, option
+from rnnkit.tasks.options import check_minutes, float_list, option
 
 __all__ = ["TranslateConfig", "TranslateData", "prepare_translate", "run_translate", "load_translator",
            "load_model", "Codec", "score", "normalise", "translate_ids"]
@@ -81,6 +81,7 @@ class TranslateConfig:
     teacher_forcing: float = option(1.0, "probability of feeding the reference token while training (<1: "
                                     "scheduled sampling)")
     epochs: int = option(10, "maximum training epochs")
+    max_minutes: float | None = option(None, "stop training after the first epoch that ends past this many minutes of training (resumes included)", metavar="MIN")
     batch_size: int = option(64, "pairs per batch")
     lr: float = option(1e-3, "Adam learning rate")
     clip_norm: float = option(1.0, "clip the gradient norm (0: off)")
@@ -103,6 +104,7 @@ class TranslateConfig:
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < low):
                 raise InvalidArgumentError.for_argument("--" + name.replace("_", "-"), v, f"an integer >= {low}")
+        check_minutes(self.max_minutes)
         if self.level == "bpe":
             from rnnkit.data.bpe import MIN_VOCAB
             if self.vocab_size < MIN_VOCAB + 2:
@@ -344,12 +346,12 @@ def run_translate(config: TranslateConfig, data: TranslateData | None = None, lo
 
     run_dir = distributed.on_main(create)
     source = {k: str(Path(v).resolve()) for k, v in (("pairs", config.pairs), ("libreoffice_help", config.libreoffice_help)) if v}
-    job = {k: v for k, v in config.to_dict().items() if k != "epochs"}   # epochs: under "train", may grow on resume
+    job = {k: v for k, v in config.to_dict().items() if k not in ("epochs", "max_minutes")}   # under "train": may grow on resume
     run_config = {"task": "translate", "job": job | {"out": None, "quiet": False, "resume": False},
                   "model": model_cfg.to_dict(), "source": source}
     train_cfg = TrainConfig(epochs=config.epochs, optimizer="adam", lr=config.lr, loss="cross_entropy",
                             ignore_index=0, clip_norm=config.clip_norm or None, patience=config.patience or None,
-                            seed=config.seed, quiet=config.quiet)
+                            seed=config.seed, quiet=config.quiet, max_minutes=config.max_minutes)
     trainer = Trainer(model, train_cfg, run_dir, run_config=run_config)
     t0 = time.perf_counter()
     trainer.fit(batches(*data.ids["train"], config.batch_size, config.seed), batches(*data.ids["val"], 256),
@@ -365,7 +367,8 @@ def run_translate(config: TranslateConfig, data: TranslateData | None = None, lo
     metrics = {"test": {"model": score(outs, refs), "copy": score(sources, refs)},
                "pairs": {p: len(data.texts[p]) for p in PARTS}, "dropped": data.dropped,
                "train_seconds": round(train_seconds, 1), "epochs": len(trainer.history.rows),
-               "decoding": {"beam": config.beam, "length_penalty": config.length_penalty}}
+               "decoding": {"beam": config.beam, "length_penalty": config.length_penalty},
+               "training": trainer.stop_info()}
     save_run(run_dir, model, metrics=metrics)
     atomic_write_text(run_dir / "translations_test.csv",
                       _table([(s, t, h) for (s, t), h in zip(data.texts["test"], outs)]))

@@ -28,7 +28,7 @@ __all__ = ["TrainConfig", "config_fingerprint", "diff_fingerprints"]
 
 OPTIMIZERS = ("rmsprop", "adam")
 # Fields that do not change the trajectory of the weights: a resume may change them.
-NOT_HASHED = ("epochs", "quiet", "tensorboard")
+NOT_HASHED = ("epochs", "max_minutes", "quiet", "tensorboard")
 
 
 @dataclass
@@ -59,6 +59,10 @@ class TrainConfig:
             (default None = off).
         lr_factor: ReduceLROnPlateau factor (default 0.1).
         min_lr: ReduceLROnPlateau lower bound (default 0.0).
+        max_minutes: training-time budget of the whole run, resumes included (default None = none):
+            training stops after the first epoch that ends past it (see
+            :mod:`rnnkit.training.stopping`). Not part of the resume fingerprint: resuming a run
+            stopped by time with a larger budget continues it.
         steps_per_epoch: take at most this many training batches per epoch (default None = all).
         val_steps: take at most this many validation batches (default None = all).
         seed: seeds torch, numpy, ``random`` and the shuffle generator (default 0).
@@ -86,6 +90,7 @@ class TrainConfig:
     lr_patience: int | None = None
     lr_factor: float = 0.1
     min_lr: float = 0.0
+    max_minutes: float | None = None
     steps_per_epoch: int | None = None
     val_steps: int | None = None
     seed: int = 0
@@ -118,7 +123,7 @@ class TrainConfig:
             positive_int(n, optional=True)
         for n in ("lr", "eps", "huber_delta"):
             positive(n)
-        for n in ("clip_norm", "clip_value"):
+        for n in ("clip_norm", "clip_value", "max_minutes"):
             positive(n, optional=True)
         for n in ("weight_decay", "min_delta", "min_lr"):
             positive(n, zero_ok=True)

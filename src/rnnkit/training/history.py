@@ -24,6 +24,7 @@ from rnnkit.training.checkpoint import atomic_write_text
 __all__ = ["History", "read_history_csv"]
 
 BASE_COLUMNS = ["epoch", "loss", "val_loss", "lr", "time"]
+TEXT_COLUMNS = ("stop",)          # why training stopped after that epoch (rnnkit.training.stopping)
 
 
 class History:
@@ -85,10 +86,11 @@ class History:
 
 
 def read_history_csv(path) -> list[dict]:
-    """Read a ``history.csv`` back into rows of floats (``epoch`` as int)."""
+    """Read a ``history.csv`` back into rows of floats (``epoch`` as int, ``stop`` as text: the
+    reason training stopped after that epoch, empty before)."""
     with open(path, newline="") as f:
         rows = []
         for r in csv.DictReader(f):
-            rows.append({k: (int(v) if k == "epoch" else float(v) if v != "" else math.nan)
+            rows.append({k: (v if k in TEXT_COLUMNS else int(v) if k == "epoch" else float(v) if v != "" else math.nan)
                          for k, v in r.items()})
         return rows

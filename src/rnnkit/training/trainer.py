@@ -32,7 +32,7 @@ from typing import Callable, Iterable, Sequence
 import torch
 
 from rnnkit.errors import CheckpointError, DataError
-from rnnkit.training import distributed, manifest, steps
+from rnnkit.training import distributed, manifest, steps, stopping
 from rnnkit.training.callbacks import Callback, EarlyStopping
 from rnnkit.training.checkpoint import atomic_write_json, load_state, save_state, save_weights
 from rnnkit.training.config import (NOT_HASHED, TrainConfig, config_fingerprint, diff_fingerprints,
@@ -110,6 +110,8 @@ class Trainer:
                                if config.patience else None)
         self.best_state: dict | None = None
         self.stopped_early = False
+        self.stop_reason: str | None = None
+        self.clock = time.perf_counter        # the epoch timer (tests put a fake clock here)
 
     # ------------------------------------------------------------------ building blocks
     def _make_optimizer(self) -> torch.optim.Optimizer:
@@ -271,11 +273,12 @@ class Trainer:
         quiet = c.quiet or (self.dist is not None and not self.dist.is_main)
         show_bar = not quiet and stdout_is_tty()
         metric_fns = self._metric_fns(c.metrics) if val_data is not None else {}
+        self.stop_reason = stopping.resumed_stop(self.stopped_early, c.max_minutes, rows)
         try:
             for epoch in range(start, c.epochs + 1):
-                if self.stopped_early:
+                if self.stop_reason in ("patience", "time"):
                     break
-                t0 = time.perf_counter()
+                t0 = self.clock()
                 lr = self.optimizer.param_groups[0]["lr"]
                 loss = self._train_epoch(train_data, epoch, show_bar)
                 row = {"epoch": epoch, "loss": loss}
@@ -283,23 +286,38 @@ class Trainer:
                     ev = self._run_eval(val_data, metric_fns, c.val_steps, epoch)
                     row["val_loss"] = ev.pop("loss")
                     row.update({f"val_{k}": v for k, v in ev.items()})
-                row.update(lr=lr, time=time.perf_counter() - t0)
+                seconds = self.clock() - t0
+                if c.max_minutes and self.dist is not None:     # rank 0's clock decides for every rank
+                    seconds = self.dist.broadcast(seconds)
+                row.update(lr=lr, time=seconds)
                 self._end_of_epoch(epoch, row.get("val_loss", loss))
+                self.stop_reason = stopping.stop_reason(
+                    stopped_early=self.stopped_early, epoch=epoch, epochs=c.epochs, max_minutes=c.max_minutes,
+                    times=[r.get("time", 0.0) for r in self.history.rows] + [row["time"]])
+                if self.stop_reason:
+                    row["stop"] = self.stop_reason
                 self.history.append(row)
                 self._save_checkpoint(epoch, fp)
                 if not quiet:
                     print_line(format_epoch(row, c.epochs), show_bar)
-                    if self.stopped_early:
-                        es = self.early_stopping
-                        print_line(f"early stopping after epoch {epoch}: best "
-                                   f"{'val_loss' if val_data is not None else 'loss'} "
-                                   f"{es.best:.4f} at epoch {es.best_epoch}", show_bar)
                 for cb in self.callbacks:
                     cb.on_epoch_end(self, epoch, row)
+            self.stop_reason = self.stop_reason or "epochs"
             self._finish()
+            if not quiet:
+                print_line(stopping.stop_message(self.stop_info(), "val_loss" if val_data is not None else "loss",
+                                                 c.epochs), show_bar)
         finally:
             self.history.close()
         return self.history
+
+    def stop_info(self) -> dict:
+        """How training ended, for ``metrics.json``: ``stop_reason`` (``"patience"``, ``"time"``
+        or ``"epochs"``; see :mod:`rnnkit.training.stopping`), ``epochs_run``, ``train_minutes``,
+        ``max_minutes`` and, with early stopping, ``best_epoch``, ``best_monitored`` and
+        ``best_weights_restored``."""
+        return stopping.stop_info(self.stop_reason, self.history.rows, self.early_stopping,
+                                  self.config.restore_best and self.best_state is not None, self.config.max_minutes)
 
     # ------------------------------------------------------------------ internals of fit
     def _end_of_epoch(self, epoch: int, monitored: float) -> None:
@@ -346,6 +364,7 @@ class Trainer:
             "early_stopping": self.early_stopping.state_dict() if self.early_stopping else None,
             "best_model": self.best_state,
             "stopped_early": self.stopped_early,
+            "stop_reason": self.stop_reason,
             "rng": capture_rng_state(self.generator),
             "history": self.history.rows,
         })
