@@ -363,6 +363,7 @@ def load_classifier(run_dir):
     except (InvalidArgumentError, TypeError) as e:
         raise CheckpointError(f"{where}: the model does not fit its data ({e}).") from None
     expected = expected.to_dict()
+    model_cfg = {"wide_buckets": 0, **model_cfg}     # runs from before the wide part have no bag
     differ = sorted(k for k in set(expected) | set(model_cfg) if expected.get(k) != model_cfg.get(k))
     if differ:
         raise CheckpointError(f"{where}: the model ({', '.join(f'{k}={model_cfg.get(k)!r}' for k in differ[:4])}) is "
