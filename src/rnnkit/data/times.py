@@ -13,7 +13,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from rnnkit.data._checks import check_choice
+from rnnkit.data._checks import check_choice, listing, shown
 from rnnkit.errors import DataError, InvalidArgumentError
 
 __all__ = ["parse_times", "parse_duration", "TIME_UNITS"]
@@ -53,7 +53,7 @@ def parse_times(values, column: str = "time", time_format: str | None = None, da
         if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
             example = s.dropna().head(1).tolist()
             raise DataError(
-                f"Column `{column}` holds numbers (e.g. {example!r}), not dates: rnnkit does not guess their "
+                f"Column `{column}` holds numbers (e.g. {listing(example)}), not dates: rnnkit does not guess their "
                 "unit. Pass --time-unit s (time_unit='s') if they are seconds since 1970-01-01 UTC, --time-unit ms "
                 "for milliseconds, or --time-format (e.g. '%Y%m%d') if they are dates written as digits.")
         kw["dayfirst"] = _day_first(s, column, dayfirst)
@@ -67,7 +67,7 @@ def parse_times(values, column: str = "time", time_format: str | None = None, da
     if s.isna().any() or bad.any():
         examples = s[t.isna()].head(3).tolist()
         raise DataError(
-            f"Column `{column}` has {int(t.isna().sum())} value(s) that are not timestamps, e.g. {examples!r}. "
+            f"Column `{column}` has {int(t.isna().sum())} value(s) that are not timestamps, e.g. {listing(examples)}. "
             f"Fix or drop those rows, or pass the format (--time-format, time_format=..., e.g. '%d.%m.%Y %H:%M:%S').")
     idx = pd.DatetimeIndex(t)
     if idx.tz is not None:
@@ -90,7 +90,7 @@ def _day_first(s: pd.Series, column: str, dayfirst: bool) -> bool:
     if (b > 12).any():
         return False
     raise DataError(
-        f"Column `{column}` has dates such as {text.iloc[0]!r} that read as day-first and as month-first "
+        f"Column `{column}` has dates such as {shown(text.iloc[0])} that read as day-first and as month-first "
         f"(every day and month is <= 12), so rnnkit cannot tell 5 March from 3 May. Pass --dayfirst "
         f"(dayfirst=True) for day/month/year, or --time-format '%m{parts[1].iloc[0]}%d{parts[1].iloc[0]}%Y' "
         f"(time_format=...) for month/day/year.")
@@ -101,13 +101,13 @@ def _epoch_times(s: pd.Series, column: str, unit: str) -> pd.DatetimeIndex:
     bad = num.isna() | ~np.isfinite(num.astype(float))
     if bad.any():
         raise DataError(f"Column `{column}` has {int(bad.sum())} value(s) that are not numbers of {unit} since "
-                        f"1970, e.g. {s[bad].head(3).tolist()!r}. Fix or drop those rows, or leave out --time-unit "
+                        f"1970, e.g. {listing(s[bad].head(3))}. Fix or drop those rows, or leave out --time-unit "
                         "for dates written as text.")
     try:
         t = pd.to_datetime(num, unit=unit, errors="raise")
     except (ValueError, OverflowError, pd.errors.OutOfBoundsDatetime):
         raise DataError(f"Column `{column}` read as {unit} since 1970 goes beyond the years 1677-2262 (e.g. "
-                        f"{num.iloc[0]!r}): pass a smaller --time-unit (s for seconds).") from None
+                        f"{shown(float(num.iloc[0]))}): pass a smaller --time-unit (s for seconds).") from None
     idx = pd.DatetimeIndex(t)
     coarser = TIME_UNITS[:TIME_UNITS.index(unit)]
     if coarser and idx.max() < pd.Timestamp("1971-01-01"):
