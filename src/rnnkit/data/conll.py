@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rnnkit.data._checks import shown
 from rnnkit.data.package_data import PackageData, PackageFile, decode_text, find_package_file
 from rnnkit.errors import DataError, InvalidArgumentError
 
@@ -42,10 +43,11 @@ def _check_tag(tag: str, prev: str, scheme, where: str) -> None:
     if scheme is None:
         return
     if tag != "O" and not ((tag.startswith("B-") or tag.startswith("I-")) and len(tag) > 2):
-        raise DataError(f"{where}: the tag {tag!r} is not O, B-TYPE or I-TYPE ({scheme} tags). Check tag_col "
+        raise DataError(f"{where}: the tag {shown(tag)} is not O, B-TYPE or I-TYPE ({scheme} tags). Check tag_col "
                         f"(--tag-col) names the tag column, or pass scheme=None to accept any tag.")
     if scheme in ("IOB2", "BIO") and tag.startswith("I-") and prev[2:] != tag[2:]:
-        raise DataError(f"{where}: {tag!r} follows {prev!r}; in IOB2 an entity starts with B-{tag[2:]}. The file may "
+        raise DataError(f"{where}: {shown(tag)} follows {shown(prev)}; in IOB2 an entity starts with "
+                        f"B-{tag[2:42]}. The file may "
                         f"be IOB1 (the original CoNLL-2003): pass scheme='IOB1' (--scheme IOB1) to read and convert it.")
 
 

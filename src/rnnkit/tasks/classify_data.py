@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from rnnkit.data._checks import listing
+from rnnkit.data._checks import listing, shown
 from rnnkit.errors import DataError, InvalidArgumentError
 
 __all__ = ["Part", "ClassifyData", "text_data", "image_data", "series_data", "split_indices", "label_ids",
@@ -82,14 +82,14 @@ def label_ids(labels, classes: list | None, argument: str, where: str) -> tuple[
             raise DataError(f"{where}: the training part has no rows, so no class to learn. Give more rows (at least "
                             "a few per class), or a larger first --split fraction.")
         if len(classes) < 2:
-            raise DataError(f"{where}: `{argument}` has a single class ({classes[0]!r} for all {len(s)} rows) in the "
+            raise DataError(f"{where}: `{argument}` has a single class ({shown(classes[0])} for all {len(s)} rows) in the "
                             "training data: there is nothing to tell apart. Give data with at least two classes "
                             "(check --label-col).")
     index = {c: i for i, c in enumerate(classes)}
     unseen = sorted(set(s) - set(index))
     if unseen:
-        raise DataError(f"{where}: label(s) {unseen[:5]!r} in `{argument}` never occur in the training data "
-                        f"(whose classes are {classes[:10]!r}). A model cannot predict a class it never saw: move "
+        raise DataError(f"{where}: label(s) {listing(unseen, 5)} in `{argument}` never occur in the training data "
+                        f"(whose classes are {listing(classes, 10)}). A model cannot predict a class it never saw: move "
                         "such rows into the training data, or drop them.")
     return s.map(index).to_numpy(np.int64), classes
 

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rnnkit.data._checks import listing, shown
 from rnnkit.errors import CheckpointError, DataError, InvalidArgumentError
 from rnnkit.models.tagger import IGNORE, Tagger, TaggerConfig, pad_tags
 from rnnkit.tasks.classify_data import check_split
@@ -142,8 +143,8 @@ def encode_sentences(sentences, vocabulary, tag_index: dict, lower: bool, where:
     ids, lengths = vocabulary.encode(tokens)
     unseen = sorted({t for _, tags in sentences for t in tags} - set(tag_index))
     if unseen:
-        raise DataError(f"{where}: tag(s) {unseen[:5]!r} never occur in the training sentences (whose tags are "
-                        f"{sorted(tag_index)[:10]!r}). Move such sentences into training, or fix the tags.")
+        raise DataError(f"{where}: tag(s) {listing(unseen, 5)} never occur in the training sentences (whose tags are "
+                        f"{listing(sorted(tag_index), 10)}). Move such sentences into training, or fix the tags.")
     y = pad_tags([[tag_index[t] for t in tags] for _, tags in sentences], ids.shape[1])
     return ids, np.maximum(lengths, 1), y
 
@@ -230,7 +231,7 @@ def run_tag(config: TagConfig, sentences=None, log=print) -> dict:
     vocab = Vocabulary.build(train_tokens, max_tokens=config.max_tokens, min_freq=config.min_freq)
     tags = sorted({t for _, ts in parts["train"] for t in ts})
     if len(tags) < 2:
-        raise DataError(f"The training sentences have a single tag ({tags[0]!r}): there is nothing to learn. Check "
+        raise DataError(f"The training sentences have a single tag ({shown(tags[0])}): there is nothing to learn. Check "
                         "that the second column of --conll holds the tags.")
     index = {t: i for i, t in enumerate(tags)}
     enc = {n: encode_sentences(parts[n], vocab, index, config.lower, f"the {n} sentences") for n in parts}
