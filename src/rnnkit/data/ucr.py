@@ -43,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnkit.data._checks import listing, shown
 from rnnkit.data.package_data import PackageData, PackageFile, decode_text, find_package_file
 from rnnkit.errors import DataError, InvalidArgumentError
 
@@ -54,7 +55,7 @@ _BOOL_KEYS = ("timestamps", "missing", "univariate", "equallength", "targetlabel
 def _bool(value: str, key: str, where: str) -> bool:
     v = value.strip().lower()
     if v not in ("true", "false"):
-        raise DataError(f"{where}: @{key} must be true or false, got {value!r}.")
+        raise DataError(f"{where}: @{key} must be true or false, got {shown(value)}.")
     return v == "true"
 
 
@@ -96,7 +97,7 @@ def parse_ts(text: str, source: str = "the .ts text") -> tuple[list[np.ndarray],
                     if meta[key] < 1:
                         raise ValueError
                 except ValueError:
-                    raise DataError(f"{where}: @{key} must be a positive integer, got {value!r}.") from None
+                    raise DataError(f"{where}: @{key} must be a positive integer, got {shown(value)}.") from None
             else:
                 meta[key] = value.strip()
             continue
@@ -120,7 +121,8 @@ def parse_ts(text: str, source: str = "the .ts text") -> tuple[list[np.ndarray],
         if has_label:
             declared = meta.get("classlabel")
             if declared is not None and label not in declared:
-                raise DataError(f"{where}: the label {label!r} is not among the declared @classLabel {declared}.")
+                raise DataError(f"{where}: the label {shown(label)} is not among the declared @classLabel "
+                                f"{listing(declared)}.")
             labels.append(label)
         series.append(np.stack(cols, axis=1))
     if not in_data:
