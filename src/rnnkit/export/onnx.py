@@ -59,6 +59,14 @@ DEFAULT_OPSET = 18
 _ORDER = {0: (0, 3, 1, 2), 1: (1, 0, 2), 2: (0,)}     # torch gate order -> ONNX's (LSTM iofc, GRU zrh)
 
 
+def require_export():
+    """onnx (returned) and onnxscript (torch.onnx's exporter), or one paragraph naming the ``export`` extra."""
+    from rnnkit._optional import require
+    feature = "ONNX export (`rnnkit export`)"
+    require("onnxscript", extra="export", feature=feature)
+    return require("onnx", extra="export", feature=feature)
+
+
 def check_opset(opset) -> int:
     """The opset as an int from :data:`OPSETS` (InvalidArgumentError naming ``--opset`` otherwise)."""
     if opset is None:
@@ -184,7 +192,7 @@ def export_graph(model: torch.nn.Module, path, inputs: dict, outputs: list, *, o
     ``outputs`` names the outputs in order.
     ``metadata``: string -> JSON-able values stored JSON-encoded as ONNX metadata_props. Checked with
     ``onnx.checker`` and written atomically."""
-    import onnx
+    onnx = require_export()
     opset = check_opset(opset)
     path = Path(path)
     if not force and path.exists():
@@ -247,6 +255,7 @@ def export_run(run_dir, path, opset: int | None = None, force: bool = False) -> 
     ``NAME.decoder.onnx`` beside it) and return the files written. Everything is checked before anything
     is written: the opset, the run's task, the destinations, the run (checksums included)."""
     from rnnkit.load import run_task
+    require_export()
     opset = check_opset(opset)
     task = run_task(run_dir)
     module = exporter(task)

@@ -35,6 +35,12 @@ FORECAST_SPACE = ("resample=none|2h|3h,lookback=48:240:24,units=16:128:log,lr=3e
                   "recurrent_dropout=0.0:0.4")
 
 
+
+def _optuna():
+    """optuna, or one paragraph saying how to install the ``tune`` extra."""
+    from rnnkit._optional import require
+    return require("optuna", extra="tune", feature="`rnnkit tune` (hyperparameter search)")
+
 @dataclass
 class Param:
     """One searched parameter: ``kind`` is ``"int"``, ``"float"`` or ``"choice"``."""
@@ -135,7 +141,7 @@ class ReportToTrial(Callback):
         self.trial, self.key, self.scale, self.offset = trial, key, scale, offset
 
     def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
-        import optuna
+        optuna = _optuna()
         value = logs.get(self.key, logs.get("val_loss"))
         if value is None or not math.isfinite(value):
             return
@@ -145,7 +151,7 @@ class ReportToTrial(Callback):
 
 
 def _open_study(run_dir: Path, resume: bool, seed: int):
-    import optuna
+    optuna = _optuna()
     optuna.logging.set_verbosity(optuna.logging.ERROR)   # rnnkit logs each trial itself
     db = run_dir / STUDY_FILE
     if db.exists() and not resume:
@@ -161,7 +167,7 @@ def _open_study(run_dir: Path, resume: bool, seed: int):
 def _requeue_interrupted(study) -> int:
     """A trial killed or interrupted mid-way (RUNNING, or FAIL marked ``interrupted``) is run
     again with the same parameters on resume; returns how many."""
-    from optuna.trial import TrialState
+    TrialState = _optuna().trial.TrialState
     done = set(study.user_attrs.get("requeued", []))
     again = []
     for t in study.get_trials(deepcopy=False):
@@ -190,7 +196,7 @@ def _trial_line(t) -> str:
 
 
 def _counted(study) -> int:
-    from optuna.trial import TrialState
+    TrialState = _optuna().trial.TrialState
     return sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in study.get_trials(deepcopy=False))
 
 
@@ -199,7 +205,7 @@ def run_tune(task: TuneTask, base_job, *, trials: int, space: str | None, out=No
     """Search ``trials`` trials (counting those of a resumed study), then run the best job once.
 
     Returns ``{"run_dir", "best_params", "best_value", "best_job", "command", "final"}``."""
-    import optuna
+    optuna = _optuna()
     from rnnkit.tasks.tune_report import trial_rows, format_table, plot_history, write_best
     from rnnkit.training.checkpoint import atomic_write_json, atomic_write_text
     from rnnkit.training.runs import create_run_dir
