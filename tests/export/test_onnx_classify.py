@@ -134,7 +134,7 @@ def test_a_classify_run_whose_weights_fail_their_checksum_is_refused(text_run, t
 def test_tag_run_through_the_cli_tags_as_rnnkit_tags(tmp_path, capsys):
     run = tmp_path / "tag"
     assert main(["tag", "--conll", str(FIX / "tiny_ner.txt"), "--out", str(run), "--units", "4", "--embedding-dim",
-                 "4", "--epochs", "1", "--quiet", "--batch-size", "8"]) == 0
+                 "4", "--epochs", "1", "--quiet", "--batch-size", "8", "--no-crf", "--no-char-features"]) == 0
     capsys.readouterr()
     assert main(["export", "--run", str(run), "--onnx", str(tmp_path / "ner.onnx")]) == 0
     sess = _session(tmp_path / "ner.onnx")

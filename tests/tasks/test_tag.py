@@ -67,3 +67,35 @@ def test_bad_tag_input_exit_2_and_out_untouched(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.startswith("rnnkit: error:") and "Traceback" not in err, err
         assert [p.name for p in out.iterdir()] == ["mine.txt"]
+
+
+def test_crf_and_characters_by_default_old_model_one_option_away_and_old_runs_load(tmp_path, capsys):
+    from rnnkit.tasks.tag import load_tagger
+    from rnnkit.tasks.tag_cli import tag_text
+    from rnnkit.training import atomic_write_json
+
+    new, old = tmp_path / "new", tmp_path / "old"
+    assert main(["tag", "--conll", str(FIX / "tiny_ner.txt"), "--out", str(new), *TINY]) == 0
+    assert main(["tag", "--conll", str(FIX / "tiny_ner.txt"), "--out", str(old), *TINY, "--no-crf",
+                 "--no-char-features"]) == 0
+    capsys.readouterr()
+    cfg = json.loads((new / "config.json").read_text())
+    tags = cfg["data"]["tags"]
+    assert cfg["model"]["crf"] is True and cfg["model"]["tag_names"] == tags and len(cfg["model"]["chars"]) > 10
+    assert cfg["job"]["crf"] is None and cfg["job"]["char_features"] is True
+    model = load_tagger(new)[0]
+    assert model.crf is not None and model.chars is not None
+    # a run written before the CRF and the characters: config.json without their keys
+    cfg = json.loads((old / "config.json").read_text())
+    assert cfg["model"]["crf"] is False and cfg["model"]["chars"] is None
+    sentences = tmp_path / "s.txt"
+    sentences.write_text("John visited Rome today\nI saw New York\n")
+    before = tag_text(old, sentences)
+    for key in ("crf", "char_features"):
+        del cfg["job"][key]
+    for key in ("crf", "tag_names", "chars", "char_dim", "char_filters", "char_kernel"):
+        del cfg["model"][key]
+    atomic_write_json(old / "config.json", cfg)            # through rnnkit: the manifest agrees
+    model, job, _, _ = load_tagger(old)
+    assert model.crf is None and model.chars is None and job.crf is False and job.char_features is False
+    assert tag_text(old, sentences) == before

@@ -1,5 +1,6 @@
 """``rnnkit export --run DIR --onnx FILE [--opset N] [--force]``: the run's model as ONNX (any task; a
-seq2seq run gives ``NAME.encoder.onnx`` and ``NAME.decoder.onnx``), with what a consumer needs (the
+seq2seq run gives ``NAME.encoder.onnx`` and ``NAME.decoder.onnx``, a tag run ``NAME.onnx`` and its CRF scores
+``NAME.crf.json``), with what a consumer needs (the
 scaler and feature order, or the vocabulary and tokeniser) in its metadata (see :mod:`rnnkit.export.onnx`).
 
     >>> import argparse
@@ -15,6 +16,9 @@ from __future__ import annotations
 def _export(args) -> int:
     from rnnkit.export.onnx import export_run
     for path in export_run(args.run, args.onnx, opset=args.opset, force=args.force):
+        if path.suffix != ".onnx":        # a file beside the graph (a tagger's CRF scores)
+            print(f"wrote {path} (read with the graph: see its metadata_props, rnnkit.usage)")
+            continue
         inputs, outputs = _names(path)
         print(f"wrote {path} (inputs {', '.join(inputs)}; outputs {', '.join(outputs)}; how to prepare the inputs "
               "and read the outputs: its metadata_props, rnnkit.usage)")

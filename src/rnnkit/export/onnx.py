@@ -128,13 +128,14 @@ def _require_fused() -> None:
             "compiler available (pip install -e . builds them) and export again.")
 
 
-def check_destination(path, force: bool = False) -> Path:
-    """Where ``--onnx FILE`` may be written: a ``.onnx`` file in an existing folder outside any rnnkit run
-    directory, and over an existing file only with ``force``."""
+def check_destination(path, force: bool = False, sidecar: bool = False) -> Path:
+    """Where ``--onnx FILE`` may be written: a ``.onnx`` file (any name for a ``sidecar``, a file written
+    beside it) in an existing folder outside any rnnkit run directory, and over an existing file only
+    with ``force``."""
     from rnnkit.training import manifest
     p = Path(path)
     bad = InvalidArgumentError.for_argument
-    if p.suffix != ".onnx":
+    if p.suffix != ".onnx" and not sidecar:
         raise bad("--onnx", str(p), "a file name ending in .onnx", f"Pass e.g. --onnx {p.with_suffix('.onnx').name}.")
     if p.is_dir():
         raise bad("--onnx", str(p), "a file name, not a directory", f"Pass e.g. --onnx {p / 'model.onnx'}.")
@@ -236,7 +237,8 @@ def export_graph(model: torch.nn.Module, path, inputs: dict, outputs: list, *, o
 
 
 # task -> the module of rnnkit.export that exports its runs: ``export(run_dir, paths, opset) -> list[Path]``
-# and ``files(path) -> list[Path]`` (the files one --onnx FILE stands for: one, or a seq2seq's encoder and decoder)
+# and ``files(path) -> list[Path]`` (the files one --onnx FILE stands for: one, a seq2seq's encoder and decoder,
+# or a tagger and its CRF scores, NAME.crf.json)
 EXPORTERS = {"forecast": "onnx_forecast", "classify": "onnx_classify", "tag": "onnx_tag", "lm": "onnx_lm",
              "translate": "onnx_seq2seq"}
 
@@ -260,5 +262,5 @@ def export_run(run_dir, path, opset: int | None = None, force: bool = False) -> 
     task = run_task(run_dir)
     module = exporter(task)
     check_destination(path, force=True)      # the name itself (.onnx, an existing folder, outside runs)
-    paths = [check_destination(p, force) for p in module.files(Path(path))]
+    paths = [check_destination(p, force, sidecar=p.suffix != ".onnx") for p in module.files(Path(path))]
     return module.export(run_dir, paths, opset)

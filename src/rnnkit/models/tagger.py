@@ -1,11 +1,17 @@
 """``Tagger``: one label per step (named entities, parts of speech), seed 003's many-to-many model.
 
-Token ids ``(batch, time)`` go through an embedding (``padding_idx=0``), a (by default
-bidirectional) recurrent stack that takes ``lengths`` (so padding never enters a state, and the
-backward direction starts at each sentence's last real token), dropout and a linear layer to one
-logit per tag at every step: ``(batch, time, n_tags)``. Train it with the trainer's
-``cross_entropy`` loss and targets set to ``ignore_index`` (-100) at the padded steps, so the loss
-and the accuracy ignore padding (:func:`pad_tags` builds such targets).
+Token ids ``(batch, time)`` go through an embedding (``padding_idx=0``), joined by character
+features of each token when the config holds an alphabet ``chars`` (a char-CNN with max-pooling,
+:class:`~rnnkit.models.char_features.CharCNN`, fed ``chars`` ``(batch, time, chars)`` from
+:meth:`Tagger.encode_chars`), a (by
+default bidirectional) recurrent stack that takes ``lengths`` (so padding never enters a state, and
+the backward direction starts at each sentence's last real token), dropout and a linear layer to
+one score per tag at every step: ``(batch, time, n_tags)``. Without ``crf`` these are logits
+trained with cross-entropy (targets ``ignore_index`` -100 at the padded steps, :func:`pad_tags`)
+and decoded by argmax; with ``crf`` they are the emission scores of a linear-chain
+:class:`~rnnkit.models.crf.CRF` (IOB2 moves constrained when ``tag_names`` are IOB2), trained by
+its negative log-likelihood and decoded by Viterbi. :meth:`Tagger.loss` and :meth:`Tagger.decode`
+do the right one.
 
     >>> import torch
     >>> model = Tagger(TaggerConfig(vocab_size=50, n_tags=5, embedding_dim=8, units=4))
@@ -13,6 +19,11 @@ and the accuracy ignore padding (:func:`pad_tags` builds such targets).
     (2, 3, 5)
     >>> pad_tags([[1, 2, 3], [4]]).tolist()
     [[1, 2, 3], [4, -100, -100]]
+    >>> crf = Tagger(TaggerConfig(vocab_size=50, n_tags=3, embedding_dim=8, units=4, crf=True,
+    ...                           tag_names=["B-X", "I-X", "O"], chars=list("abcdefgh")))
+    >>> ids, lengths, chars = torch.tensor([[4, 9]]), torch.tensor([2]), crf.encode_chars([["ab", "c"]])
+    >>> crf.decode(crf(ids, lengths, chars), lengths).shape
+    torch.Size([1, 2])
 """
 from __future__ import annotations
 
@@ -23,7 +34,9 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.errors import InvalidArgumentError
+from rnnkit.models.char_features import CharAlphabet, CharCNN
 from rnnkit.models.config_io import config_from_dict
+from rnnkit.models.crf import CRF
 from rnnkit.layers import GRU, LSTM, SimpleRNN
 
 __all__ = ["TaggerConfig", "Tagger", "pad_tags", "IGNORE"]
@@ -47,6 +60,12 @@ class TaggerConfig:
         bidirectional: default True.
         dropout, recurrent_dropout: variational input / recurrent dropout (default 0).
         output_dropout: dropout before the output layer (default 0.0).
+        crf: a linear-chain CRF output layer (default False: per-step softmax).
+        tag_names: the tags in index order; IOB2 names constrain the CRF's moves (default None).
+        chars: the character alphabet of the char-CNN features (the training tokens' characters,
+            :class:`~rnnkit.models.char_features.CharAlphabet`); None (default): no character features.
+        char_dim, char_filters, char_kernel: the char-CNN's embedding width (30), filters (50)
+            and window (3).
     """
 
     vocab_size: int
@@ -60,6 +79,12 @@ class TaggerConfig:
     dropout: float = 0.0
     recurrent_dropout: float = 0.0
     output_dropout: float = 0.0
+    crf: bool = False
+    tag_names: list | None = None
+    chars: list | None = None
+    char_dim: int = 30
+    char_filters: int = 50
+    char_kernel: int = 3
 
     def __post_init__(self):
         if self.cell not in RECURRENT:
@@ -72,9 +97,23 @@ class TaggerConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < 1:
                 raise InvalidArgumentError.for_argument(name, v, "a number in [0, 1)")
-        for name in ("freeze_embedding", "bidirectional"):
+        for name in ("freeze_embedding", "bidirectional", "crf"):
             if not isinstance(getattr(self, name), bool):
                 raise InvalidArgumentError.for_argument(name, getattr(self, name), "true or false")
+        for name, low in (("char_dim", 1), ("char_filters", 1), ("char_kernel", 1)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < low:
+                raise InvalidArgumentError.for_argument(name, v, f"an integer >= {low}")
+        if self.tag_names is not None:
+            if not (isinstance(self.tag_names, (list, tuple)) and len(self.tag_names) == self.n_tags
+                    and all(isinstance(t, str) for t in self.tag_names)):
+                raise InvalidArgumentError.for_argument("tag_names", self.tag_names, f"{self.n_tags} tag names")
+            self.tag_names = list(self.tag_names)
+        if self.chars is not None:
+            if not (isinstance(self.chars, (list, tuple)) and all(isinstance(c, str) and len(c) == 1 for c in self.chars)
+                    and len(set(self.chars)) == len(self.chars)):
+                raise InvalidArgumentError.for_argument("chars", str(self.chars)[:80], "a list of distinct characters")
+            self.chars = list(self.chars)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -95,11 +134,16 @@ class Tagger(nn.Module):
             self.embedding.weight.uniform_(-0.05, 0.05)
             self.embedding.weight[0].zero_()
         self.embedding.weight.requires_grad_(not c.freeze_embedding)
-        self.rnn = RECURRENT[c.cell](c.embedding_dim, c.units, num_layers=c.layers, bidirectional=c.bidirectional,
+        self.alphabet = CharAlphabet(c.chars) if c.chars is not None else None
+        self.chars = (CharCNN(len(self.alphabet), c.char_dim, c.char_filters, c.char_kernel)
+                      if self.alphabet is not None else None)
+        width = c.embedding_dim + (c.char_filters if self.chars is not None else 0)
+        self.rnn = RECURRENT[c.cell](width, c.units, num_layers=c.layers, bidirectional=c.bidirectional,
                                      input_dropout=c.dropout, recurrent_dropout=c.recurrent_dropout,
                                      return_state=False)
         self.output_dropout = nn.Dropout(c.output_dropout)
         self.output = nn.Linear(c.units * (2 if c.bidirectional else 1), c.n_tags)
+        self.crf = CRF(c.n_tags, tags=c.tag_names) if c.crf else None
 
     def load_embedding(self, matrix) -> None:
         """Set the embedding from a ``(vocab_size, embedding_dim)`` matrix (row 0 zeroed)."""
@@ -112,14 +156,48 @@ class Tagger(nn.Module):
             self.embedding.weight.copy_(m)
             self.embedding.weight[0].zero_()
 
-    def forward(self, ids: Tensor, lengths: Tensor | None = None) -> Tensor:
+    def forward(self, ids: Tensor, lengths: Tensor | None = None, chars: Tensor | None = None) -> Tensor:
+        """Per-step tag scores ``(batch, time, n_tags)``; ``chars`` ``(batch, time, chars)`` char ids
+        when the model has character features."""
         if ids.dim() != 2 or ids.is_floating_point():
             raise InvalidArgumentError.for_argument("ids", f"a {ids.dtype} tensor of shape {tuple(ids.shape)}",
                                                     "token ids (batch, time) as integers")
         if lengths is not None:
             lengths = torch.as_tensor(lengths).to("cpu", torch.long)
-        seq = self.rnn(self.embedding(ids), lengths=lengths)
+        x = self.embedding(ids)
+        if self.chars is not None:
+            if chars is None or chars.dim() != 3 or tuple(chars.shape[:2]) != tuple(ids.shape):
+                raise InvalidArgumentError.for_argument(
+                    "chars", None if chars is None else tuple(chars.shape),
+                    f"character ids (batch, time, chars) with batch and time {tuple(ids.shape)}")
+            x = torch.cat([x, self.chars(chars)], -1)
+        seq = self.rnn(x, lengths=lengths)
         return self.output(self.output_dropout(seq))
+
+    def encode_chars(self, sentences, width: int | None = None) -> Tensor:
+        """``chars`` for :meth:`forward`: the character ids of token lists (as written, not
+        lower-cased), ``(n, width, chars)`` int64; None without character features."""
+        if self.alphabet is None:
+            return None
+        return torch.from_numpy(self.alphabet.encode(sentences, width))
+
+    def loss(self, scores: Tensor, tags: Tensor) -> Tensor:
+        """Training loss of ``forward``'s scores against ``tags`` (``IGNORE`` past each length):
+        the CRF's negative log-likelihood, or cross-entropy, each averaged over the real tokens."""
+        real = tags != IGNORE
+        n = real.sum().clamp(min=1)
+        if self.crf is None:
+            return nn.functional.cross_entropy(scores.reshape(-1, scores.shape[-1]), tags.reshape(-1),
+                                               ignore_index=IGNORE, reduction="sum") / n
+        return self.crf.nll(scores, tags, real.sum(1).clamp(min=1)) / n
+    loss.mean_over_tokens = True        # the trainer weighs batch parts by their tokens (torchrun)
+
+    @torch.no_grad()
+    def decode(self, scores: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """Best tag ids ``(batch, time)`` of ``forward``'s scores: Viterbi with a CRF, else argmax."""
+        if self.crf is None:
+            return scores.argmax(-1)
+        return self.crf.decode(scores, lengths)
 
 
 def pad_tags(tag_ids, width: int | None = None, fill: int = IGNORE) -> Tensor:

@@ -24,7 +24,7 @@ import argparse
 import dataclasses
 
 from rnnkit.errors import CheckpointError, InvalidArgumentError
-from rnnkit.tasks.options import _default, _fields, add_options, config_from_args
+from rnnkit.tasks.options import _base_type, _default, _fields, add_options, config_from_args
 
 __all__ = ["config_from_json"]
 
@@ -68,7 +68,7 @@ def config_from_json(config_cls, fields: dict, where: str, prog: str, ignore: tu
         if name in ignore:
             continue
         flag = "--" + name.replace("_", "-")
-        kind = options[name].type
+        kind = _base_type(options[name].type)        # bool | None: a switch that may be left unset
         if value is None:
             if _default(options[name]) is not None:
                 nones[name] = None          # checked by the dataclass itself

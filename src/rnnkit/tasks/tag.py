@@ -3,8 +3,11 @@
 Sentences come from CoNLL column files (:func:`rnnkit.data.conll.read_conll`: a token and its
 tag per line, blank lines between sentences): ``conll`` for training, ``val`` / ``test`` when given
 (else parts of ``conll`` by ``split``). The vocabulary and the tag set come from the training part
-only. The model is a bidirectional :class:`~rnnkit.models.tagger.Tagger`; the loss and the token
-accuracy ignore padding (targets ``-100``). Reported: entity-level precision, recall and F1 from
+only. The model is a bidirectional :class:`~rnnkit.models.tagger.Tagger` with character features
+(a char-CNN over each token, ``--no-char-features``: words only) and, when the tags are IOB2/BIO,
+a CRF output layer with the invalid IOB2 moves forbidden (``--crf`` / ``--no-crf`` to choose; the
+choice is the model's ``crf`` in ``config.json``); the loss and the token accuracy ignore padding
+(targets ``-100``). Reported: entity-level precision, recall and F1 from
 ``seqeval`` (with a per-type table), token accuracy, and the same for the most-frequent-tag
 baseline (each token's most frequent training tag, ``O`` for unseen tokens). Under ``torchrun``
 every process trains its part of each batch, rank 0 alone creates the run directory, evaluates,
@@ -28,6 +31,8 @@ import torch
 
 from rnnkit.data._checks import listing, shown
 from rnnkit.errors import CheckpointError, DataError, InvalidArgumentError
+from rnnkit.models.char_features import CharAlphabet
+from rnnkit.models.crf import is_iob2
 from rnnkit.models.tagger import IGNORE, Tagger, TaggerConfig, pad_tags
 from rnnkit.tasks.classify_data import check_split
 from rnnkit.tasks.options import check_minutes, float_list, option
@@ -58,6 +63,10 @@ class TagConfig:
     dropout: float = option(0.25, "variational input dropout")
     recurrent_dropout: float = option(0.0, "variational recurrent dropout")
     output_dropout: float = option(0.25, "dropout before the output layer")
+    crf: bool | None = option(None, "a CRF output layer (Viterbi decoding, invalid IOB2 moves forbidden); "
+                              "default: on when the tags are IOB2/BIO (O, B-TYPE, I-TYPE)")
+    char_features: bool = option(True, "character features per token (a char-CNN with max-pooling) beside the "
+                                 "word embedding")
     epochs: int = option(20, "maximum training epochs")
     batch_size: int = option(32, "sentences per batch")
     optimizer: str = option("adam", "optimizer", choices=("rmsprop", "adam"))
@@ -90,12 +99,17 @@ class TagConfig:
         from rnnkit.tasks.config_check import without
         return without(self)
 
-    def model_config(self, vocab_size: int, n_tags: int) -> TaggerConfig:
+    def model_config(self, vocab_size: int, n_tags: int, tags: list | None = None,
+                     chars: list | None = None) -> TaggerConfig:
+        """The tagger of this job for ``tags`` (names, for the CRF default and its constraints) and
+        the training tokens' character alphabet ``chars`` (used with ``char_features``)."""
+        crf = self.crf if self.crf is not None else (tags is not None and is_iob2(tags))
         return TaggerConfig(vocab_size=vocab_size, n_tags=n_tags, embedding_dim=self.embedding_dim or 64,
                             freeze_embedding=bool(self.glove) and not self.train_embedding, cell=self.cell,
                             units=self.units, layers=self.layers, bidirectional=self.bidirectional,
                             dropout=self.dropout, recurrent_dropout=self.recurrent_dropout,
-                            output_dropout=self.output_dropout)
+                            output_dropout=self.output_dropout, crf=crf, tag_names=list(tags) if crf and tags else None,
+                            chars=list(chars) if self.char_features and chars is not None else None)
 
     def train_config(self):
         from rnnkit.training import TrainConfig
@@ -180,35 +194,50 @@ def most_frequent_tag(train, sentences) -> list:
 
 
 @torch.no_grad()
-def predict_tags(model: Tagger, ids: np.ndarray, lengths: np.ndarray, tags: list, batch_size: int = 256) -> list:
-    """Tag names per sentence (each cut to its length)."""
+def predict_tags(model: Tagger, ids: np.ndarray, lengths: np.ndarray, tags: list, batch_size: int = 256,
+                 tokens: list | None = None) -> list:
+    """Tag names per sentence (each cut to its length): Viterbi with a CRF, else the argmax.
+    ``tokens`` (the sentences' tokens as written) feed the character features, when the model has them."""
     model.eval()
+    if model.alphabet is not None and tokens is None:
+        raise InvalidArgumentError.for_argument("tokens", None, "the sentences' tokens (the model reads characters)")
     out = []
     for i in range(0, len(lengths), batch_size):
         ln = lengths[i:i + batch_size]
-        x = torch.from_numpy(np.ascontiguousarray(ids[i:i + batch_size, :int(ln.max())]))
-        best = model(x, torch.from_numpy(ln)).argmax(-1).numpy()
+        w = int(ln.max())
+        x = torch.from_numpy(np.ascontiguousarray(ids[i:i + batch_size, :w]))
+        chars = model.encode_chars(tokens[i:i + batch_size], w) if model.alphabet is not None else None
+        lt = torch.from_numpy(ln)
+        best = model.decode(model(x, lt, chars), lt).numpy()
         out.extend([[tags[j] for j in row[:n]] for row, n in zip(best, ln)])
     return out
 
 
-def _batches(ids, lengths, y, batch_size, seed=None):
+def _batches(ids, lengths, y, batch_size, seed=None, chars=None):
+    """Batches ``((ids, lengths[, chars]), tags)``; ``chars(rows, width)`` gives the character ids."""
     def make(order):
         res = []
         for i in range(0, len(order), batch_size):
             idx = order[i:i + batch_size]
             w = int(lengths[idx].max())
-            res.append(((torch.from_numpy(np.ascontiguousarray(ids[idx, :w])), torch.from_numpy(lengths[idx])),
-                        y[idx, :w]))
+            x = (torch.from_numpy(np.ascontiguousarray(ids[idx, :w])), torch.from_numpy(lengths[idx]))
+            res.append((x + ((chars(idx, w),) if chars is not None else ()), y[idx, :w]))
         return res
     if seed is None:
         return make(np.arange(len(lengths)))
     return lambda epoch: make(np.random.default_rng(seed + epoch).permutation(len(lengths)))
 
 
-def format_table(test: dict) -> str:
+def describe(cfg: TaggerConfig) -> str:
+    """``'bidirectional LSTM 64 + char-CNN + CRF'``: the model in a few words, for the printed table."""
+    parts = [f"{'bidirectional ' if cfg.bidirectional else ''}{cfg.cell.upper()} {cfg.units}"]
+    return " + ".join(parts + (["char-CNN"] if cfg.chars is not None else []) + (["CRF"] if cfg.crf else []))
+
+
+def format_table(test: dict, model: str = "bidirectional tagger") -> str:
     lines = [f"{'test set (entity level, seqeval)':36s}{'precision':>10s}{'recall':>10s}{'F1':>8s}{'token acc':>11s}"]
-    for name, label in (("model", "model (bidirectional tagger)"), ("most_frequent_tag", "most frequent tag")):
+    for name, label in (("model", f"model ({model})"),
+                        ("most_frequent_tag", "most frequent tag")):
         m = test[name]
         lines.append(f"{label:36s}{m['precision']:>10.4f}{m['recall']:>10.4f}{m['f1']:>8.4f}{m['token_accuracy']:>11.4f}")
     lines.append("per entity type (model):")
@@ -243,7 +272,10 @@ def run_tag(config: TagConfig, sentences=None, log=print) -> dict:
         from types import SimpleNamespace
         matrix, dim = _embedding(ClassifyConfig(glove=config.glove, embedding_dim=config.embedding_dim),
                                  SimpleNamespace(encoder=SimpleNamespace(vocabulary=vocab)), log)
-    cfg = dataclasses.replace(config.model_config(len(vocab), len(tags)), embedding_dim=dim or 64)
+    alphabet = CharAlphabet.build([toks for toks, _ in parts["train"]]) if config.char_features else None
+    cfg = dataclasses.replace(config.model_config(len(vocab), len(tags), tags, alphabet and alphabet.chars),
+                              embedding_dim=dim or 64)
+    say(f"model: {describe(cfg)}" + (f" ({len(alphabet)} characters)" if alphabet else ""))
     torch.manual_seed(config.seed)
     model = Tagger(cfg)
     if matrix is not None:
@@ -257,23 +289,30 @@ def run_tag(config: TagConfig, sentences=None, log=print) -> dict:
     run_dir = distributed.on_main(create)
     run_config = {"task": "tag", "job": config.to_dict() | {"out": None, "quiet": False, "resume": False},
                   "model": cfg.to_dict(), "data": {"tags": tags}}
-    trainer = Trainer(model, config.train_config(), run_dir, run_config=run_config)
-    trainer.fit(_batches(*enc["train"], config.batch_size, config.seed), _batches(*enc["val"], 256),
-                resume=config.resume)
+    train_config = config.train_config()
+    if cfg.crf:
+        train_config = dataclasses.replace(train_config, loss=model.loss)
+    trainer = Trainer(model, train_config, run_dir, run_config=run_config)
+
+    def chars(name):
+        tokens = [toks for toks, _ in parts[name]]
+        return (lambda idx, w: model.encode_chars([tokens[i] for i in idx], w)) if cfg.chars is not None else None
+    trainer.fit(_batches(*enc["train"], config.batch_size, config.seed, chars=chars("train")),
+                _batches(*enc["val"], 256, chars=chars("val")), resume=config.resume)
     if not distributed.is_main():           # rank 0 alone evaluates, writes and prints the results
         distributed.finish()
         return {"run_dir": str(run_dir)}
     metrics = {}
     for name in ("val", "test"):
         truth = [list(t) for _, t in parts[name]]
-        pred = predict_tags(model, enc[name][0], enc[name][1], tags)
+        pred = predict_tags(model, enc[name][0], enc[name][1], tags, tokens=[toks for toks, _ in parts[name]])
         metrics[name] = {"model": entity_scores(truth, pred),
                          "most_frequent_tag": entity_scores(truth, most_frequent_tag(parts["train"], parts[name]))}
         if name == "test":
             metrics[name]["per_type"] = per_type(truth, pred)
     metrics["training"] = trainer.stop_info()
     save_run(run_dir, model, metrics=metrics)
-    log(format_table(metrics["test"]))
+    log(format_table(metrics["test"], describe(cfg)))
     say(f"run directory: {run_dir}")
     distributed.finish()
     return {"run_dir": str(run_dir), **metrics}
@@ -294,19 +333,25 @@ def load_tagger(run_dir):
     cfg, where = run["config"], f"{Path(run_dir) / 'config.json'}"
     if not isinstance(cfg, dict) or cfg.get("task") != "tag" or not isinstance(cfg.get("model"), dict):
         raise CheckpointError(f"{run_dir} is not a tag run (config.json has no task 'tag' and model).")
-    job = config_from_json(TagConfig, cfg.get("job"), where, "rnnkit tag", ignore=("name", "resume"))
+    fields = cfg.get("job")
+    if isinstance(fields, dict):        # runs written before the CRF and the characters had neither
+        fields = {"crf": False, "char_features": False} | fields
+    job = config_from_json(TagConfig, fields, where, "rnnkit tag", ignore=("name", "resume"))
     tags = (cfg.get("data") or {}).get("tags") if isinstance(cfg.get("data"), dict) else None
     if not (isinstance(tags, list) and len(tags) >= 2 and all(isinstance(t, str) for t in tags)):
         raise CheckpointError(f"{where}: 'data' does not hold the tag list rnnkit writes; retrain the run.")
     manifest.verify(Path(run_dir), ["vocabulary.json"])
     vocab = Vocabulary.load(Path(run_dir) / "vocabulary.json")
-    model_cfg = cfg["model"]
-    expected = dataclasses.replace(job.model_config(len(vocab), len(tags)),
-                                   embedding_dim=model_cfg.get("embedding_dim")).to_dict()
+    try:
+        model_cfg = TaggerConfig.from_dict(cfg["model"])
+    except InvalidArgumentError as e:
+        raise CheckpointError(f"{where}: the model config is not one rnnkit tag writes ({e}); retrain the run.") from None
+    expected = dataclasses.replace(job.model_config(len(vocab), len(tags), tags, model_cfg.chars),
+                                   embedding_dim=model_cfg.embedding_dim)
     if expected != model_cfg:
         raise CheckpointError(f"{where}: the model is not the one its job builds. The run directory was edited or not "
                               "written by rnnkit tag; retrain it.")
-    model = Tagger(TaggerConfig.from_dict(model_cfg))
+    model = Tagger(model_cfg)
     try:
         model.load_state_dict(run["weights"])
     except RuntimeError as e:

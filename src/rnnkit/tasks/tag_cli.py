@@ -66,7 +66,7 @@ def tag_text(run_dir, path) -> list[list[tuple[str, str]]]:
         raise InvalidArgumentError.for_argument("--csv", str(path), "at least one sentence")
     fake = [(toks, [tags[0]] * len(toks)) for toks in sentences]
     ids, lengths, _ = encode_sentences(fake, vocab, {t: i for i, t in enumerate(tags)}, job.lower, "--csv")
-    pred = predict_tags(model, ids, lengths, tags)
+    pred = predict_tags(model, ids, lengths, tags, tokens=sentences)
     return [list(zip(toks, p)) for toks, p in zip(sentences, pred)]
 
 

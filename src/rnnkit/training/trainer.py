@@ -136,8 +136,9 @@ class Trainer:
         return self.run_dir / rel
 
     def _count(self, y: torch.Tensor) -> int:
-        """What a mean loss averages over in ``y``: samples, or non-ignored tokens for cross-entropy."""
-        if self.config.loss in ("cross_entropy", "ce"):
+        """What a mean loss averages over in ``y``: samples, or non-ignored tokens for cross-entropy (and
+        for a callable loss marked ``mean_over_tokens``, e.g. a CRF tagger's)."""
+        if self.config.loss in ("cross_entropy", "ce") or getattr(self.config.loss, "mean_over_tokens", False):
             return int((y != self.config.ignore_index).sum())
         return y.shape[0] if y.ndim else 1
 
