@@ -235,14 +235,14 @@ def describe(cfg: TaggerConfig) -> str:
 
 
 def format_table(test: dict, model: str = "bidirectional tagger") -> str:
-    lines = [f"{'test set (entity level, seqeval)':36s}{'precision':>10s}{'recall':>10s}{'F1':>8s}{'token acc':>11s}"]
-    for name, label in (("model", f"model ({model})"),
-                        ("most_frequent_tag", "most frequent tag")):
-        m = test[name]
-        lines.append(f"{label:36s}{m['precision']:>10.4f}{m['recall']:>10.4f}{m['f1']:>8.4f}{m['token_accuracy']:>11.4f}")
+    rows = [(f"model ({model})", test["model"]), ("most frequent tag", test["most_frequent_tag"])]
+    w = max(36, max(len(label) for label, _ in rows) + 2)
+    lines = [f"{'test set (entity level, seqeval)':{w}s}{'precision':>10s}{'recall':>10s}{'F1':>8s}{'token acc':>11s}"]
+    for label, m in rows:
+        lines.append(f"{label:{w}s}{m['precision']:>10.4f}{m['recall']:>10.4f}{m['f1']:>8.4f}{m['token_accuracy']:>11.4f}")
     lines.append("per entity type (model):")
     for kind, m in test["per_type"].items():
-        lines.append(f"  {kind:34s}{m['precision']:>10.4f}{m['recall']:>10.4f}{m['f1']:>8.4f}  support {m['support']}")
+        lines.append(f"  {kind:{w - 2}s}{m['precision']:>10.4f}{m['recall']:>10.4f}{m['f1']:>8.4f}  support {m['support']}")
     return "\n".join(lines)
 
 

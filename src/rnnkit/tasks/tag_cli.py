@@ -32,7 +32,8 @@ def _tag(args) -> int:
 
 def add_commands(sub) -> None:
     p = sub.add_parser("tag", help="train a sequence tagger (one tag per token, e.g. named entities)",
-                       description="Train a bidirectional recurrent tagger on CoNLL column files; print entity-level "
+                       description="Train a bidirectional recurrent tagger (character features and, for IOB2/BIO "
+                                   "tags, a CRF output layer by default) on CoNLL column files; print entity-level "
                                    "precision/recall/F1 (seqeval), token accuracy and a per-type table beside the "
                                    "most-frequent-tag baseline; write a run directory.")
     add_options(p, TagConfig)
