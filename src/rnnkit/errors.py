@@ -24,7 +24,9 @@ class InvalidArgumentError(RnnkitError, ValueError):
 
     @classmethod
     def for_argument(cls, name: str, value, expected: str, fix: str | None = None) -> "InvalidArgumentError":
-        msg = f"Received an invalid value for argument `{name}`, expected {expected}, got {value!r}."
+        shown = repr(value)
+        shown = shown if len(shown) <= 200 else shown[:197] + "..."     # a value read from a file can be huge
+        msg = f"Received an invalid value for argument `{name}`, expected {expected}, got {shown}."
         if fix:
             msg += f" {fix}"
         return cls(msg)

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from rnnkit.data._checks import shown
 from rnnkit.errors import CheckpointError, InvalidArgumentError
 
 __all__ = ["LOADERS", "TASKS", "load_model", "load_predictor", "Predictor", "run_task"]
@@ -53,12 +54,12 @@ def run_task(run_dir) -> str:
     that cannot be read gives "forecast": that loader then reports the precise problem."""
     try:
         cfg = json.loads((Path(run_dir) / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return "forecast"
     task = cfg.get("task", "forecast") if isinstance(cfg, dict) else "forecast"
     if not isinstance(task, str) or task not in TASKS:
         raise CheckpointError(
-            f"{Path(run_dir) / 'config.json'} names the task {task!r}, which rnnkit does not know (tasks: "
+            f"{Path(run_dir) / 'config.json'} names the task {shown(task)}, which rnnkit does not know (tasks: "
             f"{', '.join(TASKS)}). The run directory was edited or written by another program.")
     return task
 

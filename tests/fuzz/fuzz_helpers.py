@@ -82,6 +82,23 @@ def cli_fails_cleanly(argv: list[str], capsys) -> str:
     return message
 
 
+def cli_outcome(argv: list[str], capsys) -> int:
+    """``rnnkit ARGV`` in-process: exit 0, or exit 2 with one ``rnnkit: error:`` paragraph; never
+    a traceback, never another code."""
+    from rnnkit.cli import main
+    capsys.readouterr()
+    with time_limit(60):
+        code = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    assert code in (0, 2), (code, out.err[-2000:])
+    assert "Traceback" not in out.err and "Traceback" not in out.out, out.err
+    if code == 2:
+        assert out.err.count("rnnkit: error: ") == 1, out.err
+        message = out.err.split("rnnkit: error: ", 1)[1]
+        assert "\n\n" not in message.strip() and len(message) < 2500, message[:300]
+    return code
+
+
 # ---------------------------------------------------------------------------------------------
 # byte strategies
 
@@ -174,7 +191,7 @@ def json_bytes(valid: st.SearchStrategy) -> st.SearchStrategy:
     def dump(v):
         return json.dumps(v, allow_nan=True)
     texts = st.one_of(valid.map(dump), valid.map(dump), JSON_VALUES.map(dump),
-                      st.sampled_from((deep_json(50), deep_json(100000), deep_json(100000, "{"), "NaN", "[1e999]",
+                      st.sampled_from((deep_json(50), deep_json(100000), deep_json(100000, "{"), "NaN", "[1e999]", "[" + "1" * 5000 + "]",
                                        '{"a": 1, "a": 2}', "{", "", "null", "\ufeff{}")))
     return file_bytes(texts)
 

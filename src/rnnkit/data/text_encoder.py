@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit.data._checks import check_choice, check_int
+from rnnkit.data._checks import check_choice, check_int, shown
 from rnnkit.data.tokenize import LEVELS, PUNCTUATION, tokenize
 from rnnkit.data.vocabulary import SIDES, Vocabulary, _read_text
 from rnnkit.errors import CheckpointError, DataError, InvalidArgumentError
@@ -126,9 +126,9 @@ class TextEncoder:
             return CheckpointError(f"{source} is not a valid rnnkit text encoder: {why}. Pass the vocabulary.json "
                                    f"that the training run wrote, or train again.")
         if not isinstance(d, dict) or d.get("format") != FORMAT:
-            raise bad(f"\"format\" is {d.get('format') if isinstance(d, dict) else None!r}, expected {FORMAT!r}")
+            raise bad(f"\"format\" is {shown(d.get('format') if isinstance(d, dict) else None)}, expected {FORMAT!r}")
         if d.get("version") != VERSION:
-            raise bad(f"\"version\" is {d.get('version')!r}, this rnnkit reads version {VERSION}")
+            raise bad(f"\"version\" is {shown(d.get('version'))}, this rnnkit reads version {VERSION}")
         opts = d.get("options")
         known = set(cls(max_tokens=None).options())
         if not isinstance(opts, dict) or set(opts) - known:
@@ -155,8 +155,8 @@ class TextEncoder:
         source = f"The vocabulary file {os.fspath(path)}"
         try:
             d = json.loads(_read_text(path))
-        except json.JSONDecodeError as e:
-            raise CheckpointError(f"{source} is not valid JSON ({e}). Pass the vocabulary.json that the training "
+        except (ValueError, RecursionError) as e:     # not JSON, nested too deep, a huge number
+            raise CheckpointError(f"{source} is not valid JSON ({str(e)[:200]}). Pass the vocabulary.json that the training "
                                   f"run wrote, or train again.") from None
         return cls.from_dict(d, source)
 

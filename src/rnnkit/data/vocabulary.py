@@ -30,7 +30,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from rnnkit.data._checks import check_choice, check_int
+from rnnkit.data._checks import check_choice, check_int, listing, shown
 from rnnkit.data.tokenize import is_number, is_url
 from rnnkit.errors import CheckpointError, InvalidArgumentError
 
@@ -74,7 +74,7 @@ class Vocabulary:
         _check_specials(specials)
         if tokens[:len(specials)] != specials:
             raise InvalidArgumentError.for_argument(
-                "tokens", tokens[:len(specials)], f"a list starting with the specials {specials!r}")
+                "tokens", tokens[:len(specials)], f"a list starting with the specials {listing(specials, 5)}")
         for flag, tok in ((replace_numbers, NUM), (replace_urls, URL)):
             if flag and tok not in tokens:
                 raise InvalidArgumentError.for_argument("tokens", tokens[:len(specials) + 2],
@@ -251,9 +251,9 @@ class Vocabulary:
         if not isinstance(d, dict):
             raise bad(f"expected a JSON object, got {type(d).__name__}")
         if d.get("format") != FORMAT:
-            raise bad(f"\"format\" is {d.get('format')!r}, expected {FORMAT!r}")
+            raise bad(f"\"format\" is {shown(d.get('format'))}, expected {FORMAT!r}")
         if d.get("version") != VERSION:
-            raise bad(f"\"version\" is {d.get('version')!r}, this rnnkit reads version {VERSION}")
+            raise bad(f"\"version\" is {shown(d.get('version'))}, this rnnkit reads version {VERSION}")
         tokens, specials, counts = d.get("tokens"), d.get("specials"), d.get("counts")
         if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
             raise bad("\"tokens\" must be a list of strings")
@@ -277,8 +277,8 @@ class Vocabulary:
     def from_json(cls, text: str, source: str = "the vocabulary") -> "Vocabulary":
         try:
             d = json.loads(text)
-        except (json.JSONDecodeError, TypeError) as e:
-            raise CheckpointError(f"{source} is not valid JSON ({e}). Rebuild it by training again, or pass "
+        except (ValueError, TypeError, RecursionError) as e:  # not JSON, nested too deep, a huge number
+            raise CheckpointError(f"{source} is not valid JSON ({str(e)[:200]}). Rebuild it by training again, or pass "
                                   f"the vocabulary.json that the run wrote.") from None
         return cls.from_dict(d, source)
 

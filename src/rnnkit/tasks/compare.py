@@ -62,8 +62,9 @@ def _read_text(path: Path) -> str:
 def _read_json(path: Path) -> dict:
     try:
         value = json.loads(_read_text(path))
-    except json.JSONDecodeError as e:
-        raise CheckpointError(f"{path} is not valid JSON ({e.msg} at line {e.lineno}): the run directory is "
+    except (ValueError, RecursionError) as e:        # not JSON, nested too deep, a huge number
+        where = f"{e.msg} at line {e.lineno}" if isinstance(e, json.JSONDecodeError) else str(e)[:120]
+        raise CheckpointError(f"{path} is not valid JSON ({where}): the run directory is "
                               "damaged or was not written by rnnkit. Leave this run out of the comparison.") from None
     if not isinstance(value, dict):
         raise CheckpointError(f"{path} holds a JSON {type(value).__name__}, not an object: not a file rnnkit wrote.")

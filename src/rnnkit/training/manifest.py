@@ -78,14 +78,22 @@ def _read(run_dir: Path) -> dict:
     p = Path(run_dir) / MANIFEST
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (OSError, ValueError, RecursionError) as e:  # ValueError: not UTF-8, not JSON, a huge number
         raise CheckpointError(f"{p} is unreadable ({type(e).__name__}); {run_dir} cannot be trusted as an "
                               "rnnkit run. Use another run directory.") from None
     if (not isinstance(data, dict) or data.get("rnnkit_run") != FORMAT or not isinstance(data.get("files"), dict)
-            or not all(isinstance(v, list) and all(isinstance(h, str) for h in v) for v in data["files"].values())):
+            or not all(isinstance(v, list) and all(isinstance(h, str) for h in v) for v in data["files"].values())
+            or not all(_plain(name) for name in data["files"])):
         raise CheckpointError(f"{p} is not an rnnkit run manifest; {run_dir} cannot be trusted as an rnnkit "
                               "run. Use another run directory.")
     return data
+
+
+def _plain(name: str) -> bool:
+    """True for a file name a run records: relative, inside the run, no ``..``, no NUL, short parts."""
+    parts = name.split("/")
+    return (bool(name) and "\x00" not in name and not name.startswith("/")
+            and all(p not in ("", ".", "..") and len(p) <= 255 for p in parts))
 
 
 def _write(run_dir: Path, data: dict) -> None:
@@ -159,6 +167,9 @@ def verify(run_dir, names=None) -> None:
         p = run_dir / name
         if not p.exists():
             continue
+        if not p.is_file():
+            raise CheckpointError(f"{p} is not a file, but {MANIFEST} records it as one: {run_dir} was edited or "
+                                  "not written by rnnkit. Use another run directory.")
         if name not in files:
             raise CheckpointError(f"{p} is not recorded in {run_dir / MANIFEST}: it was not written by this run. "
                                   "Remove it, or use another run directory.")

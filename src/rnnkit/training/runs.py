@@ -146,8 +146,9 @@ def load_run(run_dir) -> dict:
             return {}
         try:
             return json.loads(p.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise CheckpointError(f"{p} is not valid JSON ({e}).") from None
+        except (ValueError, RecursionError) as e:     # not UTF-8, not JSON, nested too deep, a huge number
+            raise CheckpointError(f"{p} is not valid JSON ({str(e)[:200]}): {run_dir} is damaged or was not "
+                                  "written by rnnkit. Retrain it, or pass another run directory.") from None
 
     if manifest.is_run_dir(run_dir):
         manifest.verify(run_dir, [CONFIG, WEIGHTS, METRICS])

@@ -386,7 +386,7 @@ class Trainer:
                 old = json.loads(cfg.read_text(encoding="utf-8"))
                 train = {k: v for k, v in old.pop("train").items() if k not in NOT_HASHED}
                 old_fp = json.loads(json.dumps({"run": old, "train": train}, sort_keys=True))
-            except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
                 old_fp = {"run": "<unreadable config.json>"}  # not a run of this configuration
                 old_fp = {"run": "<unreadable config.json>"}
             if fingerprint_hash(old_fp) != fingerprint_hash(fp):
