@@ -34,9 +34,9 @@ def parts(monkeypatch):
     monkeypatch.setattr(PreparedSeries, "windows", windows)
     final = ForecastTune.final
 
-    def marked(self, job, out):
+    def marked(self, job, out, **kw):
         seen.append("FINAL")
-        return final(self, job, out)
+        return final(self, job, out, **kw)
     monkeypatch.setattr(ForecastTune, "final", marked)
     return seen
 
@@ -154,7 +154,7 @@ def test_tune_classify_on_a_tiny_text_csv_scores_trials_on_validation_only(tmp_p
     scores = classify_report.scores
     monkeypatch.setattr(classify_report, "scores", lambda y, p: (calls.append(len(y)), scores(y, p))[1])
     final = ClassifyTune.final
-    monkeypatch.setattr(ClassifyTune, "final", lambda self, job, out: (calls.append("FINAL"), final(self, job, out))[1])
+    monkeypatch.setattr(ClassifyTune, "final", lambda self, job, out, **kw: (calls.append("FINAL"), final(self, job, out, **kw))[1])
     out = tmp_path / "s"
     assert main(["tune", "classify", "--csv", str(csv), "--trials", "2", "--epochs", "1", "--units", "4",
                  "--space", "units=4:8,cell=lstm|gru", "--out", str(out), "--quiet"]) == 0

@@ -4,7 +4,9 @@ SQLite study inside the run directory, and one final run of the best configurati
 A task plugs in as a :class:`TuneTask` (``TASKS["forecast"]`` is the forecasting one; a task for
 ``rnnkit classify`` adds its own object with the same five methods). Trials train on the train
 split and are scored on the validation split only: the test split is touched once, by the run of
-the best configuration at the end.
+the best configuration at the end. A study killed mid-way and resumed (``--resume``) ends as the
+uninterrupted one would: the killed trial is run again with its parameters, each trial's sampler is
+seeded by ``(seed, trial index)``, and the final run continues from its checkpoint.
 
 The search space is text, one ``name=spec`` per parameter, comma-separated (see
 :func:`parse_space`): ``lo:hi`` (uniform; integers when both bounds are), ``lo:hi:step``,
@@ -127,7 +129,7 @@ class TuneTask(Protocol):
     def allowed(self, name: str) -> bool: ...          # a job field the space may set
     def apply(self, job, params: dict): ...            # the job of one trial (validated)
     def train(self, job, callbacks) -> dict: ...       # train, score on validation: {"value", ...}
-    def final(self, job, out: Path) -> dict: ...       # the run of the best job: test metrics
+    def final(self, job, out: Path, resume: bool = False) -> dict: ...   # the best job's run: test metrics
     def command(self, job) -> str: ...                 # the equivalent command line
 
 
@@ -160,8 +162,14 @@ def _open_study(run_dir: Path, resume: bool, seed: int):
     storage = f"sqlite:///{db.resolve().as_posix()}"
     return optuna.create_study(
         study_name="rnnkit-tune", storage=storage, load_if_exists=True, direction="minimize",
-        sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=5),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1))
+        sampler=_sampler(seed, 0), pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1))
+
+
+def _sampler(seed: int, index: int):
+    """The sampler of the study's ``index``-th trial (retries of interrupted trials not counted),
+    seeded by ``(seed, index)``: a study resumed after a kill draws what the uninterrupted one
+    would have (one sampler seeded once would restart its random stream at the resume)."""
+    return _optuna().samplers.TPESampler(seed=(seed * 1_000_003 + index) % 2**32, n_startup_trials=5)
 
 
 def _requeue_interrupted(study) -> int:
@@ -196,8 +204,24 @@ def _trial_line(t) -> str:
 
 
 def _counted(study) -> int:
+    """Trials that count towards ``--trials``: finished ones (complete, pruned, or failed with an
+    error), not those interrupted or killed (they are run again on resume)."""
     TrialState = _optuna().trial.TrialState
-    return sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in study.get_trials(deepcopy=False))
+    requeued = set(study.user_attrs.get("requeued", []))
+    return sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL) and t.number not in requeued
+               and not t.user_attrs.get("interrupted") for t in study.get_trials(deepcopy=False))
+
+
+def _optimize(study, objective, trials: int, seed: int, timeout: float | None, log) -> None:
+    """Run trials one at a time until ``trials`` count, each with its own seeded sampler."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    for _ in range(trials):
+        index = _counted(study)
+        if index >= trials or (deadline is not None and time.monotonic() >= deadline):
+            return
+        study.sampler = _sampler(seed, index)
+        study.optimize(objective, n_trials=1, catch=(RnnkitError,), gc_after_trial=True,
+                       callbacks=[lambda s, t: log(_trial_line(t))])
 
 
 def run_tune(task: TuneTask, base_job, *, trials: int, space: str | None, out=None, resume: bool = False,
@@ -254,8 +278,7 @@ def run_tune(task: TuneTask, base_job, *, trials: int, space: str | None, out=No
     remaining = trials - _counted(study)
     if remaining > 0:
         log(f"tune {task.name}: {remaining} trial(s) into {run_dir / STUDY_FILE}")
-        study.optimize(objective, n_trials=remaining, timeout=timeout, catch=(RnnkitError,), gc_after_trial=True,
-                       callbacks=[lambda s, t: log(_trial_line(t))])
+        _optimize(study, objective, trials, seed, timeout, log)
     rows = trial_rows(study, params)
     value_name = getattr(task, "value_name", "val value")
     table = format_table(rows, params, value_name)
@@ -276,7 +299,7 @@ def run_tune(task: TuneTask, base_job, *, trials: int, space: str | None, out=No
               "best_job": best_job, "command": command, "final": None}
     if final:
         log("\nthe best configuration on the test split (its only use):")
-        result["final"] = task.final(best_job, run_dir / "best")
+        result["final"] = task.final(best_job, run_dir / "best", resume=resume)
         atomic_write_json(run_dir / "final_metrics.json", result["final"])
     return result
 

@@ -72,9 +72,9 @@ class ClassifyTune:
         return {"value": 1.0 - val["accuracy"], "val_accuracy": val["accuracy"], "val_macro_f1": val["macro_f1"],
                 "epochs": len(history.rows)}
 
-    def final(self, job, out) -> dict:
+    def final(self, job, out, resume: bool = False) -> dict:
         from rnnkit.tasks.classify import run_classify
-        result = run_classify(dataclasses.replace(job, out=str(out), resume=False))
+        result = run_classify(dataclasses.replace(job, out=str(out), resume=resume))
         return {"run_dir": result["run_dir"], "test": result["test"], "val": result["val"]}
 
     def command(self, job) -> str:

@@ -117,9 +117,9 @@ class ForecastTune:
         return {"value": metrics["model"]["mae"], "val_common_sense": metrics["common_sense"]["mae"],
                 "epochs": len(history.rows)}
 
-    def final(self, job, out) -> dict:
+    def final(self, job, out, resume: bool = False) -> dict:
         from rnnkit.recipes.forecast import run_forecast
-        result = run_forecast(dataclasses.replace(job, out=str(out), resume=False, name="forecast"))
+        result = run_forecast(dataclasses.replace(job, out=str(out), resume=resume, name="forecast"))
         return {"run_dir": result["run_dir"], "test": result["test"], "val": result["val"]}
 
     def command(self, job) -> str:
