@@ -59,7 +59,7 @@ def _commands(tmp: Path) -> dict[str, list[str]]:
         "translate": ["translate", "train", "--pairs", str(FIX / "translate" / "fra.txt"), "--embed", "8",
                       "--units", "12", "--epochs", "12", "--batch-size", "5", "--dropout", "0.2",
                       "--patience", "0", "--max-output", "8"],
-        "tune": ["tune", "forecast", *forecast, "--epochs", "2", "--trials", "6",
+        "tune": ["tune", "forecast", *forecast, "--epochs", "3", "--trials", "6",
                  "--space", "units=2:8,lr=1e-3:1e-2:log,dropout=0.0:0.3"],
     }
 
@@ -83,16 +83,24 @@ def _in_process(argv: list[str]) -> str:
 
 
 def _first_checkpoint(name: str, out: Path, proc) -> str:
-    """Wait until the run has written its first checkpoint; returns what was seen."""
-    if name == "tune":      # the first finished trial (committed before its line is printed), then
-        for line in proc.stdout:    # the next one training: the kill lands mid-trial
+    """Wait until the run has written its first checkpoint and freeze it there (SIGSTOP); returns
+    what was seen. ``tune``: a finished trial, then the next one training; ``tune-final``: the
+    first checkpoint of the best configuration's run, in ``best/``."""
+    if name == "tune":      # a finished trial is committed before its line is printed
+        for line in proc.stdout:
             if line.startswith("trial "):
                 return _next_trial_running(out, proc)
         return ""
-    last = out / "checkpoints" / "last.pt"
+    last = (out / "best" if name == "tune-final" else out) / "checkpoints" / "last.pt"
     while proc.poll() is None and not last.exists():
         time.sleep(0.005)
+    _freeze(proc)
     return str(last)
+
+
+def _freeze(proc) -> None:
+    proc.send_signal(signal.SIGSTOP)
+    os.waitpid(proc.pid, os.WUNTRACED)          # returns once the process is stopped
 
 
 def _next_trial_running(out: Path, proc) -> str:
@@ -109,8 +117,7 @@ def _next_trial_running(out: Path, proc) -> str:
             return []
     while proc.poll() is None:
         if running():
-            proc.send_signal(signal.SIGSTOP)
-            os.waitpid(proc.pid, os.WUNTRACED)          # returns once the process is stopped
+            _freeze(proc)
             now = running()
             if now:
                 return f"trial {now[0]} running"
@@ -124,7 +131,8 @@ def _killed_after_first_checkpoint(name: str, argv: list[str], out: Path):
     """Start the command in a subprocess and SIGKILL it as soon as its first checkpoint exists (a
     thread watches, so the caller can run the reference meanwhile); checks it died of the kill."""
     proc = subprocess.Popen([sys.executable, "-m", "rnnkit", *argv, "--out", str(out)], env=ENV,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE if name == "tune" else subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
     seen = []
 
     def watch():
@@ -158,7 +166,7 @@ def _trials(run: Path) -> list:
 
 
 def _model_dir(name: str, run: Path) -> Path:
-    return run / "best" if name == "tune" else run
+    return run / "best" if name.startswith("tune") else run
 
 
 def _option(argv: list[str], name: str) -> int:
@@ -166,28 +174,44 @@ def _option(argv: list[str], name: str) -> int:
 
 
 def _check_interrupted(name: str, argv: list[str], cut: Path) -> None:
-    """The kill landed mid-run: a checkpoint, no final weights (a study: finished trials and one
-    running, no best run yet)."""
-    assert not (_model_dir(name, cut) / "model.safetensors").exists()
+    """The kill landed mid-run: a checkpoint, no final weights (``tune``: finished trials and one
+    running; ``tune-final``: every trial finished, the best configuration's run mid-way)."""
+    run = _model_dir(name, cut)
+    assert not (run / "model.safetensors").exists()
     if name == "tune":
         states = [state for state, *_ in _trials(cut)]
         assert states.count("RUNNING") == 1 and 1 <= len(states) - 1 < _option(argv, "--trials"), states
     else:
-        assert 1 <= load_state(cut / "checkpoints" / "last.pt")["epoch"] < _option(argv, "--epochs")
+        if name == "tune-final":
+            assert len(_trials(cut)) == _option(argv, "--trials") and (cut / "best_config.json").exists()
+        assert 1 <= load_state(run / "checkpoints" / "last.pt")["epoch"] < _option(argv, "--epochs")
 
 
-@pytest.mark.parametrize("name", ["forecast", "classify", "tag", "lm", "translate", "tune"])
-def test_kill_9_after_the_first_checkpoint_then_resume_is_byte_identical(name, commands, tmp_path):
-    argv = commands[name]
-    full, cut = tmp_path / "full", tmp_path / "cut"
+@pytest.fixture(scope="module")
+def references(commands, tmp_path_factory):
+    """name -> the uninterrupted run of the command (made on first use, in this process)."""
+    done = {}
+
+    def get(name: str) -> Path:
+        if name not in done:
+            done[name] = tmp_path_factory.mktemp(name) / "full"
+            _in_process([*commands[name], "--out", str(done[name])])
+        return done[name]
+    return get
+
+
+@pytest.mark.parametrize("name", ["forecast", "classify", "tag", "lm", "translate", "tune", "tune-final"])
+def test_kill_9_after_the_first_checkpoint_then_resume_is_byte_identical(name, commands, references, tmp_path):
+    argv = commands[name.replace("-final", "")]
+    cut = tmp_path / "cut"
     with _killed_after_first_checkpoint(name, argv, cut):
-        _in_process([*argv, "--out", str(full)])      # the reference, while the subprocess starts
+        full = references(name.replace("-final", ""))   # made while the subprocess starts
     _check_interrupted(name, argv, cut)
     printed = _in_process([*argv, "--out", str(cut), "--resume"])
     a, b = _model_dir(name, full), _model_dir(name, cut)
     assert (a / "model.safetensors").read_bytes() == (b / "model.safetensors").read_bytes()
     assert _without_time(read_history_csv(a / "history.csv")) == _without_time(read_history_csv(b / "history.csv"))
-    if name == "tune":      # the same trials (the killed one run again), the same best configuration
-        assert "1 interrupted trial(s) run again" in printed
+    if name.startswith("tune"):     # the same trials (a killed one run again), the same best configuration
+        assert ("1 interrupted trial(s) run again" in printed) == (name == "tune")
         assert _trials(full) == _trials(cut)
         assert json.loads((full / "best_config.json").read_text()) == json.loads((cut / "best_config.json").read_text())

@@ -93,6 +93,38 @@ def test_interrupted_study_resumes_with_the_interrupted_trial_first(tmp_path, mo
     assert any("interrupted trial" in line for line in log)
 
 
+def _counted_trials(out):
+    import optuna
+    study = optuna.load_study(study_name="rnnkit-tune", storage=f"sqlite:///{out / tune.STUDY_FILE}")
+    requeued = set(study.user_attrs.get("requeued", []))
+    return [(t.state.name, t.params, t.value) for t in study.trials if t.number not in requeued]
+
+
+def test_a_study_interrupted_while_drawing_a_trial_resumes_as_the_uninterrupted_one(tmp_path, monkeypatch):
+    """Interrupted between two draws of trial 1 (one parameter drawn): on resume the trial draws
+    them all again, alike, and the study goes on as if never interrupted (each trial's sampler is
+    seeded by the study's seed and the trial's index, not once per process)."""
+    tune.run_tune(ForecastTune(), _job(), trials=3, space=SPACE, out=tmp_path / "full", final=False,
+                  log=lambda *a: None)
+    suggest = tune.Param.suggest
+
+    def interrupted(self, trial):
+        if trial.number == 1 and self.name == "units":
+            raise KeyboardInterrupt
+        return suggest(self, trial)
+    monkeypatch.setattr(tune.Param, "suggest", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        tune.run_tune(ForecastTune(), _job(), trials=3, space=SPACE, out=tmp_path / "cut", final=False,
+                      log=lambda *a: None)
+    monkeypatch.setattr(tune.Param, "suggest", suggest)
+    assert _counted_trials(tmp_path / "cut")[-1][:2] == ("FAIL", {"lookback": _counted_trials(tmp_path / "full")[1][1]["lookback"]})
+    tune.run_tune(ForecastTune(), _job(), trials=3, space=SPACE, out=tmp_path / "cut", resume=True, final=False,
+                  log=lambda *a: None)
+    full = _counted_trials(tmp_path / "full")
+    assert [state for state, *_ in full] == ["COMPLETE"] * 3
+    assert _counted_trials(tmp_path / "cut") == full
+
+
 def test_command_line_gives_back_the_job_for_every_kind_of_option():
     from rnnkit.tasks.tune_forecast import forecast_command
     job = ForecastJob(residual=False, seq2seq=True, bidirectional=True, agg={"precip": "sum"}, resample="3h",

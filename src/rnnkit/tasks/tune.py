@@ -172,9 +172,11 @@ def _sampler(seed: int, index: int):
     return _optuna().samplers.TPESampler(seed=(seed * 1_000_003 + index) % 2**32, n_startup_trials=5)
 
 
-def _requeue_interrupted(study) -> int:
+def _requeue_interrupted(study, names) -> int:
     """A trial killed or interrupted mid-way (RUNNING, or FAIL marked ``interrupted``) is run
-    again with the same parameters on resume; returns how many."""
+    again on resume, with the same parameters (those it had drawn; a trial killed before it drew
+    them all draws them again, alike: see :func:`_sampler`); returns how many. Killed anywhere in
+    here, the next resume still retries each such trial once."""
     TrialState = _optuna().trial.TrialState
     done = set(study.user_attrs.get("requeued", []))
     again = []
@@ -182,14 +184,15 @@ def _requeue_interrupted(study) -> int:
         if t.number in done:
             continue
         if t.state == TrialState.RUNNING:
+            study._storage.set_trial_user_attr(t._trial_id, "interrupted", True)
             study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
             again.append(t)
         elif t.state == TrialState.FAIL and t.user_attrs.get("interrupted"):
             again.append(t)
-    for t in again:
-        study.enqueue_trial(t.params, user_attrs={"retry_of": t.number})
     if again:
         study.set_user_attr("requeued", sorted(done | {t.number for t in again}))
+    for t in again:
+        study.enqueue_trial(t.params if set(t.params) == set(names) else {}, user_attrs={"retry_of": t.number})
     return len(again)
 
 
@@ -256,15 +259,14 @@ def run_tune(task: TuneTask, base_job, *, trials: int, space: str | None, out=No
     run_dir = create_run_dir(f"tune-{task.name}", out, exist_ok=resume)
     study = _open_study(run_dir, resume, seed)
     if resume:
-        again = _requeue_interrupted(study)
+        again = _requeue_interrupted(study, [p.name for p in params])
         if again:
             log(f"resume: {again} interrupted trial(s) run again with their parameters")
 
     def objective(trial):
-        values = {p.name: p.suggest(trial) for p in params}
-        job = task.apply(base_job, values)
         t0 = time.perf_counter()
         try:
+            job = task.apply(base_job, {p.name: p.suggest(trial) for p in params})
             result = task.train(job, trial)
         except KeyboardInterrupt:
             trial.set_user_attr("interrupted", True)
