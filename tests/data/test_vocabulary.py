@@ -68,7 +68,10 @@ def keras(rows):
     (dict(maxlen=2, padding="pre", truncating="post"), [[0, 1], [2, 3], [4, 5]], [1, 2, 2]),
     (dict(maxlen=2), [[1, 0], [2, 3], [4, 5]], [1, 2, 2]),
     (dict(maxlen=2, truncating="pre"), [[1, 0], [2, 3], [5, 6]], [1, 2, 2]),
-    (dict(maxlen=5, padding="pre"), [[0, 0, 0, 0, 1], [0, 0, 0, 2, 3], [0, 0, 4, 5, 6]], [1, 2, 3]),
+    # Keras pads to maxlen=5: [[0,0,0,0,1],[0,0,0,2,3],[0,0,4,5,6]]; rnnkit drops the columns that are
+    # padding in every row (a cap above the longest text costs nothing, issue 19)
+    (dict(maxlen=5, padding="pre"), [[0, 0, 1], [0, 2, 3], [4, 5, 6]], [1, 2, 3]),
+    (dict(maxlen=2_000_000_000), [[1, 0, 0], [2, 3, 0], [4, 5, 6]], [1, 2, 3]),
 ])
 def test_encode_matches_keras_pad_sequences(kwargs, expected, lengths):
     ids, lens = DIGITS.encode(SEQS, **kwargs)
@@ -82,7 +85,7 @@ def test_encode_empty_texts_and_empty_batch():
     ids, lens = DIGITS.encode([[], []])
     assert ids.shape == (2, 1) and lens.tolist() == [0, 0]            # width at least 1
     ids, lens = DIGITS.encode([], maxlen=4)
-    assert ids.shape == (0, 4) and lens.shape == (0,)
+    assert ids.shape == (0, 1) and lens.shape == (0,)                   # no text: width 1, whatever the cap
 
 
 def test_encode_bad_arguments():
@@ -219,3 +222,15 @@ def test_text_encoder_pandas_all_nan_column():
 def test_encode_accepts_any_iterable():
     ids, lens = DIGITS.encode(iter(SEQS), maxlen=2, truncating="pre")
     assert ids.tolist() == [[2, 0], [3, 4], [6, 7]] and lens.tolist() == [1, 2, 2]
+
+
+def test_padding_that_cannot_fit_is_refused_with_the_figure_and_the_option(monkeypatch):
+    from rnnkit import memory
+    monkeypatch.setattr(memory, "budget_bytes", lambda: 10_000)
+    long = [["1"] * 2000] + [["2"]] * 9                      # 10 texts x 2,000 tokens x 8 bytes = 160 kB
+    with pytest.raises(memory.MemoryBudgetError) as e:
+        DIGITS.encode(long)
+    msg = str(e.value)
+    assert "padding 10 texts to 2,000 tokens" in msg.lower() and "160.0 kB" in msg and "--maxlen" in msg, msg
+    ids, _ = DIGITS.encode(long, maxlen=100)                 # 8 kB: fits
+    assert ids.shape == (10, 100)

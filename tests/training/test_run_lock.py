@@ -156,3 +156,43 @@ def test_readers_never_take_the_lock(tmp_path, capsys):
     finally:
         holder.kill()
         holder.wait()
+
+
+FIX = Path(__file__).resolve().parents[1] / "tasks" / "fixtures"
+
+
+def _writers(csv):
+    forecast = ["--csv", str(csv), "--time-col", "time", "--target", "temp", "--units", "4", "--epochs", "1",
+                "--steps-per-epoch", "2", "--lookback", "12", "--delay", "2", "--quiet"]
+    return {
+        "forecast": ["forecast", *forecast],
+        "classify": ["classify", "--csv", str(FIX / "tiny_reviews.csv"), "--text-col", "review", "--label-col",
+                     "sentiment", "--epochs", "1", "--units", "4", "--quiet"],
+        "tag": ["tag", "--conll", str(FIX / "tiny_ner.txt"), "--epochs", "1", "--units", "4", "--quiet"],
+        "lm train": ["lm", "train", "--text", str(FIX / "lm" / "tiny.txt"), "--batch-size", "4", "--bptt", "16",
+                     "--epochs", "1", "--hidden-size", "8", "--num-layers", "1", "--quiet"],
+        "translate train": ["translate", "train", "--pairs", str(FIX / "translate" / "fra.txt"), "--epochs", "1",
+                            "--units", "8", "--embed", "4", "--quiet"],
+        "tune forecast": ["tune", "forecast", *forecast, "--trials", "1", "--space", "units=4|8"],
+        "recipe seed000": ["recipe", "seed000", "--stations", "JFK,LGA", "--units", "4", "--epochs", "1",
+                           "--steps-per-epoch", "2", "--lookback", "24", "--batch-size", "8", "--quiet"],
+    }
+
+
+@pytest.mark.parametrize("command", ["forecast", "classify", "tag", "lm train", "translate train", "tune forecast",
+                                     "recipe seed000"])
+def test_every_writing_command_is_refused_while_another_process_writes_its_directory(command, tmp_path, capsys):
+    out = tmp_path / "R"
+    out.mkdir()
+    argv = _writers(_csv(tmp_path / "s.csv"))[command]
+    holder = _holder(out)
+    try:
+        before = _snapshot(out)
+        capsys.readouterr()
+        for resume in ([], ["--resume"]) if command not in ("recipe seed000",) else ([],):
+            assert main([*argv, "--out", str(out), *resume]) == 2
+            _one_paragraph(capsys.readouterr().err, str(out), f"process {holder.pid}")
+            assert _snapshot(out) == before
+    finally:
+        holder.kill()
+        holder.wait()

@@ -9,8 +9,8 @@ same encoder, read back from the run directory's ``vocabulary.json`` (:meth:`Tex
 ['[PAD]', '[UNK]', 'a', 'film', 'bad', 'good']
 >>> ids.tolist(), lengths.tolist()
 ([[2, 5, 3, 0], [2, 4, 4, 3]], [3, 4])
->>> enc.transform(["An awful film"])[0].tolist()
-[[1, 1, 3, 0]]
+>>> enc.transform(["An awful film"])[0].tolist()       # padded to the longest text, at most maxlen
+[[1, 1, 3]]
 """
 from __future__ import annotations
 
@@ -40,7 +40,8 @@ class TextEncoder:
         lower: lower-case the texts (default True; for ``level="char"`` too, when given).
         max_tokens: vocabulary size including ``[PAD]``/``[UNK]`` (None: every token).
         min_freq: keep tokens seen at least this often in the training texts.
-        maxlen: tokens kept per text (None: the longest text of each :meth:`transform` call).
+        maxlen: tokens kept per text, at most (the width of each :meth:`transform` call is its
+            longest text, capped at ``maxlen``).
         padding, truncating: ``"post"`` (default) or ``"pre"``, as in
             :meth:`Vocabulary.encode` (read it for how to treat a length of 0).
         replace_numbers, replace_urls: map numbers / URLs to ``[NUM]`` / ``[URL]``.

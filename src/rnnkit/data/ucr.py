@@ -46,6 +46,7 @@ import numpy as np
 from rnnkit.data._checks import listing, shown
 from rnnkit.data.package_data import PackageData, PackageFile, decode_text, find_package_file
 from rnnkit.errors import DataError, InvalidArgumentError
+from rnnkit.memory import check_fits
 
 __all__ = ["read_ts", "parse_ts", "pad_series", "japanese_vowels", "uea_dataset"]
 
@@ -150,7 +151,8 @@ def read_ts(path, encoding: str = "utf-8") -> tuple[list[np.ndarray], list[str],
 
 def pad_series(series, maxlen: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(x float32 [N, T, C], lengths int64 [N])``: zeros after each series; ``T`` is the longest
-    series, or ``maxlen`` (longer series keep their first ``maxlen`` steps). Missing values
+    series, capped at ``maxlen`` (longer series keep their first ``maxlen`` steps); the memory
+    is checked first (:mod:`rnnkit.memory`). Missing values
     (NaN) inside a series stay NaN: fill them before training."""
     if not series:
         raise InvalidArgumentError.for_argument("series", series, "at least one series")
@@ -163,7 +165,10 @@ def pad_series(series, maxlen: int | None = None) -> tuple[np.ndarray, np.ndarra
         if isinstance(maxlen, bool) or not isinstance(maxlen, int) or maxlen < 1:
             raise InvalidArgumentError.for_argument("maxlen", maxlen, "a positive integer")
         np.minimum(lengths, maxlen, out=lengths)
-    width = int(lengths.max()) if maxlen is None else maxlen
+    width = max(1, int(lengths.max()))                     # the longest series, capped at maxlen
+    check_fits(len(arrays) * width * arrays[0].shape[1] * 4,
+               f"padding {len(arrays):,} series of {arrays[0].shape[1]} channel(s) to {width:,} steps (the longest)",
+               "Drop or cut the longest series (rnnkit pads every series to the longest).")
     x = np.zeros((len(arrays), width, arrays[0].shape[1]), dtype=np.float32)
     for i, (a, n) in enumerate(zip(arrays, lengths)):
         x[i, :n] = a[:n]

@@ -6,9 +6,10 @@ and/or ``[URL]`` when ``replace_numbers``/``replace_urls`` are set, then the kep
 :meth:`Vocabulary.build` (deterministic for a given input order).
 
 :meth:`Vocabulary.encode` pads and truncates like Keras ``pad_sequences`` (``padding`` and
-``truncating`` ``"pre"`` or ``"post"``; the width is ``maxlen``, or the longest sequence when
-``maxlen`` is None), except that the defaults are ``"post"`` (rnnkit's recurrent layers take
-right-padded batches with their ``lengths``) and that the width is at least 1.
+``truncating`` ``"pre"`` or ``"post"``), except that the defaults are ``"post"`` (rnnkit's
+recurrent layers take right-padded batches with their ``lengths``) and that the width is the
+longest sequence capped at ``maxlen`` (at least 1), never ``maxlen`` itself: a cap larger than
+every text costs nothing.
 
 >>> v = Vocabulary.build([["the", "cat", "sat"], ["the", "dog"], ["a", "cat"]])
 >>> v.tokens
@@ -33,6 +34,7 @@ import numpy as np
 from rnnkit.data._checks import check_choice, check_int, listing, shown
 from rnnkit.data.tokenize import is_number, is_url
 from rnnkit.errors import CheckpointError, InvalidArgumentError
+from rnnkit.memory import check_fits
 
 __all__ = ["Vocabulary", "PAD", "UNK", "NUM", "URL", "FORMAT"]
 
@@ -179,7 +181,8 @@ class Vocabulary:
                truncating: str = "post") -> tuple[np.ndarray, np.ndarray]:
         """Token lists -> ``(ids, lengths)``, int64 arrays of shapes ``[N, L]`` and ``[N]``.
 
-        ``L`` is ``maxlen`` if given, else the longest list (at least 1). A longer list loses
+        ``L`` is the longest list (at least 1), capped at ``maxlen`` when given: a cap above the
+        longest list costs nothing. Memory is checked first (:mod:`rnnkit.memory`). A longer list loses
         tokens at its start (``truncating="pre"``, it keeps its last ``maxlen`` tokens) or at its
         end (``"post"``, the default); a shorter one is padded with ``pad_id`` (0) after
         (``padding="post"``, the default) or before (``"pre"``) its tokens, as Keras's
@@ -205,7 +208,10 @@ class Vocabulary:
             token_lists = list(token_lists)
         n = len(token_lists)
         lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=n)
-        width = maxlen if maxlen is not None else max(1, int(lengths.max()) if n else 1)
+        longest = max(1, int(lengths.max()) if n else 1)
+        width = longest if maxlen is None else min(maxlen, longest)     # a cap above the longest costs nothing
+        check_fits(n * width * 8, f"padding {n:,} texts to {width:,} tokens (the longest kept)",
+                   f"Pass a smaller maxlen (--maxlen), e.g. {_suggest(lengths)}, the length 99% of the texts fit in.")
         ids = np.zeros((n, width), dtype=np.int64)
         if n == 0:
             return ids, lengths
@@ -314,3 +320,8 @@ def _check_specials(specials: list) -> None:
         raise InvalidArgumentError.for_argument(
             "specials", specials, "at least two distinct non-empty strings (padding first, unknown second)",
             "Keep the default ('[PAD]', '[UNK]') and add any others after them.")
+
+
+def _suggest(lengths: np.ndarray) -> int:
+    """A --maxlen to propose: the 99th percentile of the lengths (at least 1)."""
+    return max(1, int(np.percentile(lengths, 99))) if len(lengths) else 1

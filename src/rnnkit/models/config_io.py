@@ -14,7 +14,6 @@ untrusted: unknown keys refused) and refusing a model too large to train in memo
 """
 from __future__ import annotations
 
-import os
 from dataclasses import fields
 
 from rnnkit.errors import InvalidArgumentError
@@ -38,14 +37,12 @@ def check_training_memory(params: int, units: int, describe: str, fix: str, budg
     """Refuse a model of ``params`` parameters whose training state would not fit in ``budget_bytes``
     (default: half the RAM), before anything is allocated. ``describe`` names the sizes that made
     it ("units 64, layers 2"), ``fix`` the options that shrink it."""
-    if budget_bytes is None:
-        try:
-            budget_bytes = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
-        except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
-            return
+    from rnnkit import memory
+    budget_bytes = memory.budget_bytes() if budget_bytes is None else budget_bytes
     need = params * BYTES_PER_PARAMETER
-    if need > budget_bytes:
-        raise InvalidArgumentError.for_argument(
+    if budget_bytes is not None and need > budget_bytes:
+        raise memory.MemoryBudgetError.for_argument(
             "--units", units, "a model that fits in memory",
             f"With {describe} the model has about {params:,} parameters, whose training state needs about "
-            f"{need / 1e9:,.1f} GB; {budget_bytes / 1e9:,.1f} GB is available. {fix}")
+            f"{memory.size_text(need)} of memory; {memory.size_text(budget_bytes)} is available (half of this "
+            f"machine's memory). {fix}")

@@ -200,6 +200,10 @@ def image_data(x_train, y_train, x_test=None, y_test=None, *, split, seed: int, 
         raise DataError(f"{where}: expected images [N, rows, cols] and N labels, got {x_train.shape} and "
                         f"{len(y_train)} labels.")
     y_tr, classes = label_ids(np.asarray(y_train), None, "labels", where)
+    from rnnkit.memory import check_fits
+    n_pixels = x_train.size + (0 if x_test is None else np.asarray(x_test).size)
+    check_fits(n_pixels * 4 * 2, f"{n_pixels:,} pixels as float32 (with the split's copies)",
+               f"Use fewer images ({where}).")
 
     def part(x, y, rows):
         x = (np.asarray(x, np.float32) / 255.0).astype(np.float32)

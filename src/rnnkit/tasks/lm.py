@@ -43,6 +43,7 @@ from rnnkit.models.language_model import CELLS, LanguageModel
 from rnnkit.models.sampling import check_sampling
 from rnnkit.tasks.lm_text import LEVELS, TextCodec, read_text
 from rnnkit.tasks.options import option
+from rnnkit.tasks.sizes import check_lm
 from rnnkit.training import TrainConfig, Trainer, create_run_dir, distributed
 from rnnkit.training.checkpoint import atomic_write_text
 from rnnkit.training.runs import load_run, write_metrics
@@ -239,6 +240,7 @@ def run_lm(cfg: LMConfig, log=print) -> dict:
     say(f"data: {record['text']}, level {cfg.level}, vocabulary {len(codec)}, tokens train "
         f"{record['tokens']['train']} val {record['tokens']['val']} test {record['tokens']['test']}; "
         f"{cfg.batch_size} streams x windows of {cfg.bptt}, {train.windows_per_epoch} windows per epoch")
+    check_lm(len(codec), cfg.batch_size, cfg.bptt, **cfg.model_kwargs())   # memory, before allocating
     torch.manual_seed(cfg.seed)
     model = LanguageModel(len(codec), **cfg.model_kwargs())
 

@@ -250,6 +250,7 @@ def run_tag(config: TagConfig, sentences=None, log=print) -> dict:
     """Run the whole job; ``sentences`` replaces reading ``--conll`` (recipes). Returns
     ``{"run_dir", "val", "test"}``."""
     from rnnkit.data.vocabulary import Vocabulary
+    from rnnkit.tasks.sizes import check_tagger
     from rnnkit.training import Trainer, create_run_dir, distributed, save_run
 
     if not distributed.is_main():           # torchrun: rank 0 prints
@@ -276,6 +277,7 @@ def run_tag(config: TagConfig, sentences=None, log=print) -> dict:
     cfg = dataclasses.replace(config.model_config(len(vocab), len(tags), tags, alphabet and alphabet.chars),
                               embedding_dim=dim or 64)
     say(f"model: {describe(cfg)}" + (f" ({len(alphabet)} characters)" if alphabet else ""))
+    check_tagger(cfg)                       # memory, before allocating
     torch.manual_seed(config.seed)
     model = Tagger(cfg)
     if matrix is not None:

@@ -326,6 +326,7 @@ def _table(rows: list[tuple[str, str, str]]) -> str:
 def run_translate(config: TranslateConfig, data: TranslateData | None = None, log=print) -> dict:
     """Run the whole job; ``data`` replaces preparing it (the recipe shares one preparation).
     Returns ``{"run_dir", "test", "train_seconds", ...}``."""
+    from rnnkit.tasks.sizes import check_beam, check_seq2seq
     from rnnkit.training import TrainConfig, Trainer, create_run_dir, distributed, save_run
     from rnnkit.training.checkpoint import atomic_write_text
 
@@ -335,6 +336,8 @@ def run_translate(config: TranslateConfig, data: TranslateData | None = None, lo
     data = prepare_translate(config) if data is None else data
     say(data.summary())
     model_cfg = config.model_config(len(data.source), len(data.target))
+    check_seq2seq(model_cfg, config.batch_size, config.max_len)          # memory, before allocating
+    check_beam(config.beam, config.max_output, model_cfg.tgt_vocab, model_cfg.units * 2, config.layers, config.max_len)
     torch.manual_seed(config.seed)
     model = Seq2Seq(model_cfg)
 

@@ -52,6 +52,9 @@ def translate_texts(run_dir, texts: list[str], beam: int | None = None, max_outp
     with as_cli_options(beam_size="--beam", max_len="--max-output"):
         check_decoding(beam, max_output, alpha)
     ids = src.encode(texts)
+    from rnnkit.tasks.sizes import check_beam
+    cfg = model.config
+    check_beam(beam, max_output, cfg.tgt_vocab, cfg.units * 2, cfg.layers, max(map(len, ids), default=1))
     unknown = sum(i == 1 for row in ids for i in row)
     if unknown and warn:
         warn(f"{unknown} source token(s) are not in the run's source vocabulary and were read as <unk>.")
