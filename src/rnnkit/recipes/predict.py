@@ -53,8 +53,9 @@ def load_forecaster(run_dir) -> tuple[Forecaster, ForecastJob, dict]:
         raise CheckpointError(f"{where}: 'model' is {type(model_cfg).__name__}, not an object.")
     try:
         expected = job.model_config(model_cfg.get("n_features", 0), model_cfg.get("residual_index")).to_dict()
-    except InvalidArgumentError as e:
-        raise CheckpointError(f"{where}: the model's n_features or residual_index is not valid ({e}).") from None
+    except (InvalidArgumentError, TypeError, ValueError) as e:   # TypeError: e.g. a list for residual_index
+        raise CheckpointError(f"{where}: the model's n_features or residual_index is not valid "
+                              f"({str(e)[:200]}).") from None
     differ = sorted(k for k in set(expected) | set(model_cfg) if expected.get(k) != model_cfg.get(k))
     if differ:
         raise CheckpointError(
