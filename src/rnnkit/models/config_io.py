@@ -25,12 +25,20 @@ BYTES_PER_PARAMETER = 16
 
 
 def config_from_dict(cls, d: dict):
-    """``cls(**d)``, refusing keys that are not fields of ``cls`` (its ``__post_init__`` checks values)."""
+    """``cls(**d)``, refusing keys that are not fields of ``cls`` (its ``__post_init__`` checks values)
+    and values whose type breaks those checks (InvalidArgumentError, never a bare TypeError)."""
     names = {f.name for f in fields(cls)}
     unknown = sorted(set(d) - names)
     if unknown:
         raise InvalidArgumentError.for_argument("model config", unknown, f"fields among {sorted(names)}")
-    return cls(**d)
+    try:
+        return cls(**d)
+    except (TypeError, ValueError) as e:
+        if isinstance(e, InvalidArgumentError):
+            raise
+        # a value of another JSON type than the field's (a dict for a name, a list for a number)
+        raise InvalidArgumentError.for_argument("model config", {k: type(v).__name__ for k, v in d.items()},
+                                                f"fields of the types {cls.__name__} takes ({str(e)[:120]})") from None
 
 
 def check_training_memory(params: int, units: int, describe: str, fix: str, budget_bytes: int | None = None) -> None:

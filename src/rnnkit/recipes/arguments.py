@@ -207,6 +207,7 @@ def _bad(where: str, name, value, why: str):
     from rnnkit.errors import CheckpointError
     shown = repr(value)
     shown = shown if len(shown) <= 80 else shown[:77] + "..."
+    why = why if len(why) <= 300 else why[:297] + "..."      # argparse's message quotes the value whole
     return CheckpointError(
         f"{where}: the job field `{name}` is not valid as rnnkit forecast input: {why} (value {shown}). The run "
         "directory was not written by this rnnkit (or was edited): a run directory is read as untrusted input, "

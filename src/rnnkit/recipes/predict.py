@@ -24,6 +24,7 @@ import pandas as pd
 import torch
 
 from rnnkit.data import prepare_series
+from rnnkit.data._checks import shown
 from rnnkit.data.weather import load_stations
 from rnnkit.errors import CheckpointError, InvalidArgumentError, RnnkitError
 from rnnkit.models import Forecaster, ForecasterConfig
@@ -59,8 +60,8 @@ def load_forecaster(run_dir) -> tuple[Forecaster, ForecastJob, dict]:
     differ = sorted(k for k in set(expected) | set(model_cfg) if expected.get(k) != model_cfg.get(k))
     if differ:
         raise CheckpointError(
-            f"{where}: the model ({', '.join(f'{k}={model_cfg.get(k)!r}' for k in differ[:4])}) is not the one "
-            f"its job builds ({', '.join(f'{k}={expected.get(k)!r}' for k in differ[:4])}). The run directory "
+            f"{where}: the model ({', '.join(f'{k[:40]}={shown(model_cfg.get(k))}' for k in differ[:4])}) is not the "
+            f"one its job builds ({', '.join(f'{k[:40]}={shown(expected.get(k))}' for k in differ[:4])}). The run directory "
             "was edited or not written by rnnkit forecast; retrain it.")
     _check_data_fields(cfg, where)
     model = Forecaster(ForecasterConfig.from_dict(model_cfg))

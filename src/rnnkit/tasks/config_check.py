@@ -45,6 +45,7 @@ def _text(value) -> str | None:
 def _bad(where, name, value, why, prog) -> CheckpointError:
     shown = repr(value)
     shown = shown if len(shown) <= 80 else shown[:77] + "..."
+    why = why if len(why) <= 300 else why[:297] + "..."      # argparse's message quotes the value whole
     return CheckpointError(
         f"{where}: the field `{name}` is not valid as {prog} input: {why} (value {shown}). The run directory was not "
         "written by this rnnkit (or was edited): a run directory is read as untrusted input, checked like "
