@@ -90,6 +90,22 @@ def test_create_run_dir_names_and_refusals(tmp_path, monkeypatch):
     assert create_run_dir("x", out=out, exist_ok=True) == out
 
 
+def test_reopening_a_run_removes_the_temp_files_of_writes_killed_mid_way(tmp_path):
+    """kill -9 during an atomic write leaves its temp file; --resume (create_run_dir with
+    exist_ok, under the run's lock) removes those, and nothing else."""
+    from rnnkit.training import atomic_write_text
+    out = create_run_dir("x", out=tmp_path / "run")
+    atomic_write_text(out / "config.json", "{}")
+    (out / "checkpoints").mkdir()
+    orphans = [out / ".manifest.json.k2j4x_9a.tmp", out / "checkpoints" / ".last.pt.0a1b2c3d.tmp"]
+    others = [out / "notes.tmp", out / ".notes.tmp", out / ".a.b.TOOLONG99.tmp"]
+    for p in orphans + others:
+        p.write_bytes(b"half")
+    assert create_run_dir("x", out=out, exist_ok=True) == out
+    assert [p.exists() for p in orphans + others] == [False, False, True, True, True]
+    assert (out / "config.json").read_text() == "{}"
+
+
 def test_save_and_load_run(tmp_path):
     m = torch.nn.Linear(3, 1)
     save_run(tmp_path, m, config={"hidden": 4, "units": "degC"}, metrics={"test_mae": 0.25})

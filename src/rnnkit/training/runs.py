@@ -40,6 +40,21 @@ __all__ = ["create_run_dir", "save_run", "load_run", "write_config", "write_metr
 CONFIG, WEIGHTS, METRICS = "config.json", "model.safetensors", "metrics.json"
 
 
+_ORPHAN_TMP = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")     # atomic_write_bytes' temp files (tempfile.mkstemp)
+
+
+def _remove_orphan_temp_files(path: Path) -> None:
+    """Remove the temp files of atomic writes whose process was killed mid-write (``kill -9``
+    leaves ``.manifest.json.k2j4x_9a.tmp``): this process holds the run's lock, so no writer is
+    mid-write and each is an orphan. Called when a run directory is opened again (``--resume``)."""
+    for p in path.rglob(".*.tmp"):
+        if _ORPHAN_TMP.fullmatch(p.name) and p.is_file():
+            try:
+                p.unlink()
+            except OSError:
+                pass
+
+
 def create_run_dir(name: str, out: str | os.PathLike | None = None,
                    root: str | os.PathLike = "runs", exist_ok: bool = False) -> Path:
     """Create and return the run directory, with its ``manifest.json`` (see
@@ -65,6 +80,7 @@ def create_run_dir(name: str, out: str | os.PathLike | None = None,
             run_lock.hold(path)             # one writer: a second one is refused here, nothing changed
             _check_out(path, exist_ok)      # again, now that no other writer can change it
             manifest.claim(path)
+            _remove_orphan_temp_files(path)
         except OSError as e:
             raise InvalidArgumentError.for_argument(
                 "--out", str(path), "a directory rnnkit can create",
