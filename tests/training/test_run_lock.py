@@ -16,6 +16,7 @@ import pytest
 import rnnkit
 from rnnkit.cli import main
 from rnnkit.training import create_run_dir, load_run, manifest, run_lock
+from rnnkit.errors import CheckpointError
 from rnnkit.training.run_lock import RunLock, RunLockedError
 
 from tests.recipes.cli_helpers import _csv, _snapshot
@@ -140,6 +141,22 @@ def test_the_lock_file_is_not_a_run_file(tmp_path):
     run_lock.release(out)
 
 
+def test_a_claim_killed_before_its_manifest_was_in_place_is_taken_over(tmp_path):
+    out = tmp_path / "R"
+    out.mkdir()
+    (out / run_lock.LOCK).write_text("12345\n")               # what kill -9 during the claim leaves
+    (out / f".{manifest.MANIFEST}.x1y2.tmp").write_text('{"rnnkit_run": 1, "fi')
+    assert create_run_dir("x", out) == out and manifest.is_run_dir(out)
+    assert sorted(p.name for p in out.iterdir()) == [run_lock.LOCK, manifest.MANIFEST]
+    run_lock.release(out)
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / run_lock.LOCK).write_text("")
+    (other / "notes.txt").write_text("keep")                     # anything else: not rnnkit's, refused
+    with pytest.raises(CheckpointError, match="not created by rnnkit"):
+        create_run_dir("x", other)
+
+
 def test_readers_never_take_the_lock(tmp_path, capsys):
     csv, out = _csv(tmp_path / "s.csv"), tmp_path / "R"
     assert main(["forecast", "--csv", str(csv), "--time-col", "time", "--target", "temp", "--out", str(out),
@@ -196,3 +213,31 @@ def test_every_writing_command_is_refused_while_another_process_writes_its_direc
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_reader_never_sees_a_file_being_replaced_as_corrupt(tmp_path):
+    """A reader verifies a run while another process rewrites one of its files (atomically, its
+    checksum recorded before and after): never a false 'has changed' error."""
+    out = tmp_path / "R"
+    create_run_dir("x", out)
+    run_lock.release(out)
+    code = ("import sys, time, os; from rnnkit.training.runs import create_run_dir;"
+            "from rnnkit.training.checkpoint import atomic_write_bytes; out = sys.argv[1];"
+            "create_run_dir('x', out, exist_ok=True); atomic_write_bytes(out + '/w.bin', b'0');"
+            "print('held', flush=True); end = time.monotonic() + 4; i = 0\n"
+            "while time.monotonic() < end:\n    i += 1; atomic_write_bytes(out + '/w.bin', os.urandom(4096) + bytes([i % 256]))")
+    writer = subprocess.Popen([sys.executable, "-c", code, str(out)], env=_env(), stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "held"
+        checks = 0
+        while writer.poll() is None:
+            manifest.verify(out, ["w.bin"])
+            checks += 1
+        assert checks > 10 and writer.returncode == 0
+    finally:
+        writer.kill()
+        writer.wait()
+    manifest.verify(out)
+    (out / "w.bin").write_bytes(b"edited")          # a real change, with no writer, is still refused at once
+    with pytest.raises(CheckpointError, match="has changed"):
+        manifest.verify(out, ["w.bin"])

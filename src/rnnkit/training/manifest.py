@@ -37,7 +37,7 @@ from rnnkit.errors import CheckpointError
 from rnnkit.training.run_lock import LOCK   # the write lock: not a run file, never checksummed
 
 __all__ = ["MANIFEST", "claim", "is_run_dir", "has_content", "run_root", "verify", "file_sha256", "record_pending",
-           "record_done"]
+           "record_done", "unclaimed"]
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -112,10 +112,21 @@ def claim(run_dir) -> None:
     if is_run_dir(run_dir):
         _read(run_dir)
         return
-    if run_dir.exists() and (not run_dir.is_dir() or any(p.name != LOCK for p in run_dir.iterdir())):
+    if run_dir.exists() and not unclaimed(run_dir):
         raise not_a_run(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    for p in run_dir.iterdir():              # a claim killed half-way left its temporary manifest
+        if p.name != LOCK:
+            p.unlink()
     _write(run_dir, {"rnnkit_run": FORMAT, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "files": {}})
+
+
+def unclaimed(path) -> bool:
+    """True when ``path`` is an empty directory, or holds only what a claim killed before its
+    manifest was in place leaves: the write lock and a temporary manifest."""
+    return Path(path).is_dir() and all(
+        p.name == LOCK or (p.name.startswith(f".{MANIFEST}.") and p.name.endswith(".tmp") and p.is_file())
+        for p in Path(path).iterdir())
 
 
 def not_a_run(path) -> CheckpointError:
@@ -173,8 +184,26 @@ def verify(run_dir, names=None) -> None:
         if name not in files:
             raise CheckpointError(f"{p} is not recorded in {run_dir / MANIFEST}: it was not written by this run. "
                                   "Remove it, or use another run directory.")
-        if file_sha256(p) not in files[name]:
+        if file_sha256(p) not in files[name] and not _replaced_meanwhile(run_dir, name, p):
             raise CheckpointError(
                 f"{p} has changed since rnnkit wrote it (its sha256 is not the one in {MANIFEST}): the file "
                 "is corrupt or was edited, and loading it would give wrong results. Restore it from a "
                 "backup, or retrain into a new --out directory.")
+
+
+def _replaced_meanwhile(run_dir: Path, name: str, path: Path, seconds: float = 2.0) -> bool:
+    """True when ``path`` matches the manifest read again. A writer (another process, holding the
+    run's lock) may replace the file between the reads of the manifest and of the file: both are
+    read again while it holds the lock (up to ``seconds``), and once more when no one writes."""
+    from rnnkit.training import run_lock
+    deadline = time.monotonic() + seconds
+    while True:
+        writing = run_lock.locked_elsewhere(run_dir)   # before the look: a writer ending after it gets one more
+        try:
+            if file_sha256(path) in _read(run_dir)["files"].get(name, []):
+                return True
+        except (OSError, CheckpointError):
+            pass
+        if not writing or time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from rnnkit.errors import RnnkitError
 
-__all__ = ["LOCK", "RunLock", "RunLockedError", "hold", "release", "release_all", "held", "check_free"]
+__all__ = ["LOCK", "RunLock", "RunLockedError", "hold", "release", "release_all", "held", "check_free", "locked_elsewhere"]
 
 LOCK = ".lock"
 
@@ -103,24 +103,37 @@ def locked_error(run_dir, pid: int | None) -> RunLockedError:
         "pass another --out directory.")
 
 
-def check_free(run_dir) -> None:
-    """:class:`RunLockedError` when another process holds the lock of ``run_dir``; changes nothing
-    (the lock file, when there is one, is only opened for reading)."""
+def _holder(run_dir) -> tuple[bool, int | None]:
+    """(whether another open file holds the lock of ``run_dir``, the PID in the lock file); reads only."""
     path = Path(run_dir) / LOCK
     if fcntl is None or not path.is_file():
-        return
+        return False, None
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     except OSError:
-        return
+        return False, None
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False, None
     except OSError as e:
         if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-            raise locked_error(run_dir, _read_pid(fd)) from None
+            return True, _read_pid(fd)
         raise
     finally:
         os.close(fd)
+
+
+def check_free(run_dir) -> None:
+    """:class:`RunLockedError` when another process holds the lock of ``run_dir``; changes nothing
+    (the lock file, when there is one, is only opened for reading)."""
+    locked, pid = _holder(run_dir)
+    if locked:
+        raise locked_error(run_dir, pid)
+
+
+def locked_elsewhere(run_dir) -> bool:
+    """True when another process is writing ``run_dir`` (it holds the lock; this process does not)."""
+    return not held(run_dir) and _holder(run_dir)[0]
 
 
 _HELD: dict[str, RunLock] = {}

@@ -112,7 +112,7 @@ def _check_out(path: Path, exist_ok: bool) -> None:
                                                 "It exists and is a file.")
     if path.is_dir() and not run_lock.held(path):
         run_lock.check_free(path)           # being written (maybe still being claimed) by another process
-    if path.is_dir() and any(p.name != run_lock.LOCK for p in path.iterdir()):
+    if path.is_dir() and not manifest.unclaimed(path):
         if not manifest.is_run_dir(path):
             raise manifest.not_a_run(path)
         if manifest.has_content(path) and not exist_ok:
