@@ -33,7 +33,7 @@ MODELS = (
 
 
 def base_config(**kw) -> ClassifyConfig:
-    return ClassifyConfig(**(dict(split=(0.8, 0.1, 0.1), epochs=60, patience=0, lr_patience=6, batch_size=16,
+    return ClassifyConfig(**(dict(preset="seed", split=(0.8, 0.1, 0.1), epochs=60, patience=0, lr_patience=6, batch_size=16,
                                 optimizer="adam", lr=2e-3, dropout=0.1, head_dropout=0.2) | kw))
 
 

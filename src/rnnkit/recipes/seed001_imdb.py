@@ -65,12 +65,12 @@ RT_MODELS = (
 
 
 def imdb_config(**kw) -> ClassifyConfig:
-    return ClassifyConfig(**(dict(max_tokens=10000, maxlen=500, split=(0.8, 0.1, 0.1), epochs=10, batch_size=128,
+    return ClassifyConfig(**(dict(preset="seed", max_tokens=10000, maxlen=500, split=(0.8, 0.1, 0.1), epochs=10, batch_size=128,
                           patience=3) | kw))
 
 
 def rt_config(**kw) -> ClassifyConfig:
-    return ClassifyConfig(**(dict(max_tokens=20000, maxlen=None, split=(0.8, 0.1, 0.1), epochs=10, batch_size=64,
+    return ClassifyConfig(**(dict(preset="seed", max_tokens=20000, maxlen=None, split=(0.8, 0.1, 0.1), epochs=10, batch_size=64,
                           optimizer="adam", patience=3) | kw))
 
 

@@ -30,7 +30,7 @@ MODELS = (
 
 
 def base_config(**kw) -> ClassifyConfig:
-    return ClassifyConfig(**(dict(split=(0.8, 0.1, 0.1), epochs=80, batch_size=64, optimizer="adam", lr=1e-3,
+    return ClassifyConfig(**(dict(preset="seed", split=(0.8, 0.1, 0.1), epochs=80, batch_size=64, optimizer="adam", lr=1e-3,
                                 patience=12, lr_patience=5) | kw))
 
 

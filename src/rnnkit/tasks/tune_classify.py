@@ -54,7 +54,9 @@ class ClassifyTune:
         from rnnkit.tasks import classify_report as rep
         from rnnkit.tasks.classify import _embedding, batches, predict_proba, prepare_classify
         from rnnkit.training.trainer import Trainer
+        from rnnkit.tasks.classify_defaults import resolve
         data = prepare_classify(job)
+        job = resolve(job, data)[0]
         matrix, dim = (_embedding(job, data, lambda *a: None) if job.glove else (None, job.embedding_dim))
         vocab = len(data.encoder.vocabulary) if data.encoder is not None else 0
         cfg = dataclasses.replace(job.model_config(len(data.classes), vocab, data.n_features), embedding_dim=dim or 32)
