@@ -20,7 +20,7 @@ def _brute_force_logits(bag: NgramBag, ids: list[list[int]], lengths: list[int])
         counts = Counter(tokens)
         counts.update(bag.vocab_size + (a * HASH_A + b * HASH_B) % bag.buckets for a, b in zip(tokens, tokens[1:]))
         total = sum(counts.values())
-        out.append(sum(c * w[r] for r, c in counts.items()) / math.sqrt(total) + bag.bias.detach())
+        out.append(sum(c * w[r] for r, c in counts.items()) * NgramBag.GAIN / math.sqrt(total) + bag.bias.detach())
     return torch.stack(out)
 
 

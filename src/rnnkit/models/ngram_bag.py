@@ -3,7 +3,10 @@
 Every valid token (unigram) has its own weight row; every pair of neighbouring valid tokens
 (bigram) is hashed into one of ``buckets`` rows. The logits of a text are the sum of the rows of
 its n-grams divided by the square root of their count (a bag of counts, L2-scaled as TF-IDF
-vectors are), plus a bias. Trained jointly with a recurrent body (``SequenceClassifier`` adds the
+vectors are), times :attr:`NgramBag.GAIN`, plus a bias. The gain is a learning-rate multiplier: under
+Adam each step moves a weight by about the learning rate whatever its gradient's size, and a row is
+updated only in the batches holding its n-gram, so at the recurrent part's rate (1e-3) the bag
+would need thousands of epochs to reach the weights of a logistic regression. Trained jointly with a recurrent body (``SequenceClassifier`` adds the
 two logits), the model starts where a bag-of-n-grams logistic regression ends. Padding (steps at
 or past ``lengths``) never enters the bag.
 
@@ -62,6 +65,8 @@ class NgramBag(nn.Module):
     The weights start at zero: an untrained bag adds nothing to the other part's logits.
     """
 
+    GAIN = 30.0
+
     def __init__(self, vocab_size: int, buckets: int, n_outputs: int):
         super().__init__()
         self.vocab_size, self.buckets = int(vocab_size), int(buckets)
@@ -74,4 +79,4 @@ class NgramBag(nn.Module):
         w = self.weight(torch.where(valid, rows, torch.zeros_like(rows)))
         w = torch.where(valid.unsqueeze(-1), w, torch.zeros_like(w))
         count = valid.sum(1, keepdim=True).clamp(min=1).to(w.dtype)
-        return w.sum(1) / count.sqrt() + self.bias
+        return w.sum(1) * (self.GAIN / count.sqrt()) + self.bias

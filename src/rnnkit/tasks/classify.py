@@ -8,6 +8,10 @@ directory gets ``metrics.json`` (validation and test accuracy and macro-F1 of th
 baselines: majority class and, for text, TF-IDF logistic regression on the same split and the same
 tokens), ``confusion_test.png``, ``misclassified_test.csv``, ``vocabulary.json`` (text) and
 ``config.json`` (``"task": "classify"``) from which :func:`load_model` rebuilds the model.
+The options left out are chosen by ``preset`` (:mod:`rnnkit.tasks.classify_defaults`): ``"auto"``
+(the default) by the data's kind and size, ``"seed"`` the seed's small LSTM; the choice is printed
+and kept in ``config.json`` (``"defaults"``, and the resolved options under ``"job"``). Training
+stops on patience, the epoch cap or ``max_minutes``, and ``metrics.json`` says which (``"training"``).
 Under ``torchrun`` every process trains its part of each batch (:mod:`rnnkit.training.distributed`);
 rank 0 alone creates the run directory, evaluates, writes and prints.
 
