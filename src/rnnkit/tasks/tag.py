@@ -175,6 +175,18 @@ def entity_scores(true_tags: list, pred_tags: list) -> dict:
             "token_accuracy": float(np.mean([a == b for a, b in zip(flat_t, flat_p)])) if flat_t else 0.0}
 
 
+def f1_metric(model: Tagger, tags: list):
+    """``f1(scores, targets) -> float``, the trainer's ``val_f1``: entity F1 (seqeval) of the model's
+    decoding (Viterbi with a CRF) of the validation scores, targets ``IGNORE`` past each length."""
+    def f1(scores, target):
+        n = (target != IGNORE).sum(1).clamp(min=1)
+        best = model.decode(scores, n).tolist()
+        n = n.tolist()
+        truth = [[tags[j] for j in row[:k]] for row, k in zip(target.tolist(), n)]
+        return entity_scores(truth, [[tags[j] for j in row[:k]] for row, k in zip(best, n)])["f1"]
+    return f1
+
+
 def per_type(true_tags: list, pred_tags: list) -> dict:
     """``{type: {"precision", "recall", "f1", "support"}}`` (seqeval's report)."""
     from seqeval.metrics import classification_report
@@ -219,7 +231,7 @@ def _batches(ids, lengths, y, batch_size, seed=None, chars=None):
         res = []
         for i in range(0, len(order), batch_size):
             idx = order[i:i + batch_size]
-            w = int(lengths[idx].max())
+            w = int(lengths[idx].max() if seed is not None else lengths.max())   # validation: one width
             x = (torch.from_numpy(np.ascontiguousarray(ids[idx, :w])), torch.from_numpy(lengths[idx]))
             res.append((x + ((chars(idx, w),) if chars is not None else ()), y[idx, :w]))
         return res
@@ -294,6 +306,9 @@ def run_tag(config: TagConfig, sentences=None, log=print) -> dict:
     train_config = config.train_config()
     if cfg.crf:
         train_config = dataclasses.replace(train_config, loss=model.loss)
+    if is_iob2(tags):   # entities: patience and the best epoch follow validation entity F1, not the loss (mostly O)
+        train_config = dataclasses.replace(train_config, metrics=("accuracy", f1_metric(model, tags)),
+                                           monitor="val_f1", monitor_mode="max")
     trainer = Trainer(model, train_config, run_dir, run_config=run_config)
 
     def chars(name):

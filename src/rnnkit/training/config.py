@@ -53,6 +53,11 @@ class TrainConfig:
         patience: early stopping after this many epochs without improvement of ``val_loss``
             (of the training ``loss`` when there is no validation data) (default None = off).
         min_delta: smallest change counted as an improvement (default 0.0).
+        monitor: what ``patience``, ``restore_best`` and ``lr_patience`` follow: ``"val_loss"``
+            (default; the training loss without validation data) or ``"val_<metric>"`` of one of
+            ``metrics``, with ``monitor_mode`` ``"max"`` when higher is better (e.g. a tagger's
+            entity F1).
+        monitor_mode: ``"min"`` (default) or ``"max"``.
         restore_best: at the end, load the weights of the best epoch (default True; only
             with ``patience``).
         lr_patience: ReduceLROnPlateau patience in epochs, on the same monitored loss
@@ -87,6 +92,8 @@ class TrainConfig:
     patience: int | None = None
     min_delta: float = 0.0
     restore_best: bool = True
+    monitor: str = "val_loss"
+    monitor_mode: str = "min"
     lr_patience: int | None = None
     lr_factor: float = 0.1
     min_lr: float = 0.0
@@ -142,6 +149,11 @@ class TrainConfig:
         self.metrics = tuple(self.metrics)
         for m in self.metrics:
             get_metric(m)
+        names = ["val_" + (m if isinstance(m, str) else getattr(m, "__name__", "metric")) for m in self.metrics]
+        if self.monitor != "val_loss" and self.monitor not in names:
+            raise InvalidArgumentError.for_argument("monitor", self.monitor, f"'val_loss' or one of {names}")
+        if self.monitor_mode not in ("min", "max"):
+            raise InvalidArgumentError.for_argument("monitor_mode", self.monitor_mode, "'min' or 'max'")
         self.betas = tuple(self.betas)
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed < 2**63:
             raise InvalidArgumentError.for_argument("seed", self.seed, "an integer in [0, 2**63)",
@@ -160,6 +172,8 @@ def config_fingerprint(config: TrainConfig, run_config: dict | None = None) -> d
     """The settings a resumed run must share with the original: the run config plus every
     :class:`TrainConfig` field except ``epochs``, ``quiet`` and ``tensorboard``."""
     train = {k: v for k, v in config.to_dict().items() if k not in NOT_HASHED}
+    if train.get("monitor") == "val_loss" and train.get("monitor_mode") == "min":   # as before they existed
+        del train["monitor"], train["monitor_mode"]
     return json.loads(json.dumps({"run": run_config or {}, "train": train}, sort_keys=True,
                                  default=_name))
 

@@ -291,7 +291,7 @@ class Trainer:
                 if c.max_minutes and self.dist is not None:     # rank 0's clock decides for every rank
                     seconds = self.dist.broadcast(seconds)
                 row.update(lr=lr, time=seconds)
-                self._end_of_epoch(epoch, row.get("val_loss", loss))
+                self._end_of_epoch(epoch, self._monitored(row))
                 self.stop_reason = stopping.stop_reason(
                     stopped_early=self.stopped_early, epoch=epoch, epochs=c.epochs, max_minutes=c.max_minutes,
                     times=[r.get("time", 0.0) for r in self.history.rows] + [row["time"]])
@@ -306,7 +306,7 @@ class Trainer:
             self.stop_reason = self.stop_reason or "epochs"
             self._finish()
             if not quiet:
-                print_line(stopping.stop_message(self.stop_info(), "val_loss" if val_data is not None else "loss",
+                print_line(stopping.stop_message(self.stop_info(), c.monitor if val_data is not None else "loss",
                                                  c.epochs), show_bar)
         finally:
             self.history.close()
@@ -317,10 +317,21 @@ class Trainer:
         or ``"epochs"``; see :mod:`rnnkit.training.stopping`), ``epochs_run``, ``train_minutes``,
         ``max_minutes`` and, with early stopping, ``best_epoch``, ``best_monitored`` and
         ``best_weights_restored``."""
-        return stopping.stop_info(self.stop_reason, self.history.rows, self.early_stopping,
+        info = stopping.stop_info(self.stop_reason, self.history.rows, self.early_stopping,
                                   self.config.restore_best and self.best_state is not None, self.config.max_minutes)
+        if self.config.monitor_mode == "max" and "best_monitored" in info:
+            info["best_monitored"] = -info["best_monitored"]    # minimised negated
+        return info
 
     # ------------------------------------------------------------------ internals of fit
+    def _monitored(self, row: dict) -> float:
+        """The value early stopping and the LR schedule minimise: ``config.monitor`` (negated for
+        ``monitor_mode`` ``"max"``), the training loss without validation data."""
+        if "val_loss" not in row:
+            return row["loss"]
+        value = row[self.config.monitor]
+        return -value if self.config.monitor_mode == "max" else value
+
     def _end_of_epoch(self, epoch: int, monitored: float) -> None:
         if self.scheduler is not None:
             self.scheduler.step(monitored)
