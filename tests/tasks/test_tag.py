@@ -99,3 +99,28 @@ def test_crf_and_characters_by_default_old_model_one_option_away_and_old_runs_lo
     model, job, _, _ = load_tagger(old)
     assert model.crf is None and model.chars is None and job.crf is False and job.char_features is False
     assert tag_text(old, sentences) == before
+
+
+def test_a_large_validation_part_and_epochs_chosen_by_entity_f1(tmp_path):
+    # more than one validation batch (256 sentences) of different widths; the history's val_f1 is
+    # seqeval's entity F1 of the Viterbi paths, and the best epoch is the one with the highest
+    import random
+    from rnnkit.tasks.tag import TagConfig, run_tag
+    from rnnkit.training import read_history_csv
+    rng = random.Random(0)
+    sentences = []
+    for i in range(700):
+        toks = [rng.choice(["Paris", "Rome", "in", "a", "New", "York"]) for _ in range(rng.randint(1, 3 if i % 2 else 25))]
+        tags = []
+        for j, t in enumerate(toks):
+            tags.append("B-LOC" if t in ("Paris", "Rome", "New") else
+                        ("I-LOC" if t == "York" and j and toks[j - 1] == "New" else "O"))
+        sentences.append((toks, tags))
+    sentences.sort(key=lambda s: len(s[0]))
+    job = TagConfig(epochs=3, units=4, embedding_dim=4, quiet=True, out=str(tmp_path / "run"), split=(0.3, 0.6, 0.1),
+                    patience=2)
+    result = run_tag(job, sentences=sentences, log=lambda *a: None)
+    rows = read_history_csv(tmp_path / "run" / "history.csv")
+    assert "val_f1" in rows[0] and 0 <= rows[-1]["val_f1"] <= 1
+    best = max(rows, key=lambda r: r["val_f1"])
+    assert result["val"]["model"]["f1"] == pytest.approx(best["val_f1"])

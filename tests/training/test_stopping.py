@@ -110,3 +110,36 @@ def test_bad_max_minutes_is_refused():
     from rnnkit.errors import InvalidArgumentError
     with pytest.raises(InvalidArgumentError, match="max_minutes"):
         TrainConfig(max_minutes=0)
+
+
+def test_patience_can_follow_a_validation_metric_that_is_maximised(tmp_path, capsys):
+    # the negated validation loss as a metric: maximising it must pick the epoch val_loss picks
+    def neg_mse(pred, target):
+        return -float(torch.mean((torch.as_tensor(pred) - torch.as_tensor(target)) ** 2))
+    train = linear_batches()
+    val = [(x, -y) for x, y in train]
+    snaps = Snapshots()
+    torch.manual_seed(0)
+    t = Trainer(torch.nn.Linear(3, 1), TrainConfig(loss="mse", lr=0.05, epochs=100, patience=3, metrics=(neg_mse,),
+                                                   monitor="val_neg_mse", monitor_mode="max"),
+                tmp_path / "run", callbacks=[snaps])
+    t.fit(train, val)
+    rows = t.history.rows
+    best = max(rows, key=lambda r: r["val_neg_mse"])["epoch"]
+    assert best == min(rows, key=lambda r: r["val_loss"])["epoch"]
+    info = t.stop_info()
+    assert t.stop_reason == "patience" and rows[-1]["epoch"] == best + 3 and info["best_epoch"] == best
+    assert info["best_monitored"] == pytest.approx(rows[best - 1]["val_neg_mse"]) and info["best_monitored"] < 0
+    for name, value in t.model.state_dict().items():
+        assert torch.equal(value, snaps.states[best][name])
+    assert f"best val_neg_mse {rows[best - 1]['val_neg_mse']:.4f} at epoch {best}" in capsys.readouterr().out
+
+
+def test_monitor_must_name_a_metric():
+    from rnnkit.errors import InvalidArgumentError
+    from rnnkit.training.config import config_fingerprint
+    with pytest.raises(InvalidArgumentError, match="monitor"):
+        TrainConfig(monitor="val_f1")
+    with pytest.raises(InvalidArgumentError, match="monitor_mode"):
+        TrainConfig(metrics=("mae",), monitor="val_mae", monitor_mode="up")
+    assert "monitor" not in config_fingerprint(TrainConfig())["train"]     # runs resumed across versions
