@@ -157,6 +157,15 @@ def _without_time(rows):
     return [{k: v for k, v in r.items() if k != "time"} for r in rows]
 
 
+TIMING = {"train_minutes", "train_seconds", "wall_seconds", "tokens_per_second"}
+
+
+def _without_timing(metrics):
+    if isinstance(metrics, dict):
+        return {k: _without_timing(v) for k, v in metrics.items() if k not in TIMING}
+    return metrics
+
+
 def _trials(run: Path) -> list:
     """The trials of a study that count (a killed trial is retried on resume and is left out),
     in order: state, parameters, value and the validation value after each epoch."""
@@ -214,6 +223,10 @@ def test_kill_9_after_the_first_checkpoint_then_resume_is_byte_identical(name, c
     assert (a / "model.safetensors").read_bytes() == (b / "model.safetensors").read_bytes()
     assert _without_time(read_history_csv(a / "history.csv")) == _without_time(read_history_csv(b / "history.csv"))
     assert not list(cut.rglob("*.tmp"))               # no temp file of a write the kill cut short
+    metrics = [json.loads((run / "metrics.json").read_text()) for run in (a, b)]
+    assert _without_timing(metrics[0]) == _without_timing(metrics[1])      # the same test scores
+    if name == "translate":         # the training time counts the killed process's epochs too
+        assert metrics[1]["train_seconds"] == round(sum(r["time"] for r in read_history_csv(b / "history.csv")), 1)
     if name.startswith("tune"):     # the same trials (a killed one run again), the same best configuration
         assert ("1 interrupted trial(s) run again" in printed) == (name == "tune")
         assert _trials(full) == _trials(cut)

@@ -35,7 +35,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -356,10 +355,9 @@ def run_translate(config: TranslateConfig, data: TranslateData | None = None, lo
                             ignore_index=0, clip_norm=config.clip_norm or None, patience=config.patience or None,
                             seed=config.seed, quiet=config.quiet, max_minutes=config.max_minutes)
     trainer = Trainer(model, train_cfg, run_dir, run_config=run_config)
-    t0 = time.perf_counter()
     trainer.fit(batches(*data.ids["train"], config.batch_size, config.seed), batches(*data.ids["val"], 256),
                 resume=config.resume)
-    train_seconds = time.perf_counter() - t0
+    train_seconds = sum(r.get("time", 0.0) for r in trainer.history.rows)   # every epoch's, resumes included
     if not distributed.is_main():           # rank 0 alone translates, writes and prints the results
         distributed.finish()
         return {"run_dir": str(run_dir)}
