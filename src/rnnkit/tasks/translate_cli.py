@@ -103,6 +103,9 @@ def predict_command(args) -> int:
         raise InvalidArgumentError.for_argument("--csv", args.csv, "an existing CSV file") from None
     except UnicodeDecodeError as e:
         raise DataError(f"--csv {args.csv} is not UTF-8 (byte {e.start}); convert it to UTF-8.") from None
+    except csv.Error as e:          # a field over the csv module's 128 kB limit, a NUL byte...
+        raise DataError(f"--csv {args.csv} is not a CSV rnnkit can read ({e}); pass one source text per row, under "
+                        "a 'source' header.") from None
     if len(rows) < 2 or not rows[0]:
         raise DataError(f"--csv {args.csv} has no rows under its header; pass a CSV with a 'source' column.")
     col = rows[0].index("source") if "source" in rows[0] else 0
