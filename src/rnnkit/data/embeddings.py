@@ -33,10 +33,12 @@ import codecs
 import gzip
 import io
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
+from rnnkit.data._checks import shown
 from rnnkit.data.package_data import PackageData, find_package_file
 from rnnkit.errors import DataError, InvalidArgumentError
 
@@ -145,13 +147,20 @@ def read_vectors_text(path, vocabulary=None, *, member: str | None = None, encod
         except UnicodeDecodeError as e:
             raise DataError(f"{label}, line {lineno}: not {encoding} text ({e.reason} at byte "
                             f"{e.start}). Pass its encoding (--encoding, encoding=...), e.g. latin-1.") from None
-    if width is None:
-        raise DataError(f"{label} has no vectors (empty file).")
+        except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as e:   # a truncated or corrupt .gz / .zip
+            raise DataError(f"{label}, after line {lineno}: the compressed file is damaged ({type(e).__name__}: "
+                            f"{str(e)[:120]}). Download it again.") from None
+    if width is None or width == 0:
+        raise DataError(f"{label} has no vectors (an empty file, or words without numbers).")
     try:
         vectors = np.array(rows, dtype=np.float32).reshape(len(rows), width)
     except ValueError:
         bad = next(i for i, r in enumerate(rows) if not _all_floats(r))
-        raise DataError(f"{label}: the vector of {words[bad]!r} has a value that is not a number.") from None
+        raise DataError(f"{label}: the vector of {shown(words[bad])} has a value that is not a number.") from None
+    if not np.isfinite(vectors).all():
+        bad = int(np.flatnonzero(~np.isfinite(vectors).all(1))[0])
+        raise DataError(f"{label}: the vector of {shown(words[bad])} holds NaN or an infinite value (or a number "
+                        "beyond float32's 3.4e38). Fix or drop that line; word vectors must be finite.")
     return WordVectors(words, vectors, source=label)
 
 
@@ -169,21 +178,30 @@ def _open_binary(path, member):
         raise DataError(f"The vectors file {path} does not exist (or is a directory). Pass a GloVe/word2vec "
                         f".txt file, or glove.6B.zip with the member to read.")
     if zipfile.is_zipfile(path):
-        z = zipfile.ZipFile(path)
-        names = [n for n in z.namelist() if not n.endswith("/")]
-        if member is None:
-            if len(names) != 1:
-                z.close()
-                raise InvalidArgumentError.for_argument("member", None, f"one of {names[:6]!r}",
-                                                        f"{path.name} holds several files: name the one to read.")
-            member = names[0]
-        if member not in names:
-            z.close()
-            raise InvalidArgumentError.for_argument("member", member, f"one of {names[:6]!r}")
-        return io.BufferedReader(z.open(member), 1 << 20)
+        try:
+            return _open_member(path, member)
+        except (OSError, EOFError, zlib.error, zipfile.BadZipFile, NotImplementedError) as e:
+            raise DataError(f"{path.name} is a damaged zip file ({type(e).__name__}: {str(e)[:120]}). Download it "
+                            "again.") from None
     if path.suffix == ".gz":
         return gzip.open(path, "rb")
     return open(path, "rb", buffering=1 << 20)
+
+
+def _open_member(path: Path, member):
+    """The stream of ``member`` (the only file when None) of the zip ``path``."""
+    z = zipfile.ZipFile(path)
+    names = [n for n in z.namelist() if not n.endswith("/")]
+    if member is None:
+        if len(names) != 1:
+            z.close()
+            raise InvalidArgumentError.for_argument("member", None, f"one of {names[:6]!r}",
+                                                    f"{path.name} holds several files: name the one to read.")
+        member = names[0]
+    if member not in names:
+        z.close()
+        raise InvalidArgumentError.for_argument("member", member, f"one of {names[:6]!r}")
+    return io.BufferedReader(z.open(member), 1 << 20)
 
 
 def load_glove_package(source=None, vocabulary=None) -> WordVectors:
@@ -258,8 +276,11 @@ def load_vectors(source, vocabulary=None, dim: int | None = None) -> WordVectors
     if path.is_dir() or path.suffix == ".whl":
         return _check_dim(load_glove_package(path, vocabulary), dim)
     if path.is_file() and zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as z:
-            names = [n for n in z.namelist() if n.endswith(".txt")]
+        try:
+            with zipfile.ZipFile(path) as z:
+                names = [n for n in z.namelist() if n.endswith(".txt")]
+        except (OSError, zipfile.BadZipFile) as e:
+            raise DataError(f"{path.name} is a damaged zip file ({str(e)[:120]}). Download it again.") from None
         member = None
         if dim is not None:
             member = next((n for n in names if n.endswith(f".{dim}d.txt")), None)
