@@ -27,7 +27,7 @@ import time
 
 
 def _job():
-    from rnnkit.recipes.forecast import ForecastJob
+    from rnnkit.tasks.forecast import ForecastJob
     return ForecastJob(quiet=True)
 
 
@@ -35,7 +35,7 @@ def train_epochs(epochs: int, steps: int | None = None) -> dict:
     """Train the main job's model for ``epochs`` epochs in this process (or this rank)."""
     import torch
     from rnnkit.models.forecaster import Forecaster
-    from rnnkit.recipes.forecast import prepare
+    from rnnkit.tasks.forecast import prepare
     from rnnkit.training.trainer import Trainer
     job = _job()
     prepared = prepare(job)

@@ -22,25 +22,27 @@ import sys
 
 import rnnkit
 from rnnkit.errors import RnnkitError
-from rnnkit.recipes.arguments import add_forecast_arguments, forecast_job
+from rnnkit.tasks.forecast_options import add_forecast_arguments, forecast_job
+from rnnkit.tasks.forecast import run_forecast
+from rnnkit.load import run_task
+from rnnkit.tasks.forecast_predict import forecast_from_run
+from rnnkit.tasks.output import check_output
+from rnnkit.training import atomic_write_text, run_lock
+from rnnkit.export.follow import follow_command
+from rnnkit.recipes.registry import add_recipe_commands
 
 
 def _forecast(args) -> int:
-    from rnnkit.recipes.forecast import run_forecast
     run_forecast(forecast_job(args))
     return 0
 
 
 def _predict(args) -> int:
-    from rnnkit.load import run_task
     task = run_task(args.run)           # refuses a task rnnkit does not know
     if task != "forecast":
         return importlib.import_module(f"rnnkit.tasks.{task}_cli").predict_command(args)
     if args.follow:
-        from rnnkit.export.follow import follow_command
         return follow_command(args)
-    from rnnkit.recipes.predict import check_output, forecast_from_run
-    from rnnkit.training import atomic_write_text
     if args.output:
         check_output(args.output, args.run, args.force)
     table = forecast_from_run(args.run, args.csv)
@@ -95,7 +97,6 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=_demo)
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_commands(sub)
-    from rnnkit.recipes.registry import add_recipe_commands
     add_recipe_commands(sub)
     return parser
 
@@ -150,7 +151,6 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         torch.set_flush_denormal(False)  # torch's default, for callers of main() in-process
-        from rnnkit.training import run_lock
         run_lock.release_all()           # the command's run directories (the kernel would at exit)
 
 

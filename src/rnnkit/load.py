@@ -7,10 +7,10 @@ run names none): task ``T`` is loaded by ``rnnkit.tasks.T.load_model(run_dir) ->
 unless :data:`LOADERS` names another function for it (the forecast job still lives in
 :mod:`rnnkit.recipes`). The directory is untrusted input: the
 task must be one rnnkit knows (nothing is imported from a name a run directory chose), and each
-task's loader checks the rest (the forecast loader is :func:`rnnkit.recipes.predict.load_forecaster`:
+task's loader checks the rest (the forecast loader is :func:`rnnkit.tasks.forecast_predict.load_forecaster`:
 checksums, the job checked like command-line options, the model the job builds).
 
-    >>> import tempfile, torch, rnnkit.recipes.forecast as f
+    >>> import tempfile, torch, rnnkit.tasks.forecast as f
     >>> d = tempfile.mkdtemp()
     >>> _ = f.run_forecast(f.ForecastJob(stations=["JFK"], epochs=1, units=4, steps_per_epoch=1, lookback=12,
     ...                                  delay=2, quiet=True, out=d + "/run"))
@@ -33,6 +33,8 @@ import torch
 
 from rnnkit.data._checks import shown
 from rnnkit.errors import CheckpointError, InvalidArgumentError
+from rnnkit.tasks.forecast_predict import load_forecaster, forecast_from_run
+from rnnkit.data.scaling import Scaler
 
 __all__ = ["LOADERS", "TASKS", "load_model", "load_predictor", "Predictor", "run_task"]
 
@@ -40,7 +42,6 @@ TASKS = ("forecast", "classify", "tag", "lm", "translate")
 
 
 def _forecast_model(run_dir) -> torch.nn.Module:
-    from rnnkit.recipes.predict import load_forecaster
     return load_forecaster(run_dir)[0]
 
 
@@ -102,8 +103,6 @@ class Predictor:
     """
 
     def __init__(self, run_dir):
-        from rnnkit.data.scaling import Scaler
-        from rnnkit.recipes.predict import load_forecaster
         self.run_dir = Path(run_dir)
         self.model, self.job, self.config = load_forecaster(run_dir)
         data = self.config["data"]
@@ -177,7 +176,6 @@ class Predictor:
     def predict_table(self, source=None) -> pd.DataFrame:
         """The forecast from the end of every series of a raw table (CSV path or DataFrame with
         the training CSV's columns; None: the run's own data), as ``rnnkit predict`` gives it."""
-        from rnnkit.recipes.predict import forecast_from_run
         return forecast_from_run(self.run_dir, source)
 
 

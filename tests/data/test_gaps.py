@@ -112,10 +112,10 @@ def test_predict_keeps_max_gap_and_warns_when_the_last_segment_is_short(tmp_path
     pd.concat([df, tail]).to_csv(new, index=False)
     with pytest.warns(UserWarning, match="5 row.* after its last gap longer than --max-gap, fewer than the lookback"):
         with pytest.raises(Exception, match="rows this model needs after its last gap"):
-            from rnnkit.recipes.predict import forecast_from_run
+            from rnnkit.tasks.forecast_predict import forecast_from_run
             forecast_from_run(run, csv=str(new))
     # the run's own data: the forecast starts from the last reading, after the last split gap
-    from rnnkit.recipes.predict import forecast_from_run
+    from rnnkit.tasks.forecast_predict import forecast_from_run
     table = forecast_from_run(run)
     assert table["last_observed"].iloc[0] == t.iloc[-1].floor("5min")
 

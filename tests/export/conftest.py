@@ -17,7 +17,7 @@ def hourly_csv(path: Path, n: int = 300) -> Path:
 
 
 def train(out: Path, csv: Path, **job):
-    from rnnkit.recipes.forecast import ForecastJob, run_forecast
+    from rnnkit.tasks.forecast import ForecastJob, run_forecast
     kw = dict(csv=str(csv), time_col="time", target="temp", lookback=12, delay=2, units=4, epochs=1,
               steps_per_epoch=2, quiet=True, patience=1, out=str(out))
     kw.update(job)

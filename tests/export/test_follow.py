@@ -14,7 +14,7 @@ import torch
 from rnnkit.errors import DataError
 from rnnkit.export.follow import follow
 from rnnkit.load import load_predictor
-from rnnkit.recipes.predict import forecast_from_run
+from rnnkit.tasks.forecast_predict import forecast_from_run
 from tests.export.conftest import hourly_csv, train
 from tests.export.test_load_model import _feature_rows
 

@@ -10,7 +10,7 @@ import torch
 
 from rnnkit import load
 from rnnkit.errors import CheckpointError, InvalidArgumentError
-from rnnkit.recipes.predict import forecast_from_run
+from rnnkit.tasks.forecast_predict import forecast_from_run
 from rnnkit.training import manifest
 
 
@@ -47,7 +47,7 @@ def test_predictor_matches_rnnkit_predict_and_a_hand_computation(csv_run):
 
 def _feature_rows(p, csv) -> pd.DataFrame:
     """The model's input columns in raw units: the run's own preparation, scaling undone."""
-    from rnnkit.recipes.predict import _prepare_for_prediction
+    from rnnkit.tasks.forecast_predict import _prepare_for_prediction
     prepared = _prepare_for_prediction(p.job, p.config, str(csv))
     return pd.DataFrame(prepared.scaler.inverse_transform(prepared.data), columns=prepared.feature_names)
 

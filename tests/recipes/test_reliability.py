@@ -223,7 +223,7 @@ def test_a_flipped_checkpoint_is_refused_on_resume(good_run, tmp_path, capsys):
 # ------------------------------------------------------------------------------- silently wrong results
 
 def _table(out, *extra):
-    from rnnkit.recipes.predict import forecast_from_run
+    from rnnkit.tasks.forecast_predict import forecast_from_run
     return forecast_from_run(out, *extra)
 
 
@@ -318,7 +318,7 @@ def test_predict_refuses_another_time_step(good_run, tmp_path, capsys):
 def test_seq2seq_predict_gives_only_the_forecast(tmp_path):
     """A --seq2seq run's predict used to print the per-step outputs as forecasts 1..N steps ahead."""
     import torch
-    from rnnkit.recipes.predict import _prepare_for_prediction, load_forecaster
+    from rnnkit.tasks.forecast_predict import _prepare_for_prediction, load_forecaster
     csv = _csv(tmp_path / "s.csv")
     out = tmp_path / "run"
     assert _forecast(csv, out, "--seq2seq") == 0
@@ -363,7 +363,7 @@ def test_seasonal_period_crossing_into_another_series_is_refused(tmp_path, capsy
 
 
 def test_a_series_too_short_for_any_window_is_reported(tmp_path, capsys, monkeypatch):
-    import rnnkit.recipes.forecast as f
+    import rnnkit.tasks.forecast as f
     plotted = {}
     real = f.plot_forecast
     monkeypatch.setattr(f, "plot_forecast", lambda path, truth, curves, **kw: plotted.update(

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnnkit.recipes.forecast import ForecastJob
+from rnnkit.tasks.forecast import ForecastJob
 from rnnkit.recipes.stations import compare_station_models
 
 

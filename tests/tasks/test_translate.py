@@ -12,6 +12,7 @@ import sacrebleu
 from rnnkit.cli import main
 from rnnkit.data.vocabulary import Vocabulary
 from rnnkit.errors import CheckpointError, InvalidArgumentError
+from rnnkit.training.checkpoint import atomic_write_text
 from rnnkit.tasks.translate import TranslateConfig, load_translator, normalise, run_translate
 
 FRA = Path(__file__).parent / "fixtures" / "translate" / "fra.txt"
@@ -104,8 +105,8 @@ def test_vocabulary_that_does_not_match_the_weights(run_dir, tmp_path):
     # a vocabulary written by rnnkit (the manifest agrees) but of another size than the weights
     shutil.rmtree(copy)
     shutil.copytree(run_dir, copy)
-    Vocabulary(["<pad>", "<unk>", "<go>", "<eos>", "le", "chat"], specials=["<pad>", "<unk>", "<go>", "<eos>"]).save(
-        copy / "target_vocabulary.json")
+    vocab = Vocabulary(["<pad>", "<unk>", "<go>", "<eos>", "le", "chat"], specials=["<pad>", "<unk>", "<go>", "<eos>"])
+    atomic_write_text(copy / "target_vocabulary.json", vocab.to_json() + "\n")     # the run-directory writer
     with pytest.raises(CheckpointError, match=r"holds 6 tokens but the weights' target embedding has \d+ rows"):
         load_translator(copy)
 

@@ -8,8 +8,8 @@ import math
 import pytest
 
 from rnnkit.cli import main
-from rnnkit.recipes.arguments import add_forecast_arguments, forecast_job
-from rnnkit.recipes.forecast import ForecastJob
+from rnnkit.tasks.forecast_options import add_forecast_arguments, forecast_job
+from rnnkit.tasks.forecast import ForecastJob
 from rnnkit.tasks import tune
 from rnnkit.tasks.tune_forecast import ForecastTune
 

@@ -151,7 +151,7 @@ def test_forecast_plot_draws_the_band(tmp_path):
 def test_forecast_cli_with_quantiles_reports_coverage_computed_from_its_own_predictions(tmp_path, capsys):
     import json
     from rnnkit.cli import main
-    from rnnkit.recipes.forecast import ForecastJob, prepare
+    from rnnkit.tasks.forecast import ForecastJob, prepare
     from rnnkit.training.checkpoint import read_weights
     out = tmp_path / "q"
     argv = ["forecast", "--stations", "JFK", "--units", "4", "--epochs", "1", "--steps-per-epoch", "3",
@@ -180,7 +180,7 @@ def test_forecast_cli_with_quantiles_reports_coverage_computed_from_its_own_pred
 
 def test_predict_prints_each_quantile_and_the_median_as_the_forecast(tmp_path, capsys):
     from rnnkit.cli import main
-    from rnnkit.recipes.forecast import ForecastJob, prepare
+    from rnnkit.tasks.forecast import ForecastJob, prepare
     import json
     import pandas as pd
     from rnnkit.training.checkpoint import read_weights

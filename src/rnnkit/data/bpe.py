@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from rnnkit._io import atomic_write_text
 from rnnkit.errors import CheckpointError, InvalidArgumentError
 
 __all__ = ["train_bpe", "save_bpe", "load_bpe", "encode", "decode", "vocab_size", "SPECIALS", "MIN_VOCAB"]
@@ -83,9 +84,8 @@ def vocab_size(tok) -> int:
 
 
 def save_bpe(tok, path: str | os.PathLike) -> Path:
-    """Write the tokenizer as ``tokenizer.json`` (the library's format), atomically."""
-    from rnnkit.training.checkpoint import atomic_write_text
-
+    """Write the tokenizer as ``tokenizer.json`` (the library's format), atomically; a file of
+    a run directory is written by the task (``tok.to_str()``), so the run's manifest records it."""
     path = Path(path)
     atomic_write_text(path, tok.to_str())
     return path

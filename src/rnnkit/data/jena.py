@@ -22,6 +22,7 @@ import pandas as pd
 from rnnkit.data.download import download, extract_member
 from rnnkit.data.series import read_table
 from rnnkit.errors import DataError
+from rnnkit.data.prepared import prepare_series
 
 __all__ = ["JENA_URL", "JENA_SHA256", "JENA_COLUMNS", "JENA_TIME_FORMAT", "jena_path", "load_jena",
            "jena_float_data", "prepare_jena"]
@@ -77,7 +78,6 @@ def prepare_jena(target: str = "T (degC)", path=None, *, download_kwargs=None, *
     day/year time features, the seed's proportions as fractions (rows 0-200000 of 420551 train,
     the next 100000 val, the rest test). Any ``prepare_series`` argument can be overridden.
     """
-    from rnnkit.data.prepared import prepare_series
 
     df = read_table(jena_path(**(download_kwargs or {})) if path is None else path)
     for c in ("wv (m/s)", "max. wv (m/s)"):

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from rnnkit.errors import DataError, InvalidArgumentError
+from rnnkit._optional import EXTRAS, install_command
 
 __all__ = ["PackageData", "PackageFile", "find_package_file", "fetch_command", "decode_text"]
 
@@ -137,7 +138,6 @@ def find_package_file(spec: PackageData, source=None, *, what: str | None = None
 
 
 def _not_found(spec: PackageData, what: str, why: str) -> DataError:
-    from rnnkit._optional import EXTRAS, install_command
     extra = next((e for e, names in EXTRAS.items() if spec.dist in names), None)
     install = f", or install the data packages with `{install_command(extra)}`" if extra else ""
     return DataError(

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.data._checks import check_choice, check_int, shown
+from rnnkit._io import atomic_write_text
 from rnnkit.data.tokenize import LEVELS, PUNCTUATION, tokenize
 from rnnkit.data.vocabulary import SIDES, Vocabulary, _read_text
 from rnnkit.errors import CheckpointError, DataError, InvalidArgumentError
@@ -143,11 +144,13 @@ class TextEncoder:
             raise bad("the options and the vocabulary disagree on replace_numbers/replace_urls")
         return enc
 
-    def save(self, path: str | os.PathLike) -> Path:
-        """One JSON file (options + vocabulary), written atomically; e.g. ``<run>/vocabulary.json``."""
-        from rnnkit.training.checkpoint import atomic_write_text
+    def to_json(self) -> str:
+        """The JSON text of :meth:`save`'s file (a task writes it into its run directory)."""
+        return json.dumps(self.to_dict(), ensure_ascii=False) + "\n"
 
-        atomic_write_text(path, json.dumps(self.to_dict(), ensure_ascii=False) + "\n")
+    def save(self, path: str | os.PathLike) -> Path:
+        """One JSON file (options + vocabulary), written atomically."""
+        atomic_write_text(path, self.to_json())
         return Path(path)
 
     @classmethod

@@ -32,6 +32,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from rnnkit.data._checks import check_choice, check_int, listing, shown
+from rnnkit._io import atomic_write_text
 from rnnkit.data.tokenize import is_number, is_url
 from rnnkit.errors import CheckpointError, InvalidArgumentError
 from rnnkit.memory import check_fits
@@ -290,8 +291,6 @@ class Vocabulary:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the vocabulary as JSON, atomically (temp file + rename)."""
-        from rnnkit.training.checkpoint import atomic_write_text
-
         atomic_write_text(path, self.to_json() + "\n")
         return Path(path)
 

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from rnnkit.errors import InvalidArgumentError
+from rnnkit.data.prepared import prepare_series
 
 __all__ = ["load_weather", "load_stations", "prepare_weather", "WEATHER_FILE", "STATIONS_FILE"]
 
@@ -77,7 +78,6 @@ def prepare_weather(target: str = "temp", *, stations=None, static: bool = True,
         stations: a subset of ``["EWR", "JFK", "LGA"]``; default all three.
         static: append the station coordinates as static features. Default True.
     """
-    from rnnkit.data.prepared import prepare_series
 
     df = load_weather()
     if stations is not None:

@@ -11,10 +11,10 @@ scaler and feature order, or the vocabulary and tokeniser) in its metadata (see 
     (20, False)
 """
 from __future__ import annotations
+from rnnkit.export.onnx import export_run, require_export
 
 
 def _export(args) -> int:
-    from rnnkit.export.onnx import export_run
     for path in export_run(args.run, args.onnx, opset=args.opset, force=args.force):
         if path.suffix != ".onnx":        # a file beside the graph (a tagger's CRF scores)
             print(f"wrote {path} (read with the graph: see its metadata_props, rnnkit.usage)")
@@ -26,7 +26,6 @@ def _export(args) -> int:
 
 
 def _names(path) -> tuple[list[str], list[str]]:
-    from rnnkit.export.onnx import require_export
     graph = require_export().load(str(path)).graph
     return [i.name for i in graph.input], [o.name for o in graph.output]
 

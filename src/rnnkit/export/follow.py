@@ -34,6 +34,11 @@ import pandas as pd
 import torch
 
 from rnnkit.errors import DataError, InvalidArgumentError
+from rnnkit.export.streaming import Streamer
+from rnnkit.load import load_predictor
+from rnnkit.tasks.forecast_predict import _prepare_for_prediction
+from rnnkit.training.quantile_metrics import point_forecast
+from rnnkit.data.encodings import time_features
 
 __all__ = ["follow", "follow_command"]
 
@@ -75,7 +80,6 @@ class _Rows:
         except (ValueError, TypeError):
             raise DataError(f"Line {lineno}: the time {rec[self.time_col]!r} in column {self.time_col!r} cannot be "
                             "read as the training data's times were.") from None
-        from rnnkit.data.encodings import time_features
         row = {k: float(v) for k, v in time_features([t], self.periods).iloc[0].items()} if self.periods else {}
         for c in self.p.data_features:
             if c in row:
@@ -102,10 +106,6 @@ def follow(run_dir, path, poll: float = 0.5, *, max_rows: int | None = None, idl
     Returns the forecasts as dicts (``last_observed``, ``target_time``, ``forecast``: the first
     horizon value, ``forecasts``: every horizon step's; for a quantile run the point forecast is the
     median (else the mean of the quantiles) and ``quantiles`` maps ``q0.1``... to the first step's)."""
-    from rnnkit.export.streaming import Streamer
-    from rnnkit.load import load_predictor
-    from rnnkit.recipes.predict import _prepare_for_prediction
-    from rnnkit.training.quantile_metrics import point_forecast
     if not (isinstance(poll, (int, float)) and poll > 0):
         raise InvalidArgumentError.for_argument("poll", poll, "a positive number of seconds")
     p = load_predictor(run_dir)

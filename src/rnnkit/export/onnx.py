@@ -52,7 +52,11 @@ from pathlib import Path
 
 import torch
 
-from rnnkit.errors import CheckpointError, InvalidArgumentError, RnnkitError
+from rnnkit.errors import CheckpointError, InvalidArgumentError, RnnkitError, StorageError
+from rnnkit.layers import fused
+from rnnkit.training import manifest
+from rnnkit.load import run_task
+from rnnkit._optional import require
 
 OPSETS = (18, 19, 20, 21, 22, 23)     # torch's exporter writes >= 18; each one checked with onnxruntime
 DEFAULT_OPSET = 18
@@ -61,7 +65,6 @@ _ORDER = {0: (0, 3, 1, 2), 1: (1, 0, 2), 2: (0,)}     # torch gate order -> ONNX
 
 def require_export():
     """onnx (returned) and onnxscript (torch.onnx's exporter), or one paragraph naming the ``export`` extra."""
-    from rnnkit._optional import require
     feature = "ONNX export (`rnnkit export`)"
     require("onnxscript", extra="export", feature=feature)
     return require("onnx", extra="export", feature=feature)
@@ -120,7 +123,6 @@ def fused_scan_to_onnx(x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, mask, mode, r
 
 
 def _require_fused() -> None:
-    from rnnkit.layers import fused
     if not fused.available():
         raise RnnkitError(
             "ONNX export of recurrent layers needs rnnkit's fused kernels (they give the exporter one node per "
@@ -132,7 +134,6 @@ def check_destination(path, force: bool = False, sidecar: bool = False) -> Path:
     """Where ``--onnx FILE`` may be written: a ``.onnx`` file (any name for a ``sidecar``, a file written
     beside it) in an existing folder outside any rnnkit run directory, and over an existing file only
     with ``force``."""
-    from rnnkit.training import manifest
     p = Path(path)
     bad = InvalidArgumentError.for_argument
     if p.suffix != ".onnx" and not sidecar:
@@ -228,7 +229,6 @@ def export_graph(model: torch.nn.Module, path, inputs: dict, outputs: list, *, o
         onnx.save(proto, tmp)
         os.replace(tmp, path)
     except OSError as e:
-        from rnnkit.errors import StorageError
         raise StorageError.for_write(path, e) from None
     finally:
         if os.path.exists(tmp):
@@ -256,7 +256,6 @@ def export_run(run_dir, path, opset: int | None = None, force: bool = False) -> 
     """Export the model of a run directory to ``path`` (a seq2seq run: ``NAME.encoder.onnx`` and
     ``NAME.decoder.onnx`` beside it) and return the files written. Everything is checked before anything
     is written: the opset, the run's task, the destinations, the run (checksums included)."""
-    from rnnkit.load import run_task
     require_export()
     opset = check_opset(opset)
     task = run_task(run_dir)

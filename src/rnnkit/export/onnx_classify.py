@@ -31,6 +31,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from rnnkit.export.onnx import export_graph
+from rnnkit.export.onnx_text import tokenizer_metadata, vocabulary_metadata
+from rnnkit.tasks.classify import load_classifier
 
 __all__ = ["export_classifier", "classify_metadata", "export", "files"]
 
@@ -39,7 +42,6 @@ def export_classifier(model, path, *, opset: int | None = None, metadata: dict |
                       force: bool = False) -> Path:
     """Write ``model`` (a SequenceClassifier) to ``path`` with inputs ``x``, ``lengths`` and output ``y``."""
     from torch.export import Dim
-    from rnnkit.export.onnx import export_graph
     c = model.config
     B, T = 3, 12
     x = torch.randint(1, c.vocab_size, (B, T)) if c.vocab_size else torch.randn(B, T, c.n_features)
@@ -50,7 +52,6 @@ def export_classifier(model, path, *, opset: int | None = None, metadata: dict |
 
 def classify_metadata(model, job, run_config: dict, encoder) -> dict:
     """The metadata_props of a classification run: task, classes, input kind and its preparation."""
-    from rnnkit.export.onnx_text import tokenizer_metadata, vocabulary_metadata
     data, c = run_config["data"], model.config
     classes = list(data["classes"])
     out = ("y (batch,) is one logit per row: sigmoid(y) is the probability of rnnkit.classes[1]" if c.binary else
@@ -79,7 +80,6 @@ def classify_metadata(model, job, run_config: dict, encoder) -> dict:
 
 def export(run_dir, paths: list[Path], opset: int) -> list[Path]:
     """Write the run's classifier to ``paths[0]`` (checked by :func:`rnnkit.export.onnx.export_run`)."""
-    from rnnkit.tasks.classify import load_classifier
     model, job, cfg, encoder = load_classifier(run_dir)
     return [export_classifier(model, paths[0], opset=opset, metadata=classify_metadata(model, job, cfg, encoder),
                               force=True)]

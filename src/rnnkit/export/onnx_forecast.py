@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rnnkit.export.onnx import export_module
+from rnnkit.load import load_predictor
 
 USAGE = ("Scale each raw row: (value - mean) / std with rnnkit.scaler for the data columns (and rnnkit.static_scaler "
          "for static columns, repeated on every row), in the order of rnnkit.features. Feed x = the last "
@@ -36,7 +37,6 @@ def forecast_metadata(predictor) -> dict:
 
 def export(run_dir, paths: list[Path], opset: int) -> list[Path]:
     """Write the run's forecaster to ``paths[0]`` (checked by :func:`rnnkit.export.onnx.export_run`)."""
-    from rnnkit.load import load_predictor
     p = load_predictor(run_dir)
     cfg = p.model.config
     recurrent = cfg.cell in ("rnn", "lstm", "gru")

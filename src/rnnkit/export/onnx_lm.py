@@ -21,6 +21,9 @@ from pathlib import Path
 
 import torch
 from torch import Tensor, nn
+from rnnkit.export.onnx import export_graph
+from rnnkit.export.onnx_text import bpe_metadata, tokenizer_metadata, vocabulary_metadata
+from rnnkit.tasks.lm import load_lm
 
 __all__ = ["LanguageModelStep", "names", "export_language_model", "lm_metadata", "export", "files"]
 
@@ -54,7 +57,6 @@ def export_language_model(model, path, *, opset: int | None = None, metadata: di
                           force: bool = False) -> Path:
     """Write ``model``'s step graph (module docstring) to ``path``."""
     from torch.export import Dim
-    from rnnkit.export.onnx import export_graph
     B, T = 3, 5
     batch, time = Dim("batch"), Dim("time")
     state = torch.zeros(model.num_layers, B, model.hidden_size)
@@ -67,7 +69,6 @@ def export_language_model(model, path, *, opset: int | None = None, metadata: di
 
 def lm_metadata(model, codec, job) -> dict:
     """The metadata_props of a language-model run: the codec (vocabulary or BPE), the state's shape."""
-    from rnnkit.export.onnx_text import bpe_metadata, tokenizer_metadata, vocabulary_metadata
     level = codec.level
     meta = {"rnnkit.task": "lm", "rnnkit.level": level,
             "rnnkit.codec": bpe_metadata(codec.table) if level == "bpe" else vocabulary_metadata(codec.table),
@@ -80,7 +81,6 @@ def lm_metadata(model, codec, job) -> dict:
 
 def export(run_dir, paths: list[Path], opset: int) -> list[Path]:
     """Write the run's step graph to ``paths[0]`` (checked by :func:`rnnkit.export.onnx.export_run`)."""
-    from rnnkit.tasks.lm import load_lm
     model, codec, job, _ = load_lm(run_dir)
     return [export_language_model(model, paths[0], opset=opset, metadata=lm_metadata(model, codec, job), force=True)]
 

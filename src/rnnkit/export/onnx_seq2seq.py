@@ -25,6 +25,10 @@ from pathlib import Path
 
 import torch
 from torch import Tensor, nn
+from rnnkit.export.onnx import export_graph
+from rnnkit.export.onnx_text import bpe_metadata, tokenizer_metadata, vocabulary_metadata
+from rnnkit.models.seq2seq import EOS_ID, GO_ID, PAD_ID, UNK_ID
+from rnnkit.tasks.translate import load_translator
 
 __all__ = ["EncoderGraph", "DecoderStep", "names", "export_seq2seq", "translate_metadata", "export", "files"]
 
@@ -99,7 +103,6 @@ def export_seq2seq(model, encoder_path, decoder_path, *, opset: int | None = Non
                    force: bool = False) -> list[Path]:
     """Write ``model``'s encoder and decoder-step graphs (module docstring)."""
     from torch.export import Dim
-    from rnnkit.export.onnx import export_graph
     batch, source = Dim("batch"), Dim("source")
     src, lengths = torch.randint(4, model.config.src_vocab, (3, 6)), torch.tensor([6, 5, 2])
     io = names(model)
@@ -125,8 +128,6 @@ def export_seq2seq(model, encoder_path, decoder_path, *, opset: int | None = Non
 
 def translate_metadata(model, job, source, target) -> dict:
     """The metadata_props of a translation run: both codecs, the special ids, the state."""
-    from rnnkit.export.onnx_text import bpe_metadata, tokenizer_metadata, vocabulary_metadata
-    from rnnkit.models.seq2seq import EOS_ID, GO_ID, PAD_ID, UNK_ID
     codec = (lambda c: bpe_metadata(c.bpe)) if job.level == "bpe" else (lambda c: vocabulary_metadata(c.vocab))
     c = model.config
     meta = {"rnnkit.task": "translate", "rnnkit.level": job.level, "rnnkit.source": codec(source),
@@ -140,7 +141,6 @@ def translate_metadata(model, job, source, target) -> dict:
 
 def export(run_dir, paths: list[Path], opset: int) -> list[Path]:
     """Write the run's encoder and decoder to ``paths`` (checked by :func:`rnnkit.export.onnx.export_run`)."""
-    from rnnkit.tasks.translate import load_translator
     model, job, source, target = load_translator(run_dir)
     return export_seq2seq(model, *paths, opset=opset, metadata=translate_metadata(model, job, source, target),
                           force=True)

@@ -32,6 +32,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from rnnkit.export.onnx import export_graph
+from rnnkit.export.onnx_text import vocabulary_metadata
+from rnnkit.tasks.tag import load_tagger
+from rnnkit.training import atomic_write_text
 
 __all__ = ["export_tagger", "tag_metadata", "export", "files", "viterbi", "crf_scores"]
 
@@ -51,7 +55,6 @@ def export_tagger(model, path, *, opset: int | None = None, metadata: dict | Non
     """Write ``model`` (a Tagger) to ``path`` with inputs ``x``, ``lengths`` (and ``chars`` when the
     model reads characters) and output ``y`` (the emission scores)."""
     from torch.export import Dim
-    from rnnkit.export.onnx import export_graph
     B, T, C = 3, 8, 5
     batch, time = Dim("batch"), Dim("time")
     inputs = {"x": (torch.randint(1, model.config.vocab_size, (B, T)), {0: batch, 1: time}),
@@ -115,7 +118,6 @@ def viterbi(y, lengths, crf: dict) -> list[list[int]]:
 
 def tag_metadata(model, job, tags: list, vocab) -> dict:
     """The metadata_props of a tagging run: the tags, the vocabulary, lower-casing, the characters."""
-    from rnnkit.export.onnx_text import vocabulary_metadata
     return {"rnnkit.task": "tag", "rnnkit.tags": list(tags), "rnnkit.lower": bool(job.lower),
             "rnnkit.vocabulary": vocabulary_metadata(vocab), "rnnkit.model": model.config.to_dict(),
             "rnnkit.chars": model.config.chars, "rnnkit.crf": model.crf is not None, "rnnkit.usage": USAGE}
@@ -124,8 +126,6 @@ def tag_metadata(model, job, tags: list, vocab) -> dict:
 def export(run_dir, paths: list[Path], opset: int) -> list[Path]:
     """Write the run's tagger to ``paths[0]`` and its CRF scores to ``paths[1]`` (checked by
     :func:`rnnkit.export.onnx.export_run`)."""
-    from rnnkit.tasks.tag import load_tagger
-    from rnnkit.training import atomic_write_text
     model, job, tags, vocab = load_tagger(run_dir)
     onnx_path = export_tagger(model, paths[0], opset=opset, metadata=tag_metadata(model, job, tags, vocab), force=True)
     atomic_write_text(paths[1], json.dumps(crf_scores(model, tags)) + "\n")

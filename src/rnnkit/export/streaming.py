@@ -51,27 +51,12 @@ import torch
 from torch import Tensor
 
 from rnnkit.errors import InvalidArgumentError
-from rnnkit.export.stateful_batches import StatefulBatches
+from rnnkit.models.forecaster import streamable
+from rnnkit.tasks.stateful_batches import StatefulBatches
 from rnnkit.export.stream_kernels import HeadKernel, LayerKernel
+from rnnkit.layers.fused import _loader
 
 __all__ = ["Streamer", "StatefulBatches", "streamable"]
-
-
-def streamable(model) -> None:
-    """Raise a clear :class:`~rnnkit.errors.InvalidArgumentError` unless ``model`` is a Forecaster
-    that can be stepped one row at a time (a one-direction recurrent body, no conv front-end)."""
-    from rnnkit.models import Forecaster
-    if not isinstance(model, Forecaster):
-        raise InvalidArgumentError.for_argument("model", type(model).__name__, "an rnnkit Forecaster")
-    c = model.config
-    why = ("its body is not recurrent" if c.cell not in ("rnn", "lstm", "gru") else
-           "it is bidirectional (the reverse direction needs the future)" if c.bidirectional else
-           "its conv front-end pools several rows into one step" if c.conv_filters else None)
-    if why:
-        raise InvalidArgumentError.for_argument(
-            "model", f"a Forecaster with cell={c.cell!r}, bidirectional={c.bidirectional}, "
-            f"conv_filters={c.conv_filters}", "a one-direction recurrent forecaster without a conv front-end",
-            f"It cannot stream one row at a time: {why}. Re-run the window for each new row instead.")
 
 
 _streamable = streamable        # the name used before
@@ -101,7 +86,6 @@ def compiled_step_class(kernel: str | None = None):
         raise InvalidArgumentError.for_argument("kernel", kernel, f"one of {list(KERNELS)}")
     if kernel == "numpy":
         return None
-    from rnnkit.layers.fused import _loader
     mod = _loader.load()
     cls = getattr(mod, "StreamStep", None) if mod is not None else None
     if cls is None and kernel == "compiled":

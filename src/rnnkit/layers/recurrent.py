@@ -29,6 +29,7 @@ from rnnkit.layers.dropout import drop_connect, variational_mask
 from rnnkit.layers.fused.op import traced_lengths, tracing
 from rnnkit.layers.lengths import resolve_lengths
 from rnnkit.layers.scan import scan
+from rnnkit.layers import fused
 
 MERGE_MODES = ("concat", "sum", "mul", "ave")
 
@@ -202,7 +203,6 @@ class RecurrentLayer(nn.Module):
         if self.training and (self.input_dropout or self.recurrent_dropout or self.weight_drop):
             return False
         if x is not None and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64):
-            from rnnkit.layers import fused
             if fused.available():
                 return self.mode == "lstm" and self.hidden_size >= 256 and torch.get_num_threads() > 1
         return True

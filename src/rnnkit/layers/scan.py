@@ -28,6 +28,7 @@ from torch.nn import functional as F
 
 from rnnkit.layers.cells import gru_step, lstm_step, rnn_step
 from rnnkit.layers.lengths import zero_padding
+from rnnkit.layers import fused
 
 
 def reverse_padded(x: Tensor, lengths: Tensor | None) -> Tensor:

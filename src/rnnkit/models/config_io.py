@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import fields
 
 from rnnkit.errors import InvalidArgumentError
+from rnnkit import memory
 
 __all__ = ["config_from_dict", "check_training_memory", "BYTES_PER_PARAMETER"]
 
@@ -45,7 +46,6 @@ def check_training_memory(params: int, units: int, describe: str, fix: str, budg
     """Refuse a model of ``params`` parameters whose training state would not fit in ``budget_bytes``
     (default: half the RAM), before anything is allocated. ``describe`` names the sizes that made
     it ("units 64, layers 2"), ``fix`` the options that shrink it."""
-    from rnnkit import memory
     budget_bytes = memory.budget_bytes() if budget_bytes is None else budget_bytes
     need = params * BYTES_PER_PARAMETER
     if budget_bytes is not None and need > budget_bytes:

@@ -27,6 +27,7 @@ from rnnkit.models.config_io import check_training_memory, config_from_dict
 from rnnkit.layers import GRU, LSTM, SimpleRNN
 from rnnkit.layers.lengths import zero_padding
 from rnnkit.models.window_pool import WindowMaxPool
+from rnnkit.training.losses import check_quantiles
 
 RECURRENT = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
 CELLS = ("dense", "conv", *RECURRENT)
@@ -102,7 +103,6 @@ class ForecasterConfig:
                 "Pooling shortens the sequence, so per-step targets no longer line up; drop conv_filters.")
 
         if self.quantiles is not None:
-            from rnnkit.training.losses import check_quantiles
             self.quantiles = check_quantiles(self.quantiles)
             if self.n_targets != 1:
                 raise InvalidArgumentError.for_argument("quantiles", self.quantiles, "a single target (n_targets=1)",
@@ -313,3 +313,19 @@ class Forecaster(nn.Module):
             window = torch.cat([window[:, 1:], row], 1)
         self.train(was)
         return torch.stack(preds, 1)
+
+
+def streamable(model) -> None:
+    """Raise a clear :class:`~rnnkit.errors.InvalidArgumentError` unless ``model`` is a Forecaster
+    that can be stepped one row at a time (a one-direction recurrent body, no conv front-end)."""
+    if not isinstance(model, Forecaster):
+        raise InvalidArgumentError.for_argument("model", type(model).__name__, "an rnnkit Forecaster")
+    c = model.config
+    why = ("its body is not recurrent" if c.cell not in ("rnn", "lstm", "gru") else
+           "it is bidirectional (the reverse direction needs the future)" if c.bidirectional else
+           "its conv front-end pools several rows into one step" if c.conv_filters else None)
+    if why:
+        raise InvalidArgumentError.for_argument(
+            "model", f"a Forecaster with cell={c.cell!r}, bidirectional={c.bidirectional}, "
+            f"conv_filters={c.conv_filters}", "a one-direction recurrent forecaster without a conv front-end",
+            f"It cannot stream one row at a time: {why}. Re-run the window for each new row instead.")

@@ -24,6 +24,8 @@ import pandas as pd
 
 from rnnkit.errors import InvalidArgumentError
 from rnnkit.tasks.classify import ClassifyConfig, run_classify
+from rnnkit.training import atomic_write_text, create_run_dir, distributed
+from rnnkit.training.manifest import has_content
 
 __all__ = ["ClassifyModel", "check_models", "run_models", "format_rows", "add_common_arguments"]
 
@@ -66,8 +68,6 @@ def run_models(name: str, base: ClassifyConfig, models: list, data, out=None, lo
     """Train every model on ``data``; returns one row per model (test accuracy, macro-F1, val
     accuracy, epochs, training seconds) plus the baselines of the first run, and writes the comparison
     (under ``torchrun``: rank 0 alone; the other ranks train their part and return ``[]``)."""
-    from rnnkit.training import atomic_write_text, create_run_dir, distributed
-    from rnnkit.training.manifest import has_content
 
     def create():                                    # rank 0 only under torchrun; every rank gets the path
         if out is not None and Path(out).is_dir() and has_content(out):

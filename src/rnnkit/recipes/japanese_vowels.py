@@ -19,6 +19,10 @@ from __future__ import annotations
 from rnnkit.recipes.classify_compare import ClassifyModel, add_common_arguments, check_models, run_models
 from rnnkit.recipes.recipe import Recipe
 from rnnkit.tasks.classify import ClassifyConfig
+from rnnkit.data.ucr import japanese_vowels
+from rnnkit.errors import InvalidArgumentError
+from rnnkit.tasks.classify_data import series_data
+from rnnkit.training.distributed import is_main
 
 __all__ = ["MODELS", "RECIPES", "base_config", "PUBLISHED"]
 
@@ -43,10 +47,6 @@ def _arguments(p) -> None:
 
 
 def _run(args) -> int:
-    from rnnkit.data.ucr import japanese_vowels
-    from rnnkit.errors import InvalidArgumentError
-    from rnnkit.tasks.classify_data import series_data
-
     chosen = check_models(args.models, MODELS)
     if args.epochs < 1:
         raise InvalidArgumentError.for_argument("--epochs", args.epochs, "a positive integer")
@@ -54,7 +54,6 @@ def _run(args) -> int:
     train, test = japanese_vowels(args.data)
     data = series_data(tuple(train[:2]), tuple(test[:2]), split=base.split, seed=base.seed,
                        where="JapaneseVowels_TRAIN.ts", test_where="JapaneseVowels_TEST.ts")
-    from rnnkit.training.distributed import is_main
     if not args.quiet and is_main():          # one summary under torchrun
         print(data.summary())
     run_models("japanese-vowels", base, chosen, data, args.out, published_label="published (not measured here)")

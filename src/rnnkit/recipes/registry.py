@@ -22,7 +22,10 @@ import importlib
 
 from rnnkit.errors import InvalidArgumentError
 from rnnkit.recipes.recipe import Recipe
-from rnnkit.recipes.arguments import add_data_arguments, data_fields
+from rnnkit.tasks.forecast_options import add_data_arguments, data_fields, add_forecast_arguments, forecast_job
+from rnnkit.recipes.seed001 import DEFAULT_JOB as J, MODEL_NAMES, DEFAULT_JOB, _units, check_models, format_comparison, run_seed001
+from rnnkit.training import create_run_dir
+from rnnkit.recipes.stations import compare_station_models
 
 __all__ = ["Recipe", "RECIPES", "get_recipe", "list_recipes", "recipe_parser", "add_recipe_commands"]
 
@@ -31,8 +34,6 @@ __all__ = ["Recipe", "RECIPES", "get_recipe", "list_recipes", "recipe_parser", "
 # seed 001
 
 def _seed001_arguments(p: argparse.ArgumentParser) -> None:
-    from rnnkit.recipes.seed001 import DEFAULT_JOB as J, MODEL_NAMES
-
     add_data_arguments(p, J.split)
     w = p.add_argument_group("windows (in rows; default: 10 days of hourly rows sampled every 2 h, 24 h ahead)")
     for name in ("lookback", "step", "delay"):
@@ -55,7 +56,6 @@ def _seed001_arguments(p: argparse.ArgumentParser) -> None:
 def _seed001_job(args):
     import dataclasses
 
-    from rnnkit.recipes.seed001 import DEFAULT_JOB
 
     for name in ("epochs", "lookback", "step", "delay", "batch_size"):
         v = getattr(args, name)
@@ -72,12 +72,9 @@ def _seed001_job(args):
 
 
 def _seed001_run(args) -> int:
-    from rnnkit.recipes.seed001 import _units, check_models, format_comparison, run_seed001
-
     base = _seed001_job(args)
     models = check_models(args.models)
     if args.out is None:
-        from rnnkit.training import create_run_dir
         args.out = str(create_run_dir("seed001-jena-sequence", None))
     rows = run_seed001(base, models, out=args.out)
     print(format_comparison(rows, _units(base)))
@@ -89,13 +86,10 @@ def _seed001_run(args) -> int:
 # seed 000
 
 def _stations_arguments(p: argparse.ArgumentParser) -> None:
-    from rnnkit.recipes.arguments import add_forecast_arguments
     add_forecast_arguments(p)
 
 
 def _stations_run(args) -> int:
-    from rnnkit.recipes.arguments import forecast_job
-    from rnnkit.recipes.stations import compare_station_models
     compare_station_models(forecast_job(args))
     return 0
 

@@ -5,8 +5,8 @@ the temperature 24 hours ahead from the last 10 days sampled once an hour, and w
 the common-sense (persistence) baseline, a densely connected network, a GRU, a GRU with
 recurrent dropout, stacked GRUs, a bidirectional GRU, a 1D convnet and a Conv1D front-end before
 a GRU that reads a finer (half-step) sequence. :func:`run_seed001` trains each model as a
-:class:`~rnnkit.recipes.forecast.ForecastJob` variant through
-:func:`~rnnkit.recipes.forecast.run_forecast` (one sub-directory of ``out`` per model) and
+:class:`~rnnkit.tasks.forecast.ForecastJob` variant through
+:func:`~rnnkit.tasks.forecast.run_forecast` (one sub-directory of ``out`` per model) and
 writes one comparison: ``comparison.csv``, ``comparison.md`` and ``test_mae.png``.
 
 Default data: the embedded hourly 2013 New York airport weather (temperature in degrees F),
@@ -36,8 +36,9 @@ import numpy as np
 from rnnkit.errors import InvalidArgumentError
 from rnnkit.models import Forecaster, ForecasterConfig
 from rnnkit.models.baselines import common_sense
-from rnnkit.recipes.forecast import ForecastJob, prepare, run_forecast
-from rnnkit.training import atomic_write_bytes, atomic_write_text, read_history_csv
+from rnnkit.tasks.forecast import ForecastJob, prepare, run_forecast
+from rnnkit.training import atomic_write_bytes, atomic_write_text, read_history_csv, create_run_dir
+from rnnkit.training.manifest import has_content
 
 __all__ = ["Seed001Model", "MODELS", "MODEL_NAMES", "DEFAULT_JOB", "seed001_jobs", "run_seed001",
            "format_comparison", "write_comparison"]
@@ -165,8 +166,6 @@ def run_seed001(base: ForecastJob = DEFAULT_JOB, models=None, out=None, log=prin
     subset of :data:`MODEL_NAMES` (default all); ``out`` the directory (new or empty; default
     ``runs/seed001-jena-sequence-<timestamp>``); ``log`` gets progress lines unless ``base.quiet``.
     """
-    from rnnkit.training import create_run_dir
-    from rnnkit.training.manifest import has_content
 
     names = check_models(models)
     say = (lambda *a: None) if base.quiet else log

@@ -25,6 +25,10 @@ import dataclasses
 from rnnkit.recipes.classify_compare import ClassifyModel, add_common_arguments, check_models, run_models
 from rnnkit.recipes.recipe import Recipe
 from rnnkit.tasks.classify import ClassifyConfig
+from rnnkit.data.imdb import load_movie_reviews
+from rnnkit.errors import InvalidArgumentError
+from rnnkit.tasks.classify_data import text_data
+from rnnkit.training.distributed import is_main
 
 __all__ = ["IMDB_MODELS", "RT_MODELS", "RECIPES", "imdb_config", "rt_config"]
 
@@ -86,10 +90,6 @@ def _arguments(models, epochs):
 
 def _run(name, source, models, make_config):
     def run(args) -> int:
-        from rnnkit.data.imdb import load_movie_reviews
-        from rnnkit.errors import InvalidArgumentError
-        from rnnkit.tasks.classify_data import text_data
-
         chosen = check_models(args.models, models)
         if args.epochs < 1:
             raise InvalidArgumentError.for_argument("--epochs", args.epochs, "a positive integer")
@@ -102,7 +102,6 @@ def _run(name, source, models, make_config):
             df = df.sample(n=min(len(df), 1000), random_state=args.seed)
         data = text_data(df, None, "text", "label", split=base.split, seed=base.seed, maxlen=base.maxlen,
                          max_tokens=base.max_tokens)
-        from rnnkit.training.distributed import is_main
         if not args.quiet and is_main():          # one summary under torchrun
             print(data.summary())
         run_models(name, base, chosen, data, args.out, published_label="published (not measured here)")

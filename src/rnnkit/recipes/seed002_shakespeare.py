@@ -19,6 +19,7 @@ import argparse
 
 from rnnkit.recipes.recipe import Recipe
 from rnnkit.tasks.options import add_options, add_run_arguments, config_from_args
+from rnnkit.tasks.lm import LMConfig, run_lm
 
 __all__ = ["RECIPES", "DEFAULTS", "minutes_to"]
 
@@ -29,7 +30,6 @@ THRESHOLDS = (1.88, 1.60)
 
 
 def _arguments(p: argparse.ArgumentParser) -> None:
-    from rnnkit.tasks.lm import LMConfig
     add_options(p, LMConfig, defaults=DEFAULTS)
     add_run_arguments(p)
 
@@ -45,7 +45,6 @@ def minutes_to(rows: list[dict], threshold: float) -> float | None:
 
 
 def _run(args) -> int:
-    from rnnkit.tasks.lm import LMConfig, run_lm
     cfg = config_from_args(LMConfig, args, resume=bool(args.resume))
     result = run_lm(cfg)
     for th in THRESHOLDS:

@@ -19,6 +19,10 @@ from __future__ import annotations
 from rnnkit.recipes.classify_compare import ClassifyModel, add_common_arguments, check_models, run_models
 from rnnkit.recipes.recipe import Recipe
 from rnnkit.tasks.classify import ClassifyConfig
+from rnnkit.errors import InvalidArgumentError
+from rnnkit.tasks.classify_data import image_data
+from rnnkit.training.distributed import is_main
+from rnnkit.data.mnist_idx import load_mnist_idx, load_mnist_5k
 
 __all__ = ["MODELS", "RECIPES", "base_config"]
 
@@ -41,26 +45,20 @@ def _arguments(p) -> None:
 
 
 def _run(args) -> int:
-    from rnnkit.errors import InvalidArgumentError
-    from rnnkit.tasks.classify_data import image_data
-
     chosen = check_models(args.models, MODELS)
     if args.epochs < 1:
         raise InvalidArgumentError.for_argument("--epochs", args.epochs, "a positive integer")
     base = base_config(epochs=1 if args.quick else args.epochs, seed=args.seed, quiet=args.quiet)
     if args.idx:
-        from rnnkit.data.mnist_idx import load_mnist_idx
         x_tr, y_tr, x_te, y_te = load_mnist_idx(args.idx)
         if args.quick:
             x_tr, y_tr, x_te, y_te = x_tr[:2000], y_tr[:2000], x_te[:500], y_te[:500]
         data = image_data(x_tr, y_tr, x_te, y_te, split=base.split, seed=base.seed, where="--idx")
     else:
-        from rnnkit.data.mnist_idx import load_mnist_5k
         x, y = load_mnist_5k(args.data, seed=args.seed)
         if args.quick:
             x, y = x[:1000], y[:1000]
         data = image_data(x, y, split=base.split, seed=base.seed, where="mnist_5k")
-    from rnnkit.training.distributed import is_main
     if not args.quiet and is_main():          # one summary under torchrun
         print(data.summary())
     run_models("seed004-mnist-rows", base, chosen, data, args.out, published_label="published (not measured here)")

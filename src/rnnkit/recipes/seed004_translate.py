@@ -24,6 +24,10 @@ from pathlib import Path
 
 from rnnkit.errors import InvalidArgumentError
 from rnnkit.recipes.recipe import Recipe
+from rnnkit.training import atomic_write_text, create_run_dir
+from rnnkit.tasks.translate import prepare_translate, run_translate, TranslateConfig
+from rnnkit.training.manifest import has_content
+from rnnkit.tasks.options import add_options, config_from_args
 
 __all__ = ["MODELS", "DEFAULTS", "run_seed004_translate", "format_comparison", "RECIPES"]
 
@@ -64,7 +68,6 @@ def format_comparison(rows: list[dict]) -> str:
 
 
 def _write(out: Path, rows: list[dict], base, data) -> None:
-    from rnnkit.training import atomic_write_text
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
     w.writeheader()
@@ -87,9 +90,6 @@ def _write(out: Path, rows: list[dict], base, data) -> None:
 
 def run_seed004_translate(base, models=None, out=None, log=print) -> list[dict]:
     """Train and score each model on the same prepared pairs; returns the comparison rows."""
-    from rnnkit.tasks.translate import prepare_translate, run_translate
-    from rnnkit.training import create_run_dir
-    from rnnkit.training.manifest import has_content
 
     names = check_models(",".join(models) if models else None)
     say = (lambda *a: None) if base.quiet else log
@@ -115,9 +115,6 @@ def run_seed004_translate(base, models=None, out=None, log=print) -> list[dict]:
 
 
 def _arguments(p: argparse.ArgumentParser) -> None:
-    from rnnkit.tasks.options import add_options
-    from rnnkit.tasks.translate import TranslateConfig
-
     p.add_argument("--models", help="comma-separated subset of: " + ", ".join(MODELS) +
                    f" (default {','.join(DEFAULT_MODELS)})")
     p.add_argument("--quick", action="store_true", help="smoke test: 1 epoch on 600 pairs, tiny models")
@@ -125,9 +122,6 @@ def _arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _run(args) -> int:
-    from rnnkit.tasks.options import config_from_args
-    from rnnkit.tasks.translate import TranslateConfig
-
     quick = dict(max_pairs=600, epochs=1, units=32, embed=16, vocab_size=1000) if args.quick else {}
     base = config_from_args(TranslateConfig, args, **quick)
     if not base.pairs and not base.libreoffice_help:

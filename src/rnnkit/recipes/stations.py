@@ -5,7 +5,7 @@ that series alone, and compares the test MAE per series, with the common-sense b
 Under ``torchrun`` every rank trains each model (its part of every batch); rank 0 alone creates
 the run directories, writes the comparison and prints it (the other ranks return ``{}``).
 
-    >>> from rnnkit.recipes.forecast import ForecastJob
+    >>> from rnnkit.tasks.forecast import ForecastJob
     >>> ForecastJob(stations=["JFK", "LGA"]).stations
     ['JFK', 'LGA']
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from rnnkit.recipes.forecast import ForecastJob, prepare, run_forecast, target_units
+from rnnkit.tasks.forecast import ForecastJob, prepare, run_forecast, target_units
 from rnnkit.training import atomic_write_json, create_run_dir, distributed
 
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from rnnkit.recipes.recipe import Recipe
 from rnnkit.tasks.tag import TagConfig, run_tag
+from rnnkit.data.conll import wnut16
+from rnnkit.errors import InvalidArgumentError
 
 __all__ = ["RECIPES", "base_config"]
 
@@ -41,9 +43,6 @@ def _arguments(p) -> None:
 
 
 def _run(args) -> int:
-    from rnnkit.data.conll import wnut16
-    from rnnkit.errors import InvalidArgumentError
-
     if args.epochs < 1:
         raise InvalidArgumentError.for_argument("--epochs", args.epochs, "a positive integer")
     config = base_config(epochs=1 if args.quick else args.epochs, seed=args.seed, quiet=args.quiet, out=args.out,

@@ -39,6 +39,16 @@ from rnnkit.models.classifier import CELLS, ClassifierConfig, SequenceClassifier
 from rnnkit.tasks.classify_data import PARTS, check_split
 from rnnkit.tasks.classify_defaults import CHOSEN, PRESETS, describe, resolve
 from rnnkit.tasks.options import check_minutes, float_list, option
+from rnnkit.training.checkpoint import atomic_write_text
+from rnnkit.tasks import classify_data as cd, classify_report as rep
+from rnnkit.data.series import read_table
+from rnnkit.data.mnist_idx import load_mnist_idx
+from rnnkit.data.ucr import read_ts
+from rnnkit.data import embeddings as emb
+from rnnkit.training.manifest import file_sha256
+from rnnkit.training import Trainer, create_run_dir, distributed, save_run, load_run, manifest, TrainConfig
+from rnnkit.tasks.config_check import config_from_json, without
+from rnnkit.data.text_encoder import TextEncoder
 
 __all__ = ["ClassifyConfig", "prepare_classify", "run_classify", "load_model", "batches", "predict_proba"]
 
@@ -147,7 +157,6 @@ class ClassifyConfig:
         resolve(self)[0].model_config(2, vocab_size=3)   # every model option checked before data is read
 
     def to_dict(self) -> dict:
-        from rnnkit.tasks.config_check import without
         return without(self)
 
     def model_config(self, n_classes: int, vocab_size: int = 0, n_features: int = 0) -> ClassifierConfig:
@@ -161,7 +170,6 @@ class ClassifyConfig:
             wide_buckets=self.wide_buckets if vocab_size else 0)
 
     def train_config(self, binary: bool):
-        from rnnkit.training import TrainConfig
         return TrainConfig(epochs=self.epochs, optimizer=self.optimizer, lr=self.lr,
                            loss="bce_logits" if binary else "cross_entropy", clip_norm=self.clip_norm or None,
                            patience=self.patience or None, lr_patience=self.lr_patience or None, seed=self.seed, max_minutes=self.max_minutes,
@@ -170,7 +178,6 @@ class ClassifyConfig:
 
 def prepare_classify(config: ClassifyConfig):
     """The config's :class:`~rnnkit.tasks.classify_data.ClassifyData` (every check before any write)."""
-    from rnnkit.tasks import classify_data as cd
 
     for name in ("csv", "test_csv", "ts", "test_ts", "idx"):
         path = getattr(config, name)
@@ -179,18 +186,15 @@ def prepare_classify(config: ClassifyConfig):
                                                     + ("directory" if name == "idx" else "file"),
                                                     "Check the path (relative paths start in the current folder).")
     if config.csv:
-        from rnnkit.data.series import read_table
         df = read_table(config.csv, encoding=config.encoding)
         test = read_table(config.test_csv, encoding=config.encoding) if config.test_csv else None
         return cd.text_data(df, test, config.text_col, config.label_col, split=config.split, seed=config.seed,
                             maxlen=config.maxlen, max_tokens=config.max_tokens, min_freq=config.min_freq,
                             level=config.level, lower=config.lower, truncating=config.truncating)
     if config.idx:
-        from rnnkit.data.mnist_idx import load_mnist_idx
         x_tr, y_tr, x_te, y_te = load_mnist_idx(config.idx)
         return cd.image_data(x_tr, y_tr, x_te, y_te, split=config.split, seed=config.seed)
     if config.ts:
-        from rnnkit.data.ucr import read_ts
         train = read_ts(config.ts)[:2]
         test = read_ts(config.test_ts)[:2] if config.test_ts else None
         return cd.series_data(train, test, split=config.split, seed=config.seed)
@@ -230,7 +234,6 @@ def predict_proba(model: SequenceClassifier, x: np.ndarray, lengths: np.ndarray,
 
 def _embedding(config: ClassifyConfig, data, log):
     """The pre-trained matrix for ``--glove`` (and its width), the coverage printed."""
-    from rnnkit.data import embeddings as emb
 
     vocab = data.encoder.vocabulary
     path = config.glove
@@ -249,7 +252,6 @@ def _embedding(config: ClassifyConfig, data, log):
 
 
 def data_source(config: ClassifyConfig) -> dict:
-    from rnnkit.training.manifest import file_sha256
     out = {}
     for name in ("csv", "test_csv", "ts", "test_ts"):
         p = getattr(config, name)
@@ -263,9 +265,6 @@ def data_source(config: ClassifyConfig) -> dict:
 def run_classify(config: ClassifyConfig, data=None, log=print) -> dict:
     """Run the whole job; ``data`` (a :class:`ClassifyData`) replaces reading the config's source
     (the recipes pass packaged data sets). Returns ``{"run_dir", "val", "test"}``."""
-    from rnnkit.tasks import classify_report as rep
-    from rnnkit.training import Trainer, create_run_dir, distributed, save_run
-    from rnnkit.training.checkpoint import atomic_write_text
 
     if not distributed.is_main():           # torchrun: rank 0 prints
         log = lambda *a, **k: None  # noqa: E731
@@ -297,7 +296,7 @@ def run_classify(config: ClassifyConfig, data=None, log=print) -> dict:
     def create():                            # rank 0 only under torchrun; every rank gets the path
         run_dir = create_run_dir(config.name, config.out, exist_ok=config.resume)
         if data.encoder is not None:
-            data.encoder.save(run_dir / "vocabulary.json")
+            atomic_write_text(run_dir / "vocabulary.json", data.encoder.to_json())
         return run_dir
 
     run_dir = distributed.on_main(create)
@@ -350,8 +349,6 @@ def load_classifier(run_dir):
     """``(model, job, run_config, encoder or None)`` of a classify run; the run directory is
     untrusted: the job goes through the ``rnnkit classify`` options, the model must be the one
     that job builds for the saved classes and vocabulary, the files must match the manifest."""
-    from rnnkit.tasks.config_check import config_from_json
-    from rnnkit.training import load_run, manifest
 
     run = load_run(run_dir)
     cfg, where = run["config"], f"{Path(run_dir) / 'config.json'}"
@@ -369,7 +366,6 @@ def load_classifier(run_dir):
                               "directory was edited or not written by rnnkit classify; retrain it.")
     encoder = None
     if data["kind"] == "text":
-        from rnnkit.data.text_encoder import TextEncoder
         manifest.verify(Path(run_dir), ["vocabulary.json"])
         encoder = TextEncoder.load(Path(run_dir) / "vocabulary.json")
     model_cfg = cfg["model"]

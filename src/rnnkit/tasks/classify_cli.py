@@ -29,6 +29,12 @@ from rnnkit.data._checks import listing
 from rnnkit.errors import InvalidArgumentError
 from rnnkit.tasks.classify import ClassifyConfig, load_classifier, predict_proba, run_classify
 from rnnkit.tasks.options import add_options, add_run_arguments, config_from_args
+from rnnkit.data.series import read_table
+from rnnkit.data.ucr import pad_series, read_ts
+from rnnkit.tasks.classify_data import scale_series
+from rnnkit.data.mnist_idx import IMAGES_MAGIC, read_idx
+from rnnkit.tasks.output import check_output
+from rnnkit.training import atomic_write_text
 
 __all__ = ["add_commands", "predict_command", "predict_table"]
 
@@ -50,7 +56,6 @@ def add_commands(sub) -> None:
 
 
 def _inputs(kind: str, job: ClassifyConfig, run_cfg: dict, encoder, path: str):
-    from rnnkit.data.series import read_table
     if kind == "text":
         df = read_table(path, encoding=job.encoding)
         if job.text_col not in df.columns:
@@ -73,8 +78,6 @@ def _inputs(kind: str, job: ClassifyConfig, run_cfg: dict, encoder, path: str):
                 f"It has {values.shape[1]} columns, or missing/non-numeric values among the first {n * n}.")
         x = (values[:, :n * n].reshape(-1, n, n) / float(run_cfg["data"]["scaling"].get("divide", 255.0)))
         return x.astype(np.float32), np.full(len(x), n, np.int64)
-    from rnnkit.data.ucr import pad_series, read_ts
-    from rnnkit.tasks.classify_data import scale_series
     series = read_ts(path)[0]
     x, lengths = pad_series(series)
     if x.shape[2] != int(run_cfg["data"]["n_features"]):
@@ -86,7 +89,6 @@ def _inputs(kind: str, job: ClassifyConfig, run_cfg: dict, encoder, path: str):
 def _is_idx_images(path: str) -> bool:
     """True when ``path`` (gzipped or not) starts with the IDX images magic number 2051."""
     import gzip
-    from rnnkit.data.mnist_idx import IMAGES_MAGIC
     try:
         with open(path, "rb") as f:
             head = f.read(4)
@@ -99,7 +101,6 @@ def _is_idx_images(path: str) -> bool:
 
 
 def _idx_images(path: str, run_cfg: dict):
-    from rnnkit.data.mnist_idx import IMAGES_MAGIC, read_idx
     x = read_idx(path, expect_magic=IMAGES_MAGIC)
     n = int(run_cfg["data"]["n_features"])
     if x.ndim != 3 or x.shape[1:] != (n, n):
@@ -128,8 +129,6 @@ def predict_table(run_dir, path: str) -> pd.DataFrame:
 
 def predict_command(args) -> int:
     """``rnnkit predict --run DIR --csv FILE [--output FILE [--force]]`` for a classify run."""
-    from rnnkit.recipes.predict import check_output
-    from rnnkit.training import atomic_write_text
 
     if args.output:
         check_output(args.output, args.run, args.force)

@@ -20,6 +20,9 @@ import pandas as pd
 
 from rnnkit.data._checks import listing, shown
 from rnnkit.errors import DataError, InvalidArgumentError
+from rnnkit.data.text_encoder import TextEncoder
+from rnnkit.data.ucr import pad_series
+from rnnkit.memory import check_fits
 
 __all__ = ["Part", "ClassifyData", "text_data", "image_data", "series_data", "split_indices", "label_ids",
            "scale_series"]
@@ -141,7 +144,6 @@ def text_data(df: pd.DataFrame, test_df: pd.DataFrame | None, text_col: str, lab
               test_where: str = "--test-csv") -> ClassifyData:
     """Texts and labels of a table (and an optional test table) -> :class:`ClassifyData`; the
     encoder is fitted on the training part only."""
-    from rnnkit.data.text_encoder import TextEncoder
 
     texts = _texts(df, text_col, where, "--text-col")
     if label_col not in df.columns:
@@ -200,7 +202,6 @@ def image_data(x_train, y_train, x_test=None, y_test=None, *, split, seed: int, 
         raise DataError(f"{where}: expected images [N, rows, cols] and N labels, got {x_train.shape} and "
                         f"{len(y_train)} labels.")
     y_tr, classes = label_ids(np.asarray(y_train), None, "labels", where)
-    from rnnkit.memory import check_fits
     n_pixels = x_train.size + (0 if x_test is None else np.asarray(x_test).size)
     check_fits(n_pixels * 4 * 2, f"{n_pixels:,} pixels as float32 (with the split's copies)",
                f"Use fewer images ({where}).")
@@ -233,7 +234,6 @@ def scale_series(x: np.ndarray, lengths: np.ndarray, scaling: dict) -> np.ndarra
 def series_data(train, test=None, *, split, seed: int, where: str = "--ts", test_where: str = "--test-ts") -> ClassifyData:
     """UEA/UCR series: ``train`` / ``test`` are ``(series list of [T_i, C], labels)``; padded after
     each series' length and standardised per channel with the training part's valid steps."""
-    from rnnkit.data.ucr import pad_series
 
     series, labels = train
     y_all, classes = label_ids(np.asarray(labels, dtype=object), None, "class label", where)

@@ -13,6 +13,8 @@ import io
 
 import numpy as np
 import pandas as pd
+from rnnkit.training.checkpoint import atomic_write_bytes
+from rnnkit.training.plots import _pyplot
 
 __all__ = ["scores", "majority", "tfidf_logreg", "format_table", "plot_confusion", "misclassified_table"]
 
@@ -64,8 +66,6 @@ def plot_confusion(path, y_true, y_pred, classes: list, title: str = "") -> None
     """The confusion matrix (rows: true class, columns: predicted) with counts, as a PNG."""
     from sklearn.metrics import confusion_matrix
 
-    from rnnkit.training.checkpoint import atomic_write_bytes
-    from rnnkit.training.plots import _pyplot
 
     plt = _pyplot()
     k = len(classes)

@@ -23,6 +23,8 @@ from pathlib import Path
 
 from rnnkit.errors import CheckpointError, InvalidArgumentError
 from rnnkit.training.history import TEXT_COLUMNS
+from rnnkit.training.checkpoint import atomic_write_bytes
+from rnnkit.training.manifest import run_root
 
 __all__ = ["Run", "read_run", "flatten", "differing", "compare_table", "plot_validation", "tensorboard_command"]
 
@@ -182,7 +184,6 @@ def plot_validation(path, runs: list[Run], key: str = "val_loss") -> int:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from rnnkit.training.checkpoint import atomic_write_bytes
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
     drawn = 0
@@ -223,7 +224,6 @@ def check_output(path, force: bool) -> Path:
     if not p.parent.is_dir():
         raise InvalidArgumentError.for_argument("--png", str(p), "a file in an existing folder",
                                                 f"Create {p.parent} first.")
-    from rnnkit.training.manifest import run_root
     if run_root(p) is not None:
         raise InvalidArgumentError.for_argument("--png", str(p), "a file outside every run directory",
                                                 "A run directory holds only what its run wrote; write the plot elsewhere.")

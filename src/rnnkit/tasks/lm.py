@@ -44,9 +44,10 @@ from rnnkit.models.sampling import check_sampling
 from rnnkit.tasks.lm_text import LEVELS, TextCodec, read_text
 from rnnkit.tasks.options import option
 from rnnkit.tasks.sizes import check_lm
-from rnnkit.training import TrainConfig, Trainer, create_run_dir, distributed
+from rnnkit.training import TrainConfig, Trainer, create_run_dir, distributed, manifest
 from rnnkit.training.checkpoint import atomic_write_text
 from rnnkit.training.runs import load_run, write_metrics
+from rnnkit.training.plots import _pyplot, _save
 
 __all__ = ["LMConfig", "prepare", "evaluate_ids", "run_lm", "load_lm", "load_model", "generate", "SPLIT"]
 
@@ -199,7 +200,6 @@ def evaluate_ids(model: LanguageModel, ids: torch.Tensor, batch_size: int, bptt:
 
 def plot_curve(path: Path, rows: list[dict], title: str, level: str) -> None:
     """Validation (and training) loss in nats per token against wall time in minutes."""
-    from rnnkit.training.plots import _pyplot, _save
 
     plt = _pyplot()
     t, minutes = 0.0, []
@@ -313,7 +313,6 @@ def load_lm(run_dir) -> tuple[LanguageModel, TextCodec, LMConfig, dict]:
     except (RuntimeError, KeyError, CheckpointError) as e:
         raise CheckpointError(f"The weights in {run_dir}/model.safetensors do not fit the model its config.json "
                               f"describes ({str(e)[:200]}).") from None
-    from rnnkit.training import manifest
     if manifest.is_run_dir(run_dir):
         manifest.verify(run_dir, [TextCodec.file_name(lm_cfg.level)])
     codec = TextCodec.load(run_dir, lm_cfg.level, lm_cfg.lower, expected_size=model.vocab_size)

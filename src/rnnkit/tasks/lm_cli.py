@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 
 from rnnkit.tasks.options import add_options, add_run_arguments, config_from_args
+from rnnkit.tasks.lm import LMConfig, run_lm, generate
+from rnnkit.errors import InvalidArgumentError, as_cli_options
 
 __all__ = ["add_commands", "predict_command", "train_config"]
 
@@ -29,19 +31,15 @@ def _opt_float(text: str):
 
 
 def train_config(args):
-    from rnnkit.tasks.lm import LMConfig
     return config_from_args(LMConfig, args, resume=bool(args.resume))
 
 
 def _train(args) -> int:
-    from rnnkit.tasks.lm import run_lm
     run_lm(train_config(args))
     return 0
 
 
 def _generate(args) -> int:
-    from rnnkit.errors import as_cli_options
-    from rnnkit.tasks.lm import generate
     with as_cli_options():                 # `--length`, not `length`
         generate(args.run, args.prompt, args.length, args.temperature, args.top_k, args.top_p, args.seed)
     return 0
@@ -58,8 +56,6 @@ def add_generate_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def add_commands(sub) -> None:
-    from rnnkit.tasks.lm import LMConfig
-
     lm = sub.add_parser("lm", help="language models: train on a long text, generate from a run",
                         description="Character, word or BPE language models trained with stateful truncated BPTT.")
     lm_sub = lm.add_subparsers(dest="lm_command", metavar="SUBCOMMAND")
@@ -80,8 +76,6 @@ def add_commands(sub) -> None:
 def predict_command(args) -> int:
     """``rnnkit predict --run DIR`` on a language-model run: 200 tokens from its default prompt
     (``rnnkit lm generate`` has the options)."""
-    from rnnkit.errors import InvalidArgumentError
-    from rnnkit.tasks.lm import generate
     if getattr(args, "csv", None) or getattr(args, "output", None):
         raise InvalidArgumentError.for_argument(
             "--csv/--output", args.csv or args.output, "nothing for a language-model run",

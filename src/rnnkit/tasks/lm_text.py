@@ -33,6 +33,7 @@ from rnnkit.data import bpe
 from rnnkit.data.tokenize import word_tokens
 from rnnkit.data.vocabulary import Vocabulary
 from rnnkit.errors import CheckpointError, DataError, InvalidArgumentError
+from rnnkit.training.checkpoint import atomic_write_text
 
 __all__ = ["TextCodec", "LEVELS", "read_text"]
 
@@ -139,10 +140,7 @@ class TextCodec:
 
     def save(self, run_dir) -> Path:
         path = Path(run_dir) / FILES[self.level]
-        if self.level == "bpe":
-            return bpe.save_bpe(self.table, path)
-        from rnnkit.training.checkpoint import atomic_write_text
-        atomic_write_text(path, self.table.to_json())
+        atomic_write_text(path, self.table.to_str() if self.level == "bpe" else self.table.to_json())
         return path
 
     @classmethod

@@ -24,9 +24,10 @@ import dataclasses
 import types
 import typing
 from typing import Any, Callable
+from rnnkit.errors import InvalidArgumentError
 
 __all__ = ["option", "add_options", "config_from_args", "int_list", "float_list", "str_list",
-           "add_run_arguments", "check_minutes"]
+           "add_run_arguments", "check_minutes", "split_arg", "names_arg", "aggregations_arg"]
 
 
 def option(default: Any, help: str, *, choices=None, parse: Callable[[str], Any] | None = None,
@@ -159,7 +160,6 @@ def check_minutes(value, flag: str = "--max-minutes") -> None:
     """
     import math
 
-    from rnnkit.errors import InvalidArgumentError
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value > 0):
@@ -172,3 +172,27 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     ``--seed``, ``--epochs`` and ``--quiet`` are fields of each task's config."""
     parser.add_argument("--resume", action="store_true",
                         help="continue the interrupted run in --out from its last checkpoint")
+
+
+def split_arg(text: str):
+    """``"0.7,0.15,0.15"`` -> fractions; ``"2013-09-01,2013-11-01"`` -> dates."""
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        return tuple(float(p) for p in parts)
+    except ValueError:
+        return tuple(parts)
+
+
+def names_arg(text: str) -> list[str]:
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
+def aggregations_arg(text: str) -> dict:
+    """``"precip=sum,wind_speed=max"`` -> ``{"precip": "sum", "wind_speed": "max"}``."""
+    out = {}
+    for part in names_arg(text):
+        col, sep, fn = part.partition("=")
+        if not sep or not col.strip() or not fn.strip():
+            raise argparse.ArgumentTypeError(f"expected COLUMN=FUNCTION pairs like precip=sum, got {part!r}")
+        out[col.strip()] = fn.strip()
+    return out

@@ -16,6 +16,9 @@ from __future__ import annotations
 import math
 
 from rnnkit.memory import check_fits, check_model
+from rnnkit.models.language_model import LanguageModel
+from rnnkit.models.tagger import Tagger
+from rnnkit.models.seq2seq import Seq2Seq
 
 __all__ = ["check_lm", "check_tagger", "check_seq2seq", "check_beam", "LOGIT_COPIES"]
 
@@ -25,7 +28,6 @@ LOGIT_COPIES = 3          # logits, their softmax / log-softmax, their gradient 
 def check_lm(vocab: int, batch_size: int, bptt: int, **model_kwargs) -> None:
     """A language model of ``vocab`` tokens (``model_kwargs`` as :class:`LanguageModel`'s) trained
     on ``batch_size`` streams x ``bptt`` tokens."""
-    from rnnkit.models.language_model import LanguageModel
     check_model(lambda: LanguageModel(vocab, **model_kwargs),
                 f"vocabulary {vocab:,}, embedding {model_kwargs.get('embedding_dim')}, "
                 f"{model_kwargs.get('num_layers')} layer(s) of {model_kwargs.get('hidden_size')}",
@@ -37,7 +39,6 @@ def check_lm(vocab: int, batch_size: int, bptt: int, **model_kwargs) -> None:
 
 def check_tagger(cfg) -> None:
     """A :class:`~rnnkit.models.tagger.Tagger` of ``cfg`` (its vocabulary and embedding included)."""
-    from rnnkit.models.tagger import Tagger
     check_model(lambda: Tagger(cfg), f"vocabulary {cfg.vocab_size:,}, embedding {cfg.embedding_dim}, "
                 f"{cfg.layers} layer(s) of {cfg.units}",
                 "Use a smaller --units, --layers, --embedding-dim or --max-tokens.")
@@ -46,7 +47,6 @@ def check_tagger(cfg) -> None:
 def check_seq2seq(cfg, batch_size: int, max_len: int) -> None:
     """A :class:`~rnnkit.models.seq2seq.Seq2Seq` of ``cfg`` trained on batches of ``batch_size``
     pairs of at most ``max_len`` tokens."""
-    from rnnkit.models.seq2seq import Seq2Seq
     check_model(lambda: Seq2Seq(cfg), f"vocabularies {cfg.src_vocab:,} and {cfg.tgt_vocab:,}, embedding "
                 f"{cfg.embed}, {cfg.layers} layer(s) of {cfg.units}",
                 "Use a smaller --units, --layers, --embed or --vocab-size.")

@@ -34,8 +34,15 @@ from rnnkit.errors import CheckpointError, DataError, InvalidArgumentError
 from rnnkit.models.char_features import CharAlphabet
 from rnnkit.models.crf import is_iob2
 from rnnkit.models.tagger import IGNORE, Tagger, TaggerConfig, pad_tags
-from rnnkit.tasks.classify_data import check_split
+from rnnkit.tasks.classify_data import check_split, split_indices
 from rnnkit.tasks.options import check_minutes, float_list, option
+from rnnkit.training.checkpoint import atomic_write_text
+from rnnkit.data.conll import read_conll
+from rnnkit.data.vocabulary import Vocabulary
+from rnnkit.training import Trainer, create_run_dir, distributed, save_run, load_run, manifest, TrainConfig
+from rnnkit.tasks.classify import ClassifyConfig, _embedding
+from rnnkit.tasks.config_check import config_from_json, without
+from rnnkit.tasks.sizes import check_tagger
 
 __all__ = ["TagConfig", "run_tag", "load_model", "load_tagger", "entity_scores", "encode_sentences"]
 
@@ -96,7 +103,6 @@ class TagConfig:
         self.model_config(3, 2)
 
     def to_dict(self) -> dict:
-        from rnnkit.tasks.config_check import without
         return without(self)
 
     def model_config(self, vocab_size: int, n_tags: int, tags: list | None = None,
@@ -112,14 +118,12 @@ class TagConfig:
                             chars=list(chars) if self.char_features and chars is not None else None)
 
     def train_config(self):
-        from rnnkit.training import TrainConfig
         return TrainConfig(epochs=self.epochs, optimizer=self.optimizer, lr=self.lr, loss="cross_entropy",
                            ignore_index=IGNORE, clip_norm=self.clip_norm or None, patience=self.patience or None,
                            seed=self.seed, quiet=self.quiet, metrics=("accuracy",), max_minutes=self.max_minutes)
 
 
 def _read(path: str, argument: str) -> list:
-    from rnnkit.data.conll import read_conll
     if not Path(path).is_file():
         raise InvalidArgumentError.for_argument(argument, path, "an existing CoNLL file", "Check the path.")
     sentences = read_conll(path)
@@ -131,7 +135,6 @@ def _read(path: str, argument: str) -> list:
 
 def prepare_parts(config: TagConfig, sentences=None) -> dict:
     """``{"train", "val", "test"}`` lists of ``(tokens, tags)``; ``sentences`` replaces ``--conll``."""
-    from rnnkit.tasks.classify_data import split_indices
     if sentences is None:
         if not config.conll:
             raise InvalidArgumentError.for_argument("--conll", None, "a CoNLL file of training sentences")
@@ -261,9 +264,6 @@ def format_table(test: dict, model: str = "bidirectional tagger") -> str:
 def run_tag(config: TagConfig, sentences=None, log=print) -> dict:
     """Run the whole job; ``sentences`` replaces reading ``--conll`` (recipes). Returns
     ``{"run_dir", "val", "test"}``."""
-    from rnnkit.data.vocabulary import Vocabulary
-    from rnnkit.tasks.sizes import check_tagger
-    from rnnkit.training import Trainer, create_run_dir, distributed, save_run
 
     if not distributed.is_main():           # torchrun: rank 0 prints
         log = lambda *a, **k: None  # noqa: E731
@@ -281,7 +281,6 @@ def run_tag(config: TagConfig, sentences=None, log=print) -> dict:
         f"vocabulary {len(vocab)}; {len(tags)} tags")
     matrix, dim = None, config.embedding_dim
     if config.glove:
-        from rnnkit.tasks.classify import ClassifyConfig, _embedding
         from types import SimpleNamespace
         matrix, dim = _embedding(ClassifyConfig(glove=config.glove, embedding_dim=config.embedding_dim),
                                  SimpleNamespace(encoder=SimpleNamespace(vocabulary=vocab)), log)
@@ -297,7 +296,7 @@ def run_tag(config: TagConfig, sentences=None, log=print) -> dict:
 
     def create():                            # rank 0 only under torchrun; every rank gets the path
         run_dir = create_run_dir(config.name, config.out, exist_ok=config.resume)
-        vocab.save(run_dir / "vocabulary.json")
+        atomic_write_text(run_dir / "vocabulary.json", vocab.to_json() + "\n")
         return run_dir
 
     run_dir = distributed.on_main(create)
@@ -342,9 +341,6 @@ def load_model(run_dir) -> Tagger:
 
 def load_tagger(run_dir):
     """``(model, job, tags, vocabulary)`` of a tag run, checked like CLI input."""
-    from rnnkit.data.vocabulary import Vocabulary
-    from rnnkit.tasks.config_check import config_from_json
-    from rnnkit.training import load_run, manifest
 
     run = load_run(run_dir)
     cfg, where = run["config"], f"{Path(run_dir) / 'config.json'}"

@@ -21,6 +21,9 @@ from pathlib import Path
 from rnnkit.errors import DataError, InvalidArgumentError
 from rnnkit.tasks.options import add_options, add_run_arguments, config_from_args
 from rnnkit.tasks.tag import TagConfig, encode_sentences, load_tagger, predict_tags, run_tag
+from rnnkit.data.conll import read_conll
+from rnnkit.tasks.output import check_output
+from rnnkit.training import atomic_write_text
 
 __all__ = ["add_commands", "predict_command", "read_sentences", "tag_text"]
 
@@ -52,7 +55,6 @@ def read_sentences(path) -> list[list[str]]:
         raise DataError(f"{path!r} is not UTF-8 text (byte {e.object[e.start:e.start + 1]!r} at {e.start}). Convert it "
                         "to UTF-8.") from None
     if "\t" in text:
-        from rnnkit.data.conll import read_conll
         return [list(toks) for toks, _ in read_conll(path)]
     return [line.split() for line in text.splitlines() if line.strip()]
 
@@ -72,9 +74,6 @@ def tag_text(run_dir, path) -> list[list[tuple[str, str]]]:
 
 
 def predict_command(args) -> int:
-    from rnnkit.recipes.predict import check_output
-    from rnnkit.training import atomic_write_text
-
     if args.output:
         check_output(args.output, args.run, args.force)
     text = "\n\n".join("\n".join(f"{tok}\t{tag}" for tok, tag in s) for s in tag_text(args.run, args.csv)) + "\n"

@@ -45,6 +45,16 @@ from rnnkit.errors import CheckpointError, DataError, InvalidArgumentError
 from rnnkit.models.decoding import beam_search, check_decoding, greedy_decode
 from rnnkit.models.seq2seq import SPECIALS, Seq2Seq, Seq2SeqConfig, pad_batch
 from rnnkit.tasks.options import check_minutes, float_list, option
+from rnnkit.training.checkpoint import atomic_write_text
+from rnnkit.data.tokenize import word_tokens
+from rnnkit.data.pairs import read_pairs
+from rnnkit.data.libreoffice import read_libreoffice_pairs
+from rnnkit.training import TrainConfig, Trainer, create_run_dir, distributed, save_run, load_run, manifest
+from rnnkit.tasks.config_check import config_from_json, without
+from rnnkit.tasks.classify_data import check_split
+from rnnkit.data.bpe import MIN_VOCAB, train_bpe, vocab_size, decode, load_bpe
+from rnnkit.data.vocabulary import Vocabulary
+from rnnkit.tasks.sizes import check_beam, check_seq2seq
 
 __all__ = ["TranslateConfig", "TranslateData", "prepare_translate", "run_translate", "load_translator",
            "load_model", "Codec", "score", "normalise", "translate_ids"]
@@ -96,7 +106,6 @@ class TranslateConfig:
     resume: bool = option(False, "continue the run in --out", cli=False)
 
     def __post_init__(self):
-        from rnnkit.tasks.classify_data import check_split
         self.split = check_split(self.split)
         for name, low in (("vocab_size", len(SPECIALS) + 1), ("max_len", 1), ("epochs", 1), ("batch_size", 1),
                           ("max_pairs", 10), ("patience", 0)):
@@ -105,7 +114,6 @@ class TranslateConfig:
                 raise InvalidArgumentError.for_argument("--" + name.replace("_", "-"), v, f"an integer >= {low}")
         check_minutes(self.max_minutes)
         if self.level == "bpe":
-            from rnnkit.data.bpe import MIN_VOCAB
             if self.vocab_size < MIN_VOCAB + 2:
                 raise InvalidArgumentError.for_argument("--vocab-size", self.vocab_size, f"at least {MIN_VOCAB + 2} "
                                                         "for --level bpe (256 bytes and 4 specials first)")
@@ -124,7 +132,6 @@ class TranslateConfig:
         self.model_config(10, 10)                  # every model option checked before data is read
 
     def to_dict(self) -> dict:
-        from rnnkit.tasks.config_check import without
         return without(self)
 
     def model_config(self, src_vocab: int, tgt_vocab: int) -> Seq2SeqConfig:
@@ -136,7 +143,6 @@ class TranslateConfig:
 
 def normalise(text: str, lower: bool = True) -> str:
     """The text as scored: word tokens, punctuation kept, joined by single spaces."""
-    from rnnkit.data.tokenize import word_tokens
     return " ".join(word_tokens(text, lower=lower, punctuation="keep"))
 
 
@@ -154,30 +160,24 @@ class Codec:
     @classmethod
     def train(cls, level: str, texts: list[str], vocab_size: int, lower: bool) -> "Codec":
         if level == "bpe":
-            from rnnkit.data.bpe import train_bpe
             return cls(level, lower, bpe=train_bpe([t.lower() if lower else t for t in texts], vocab_size,
                                                    specials=SPECIALS))
-        from rnnkit.data.tokenize import word_tokens
-        from rnnkit.data.vocabulary import Vocabulary
         toks = [word_tokens(t, lower=lower, punctuation="keep") for t in texts]
         return cls(level, lower, vocab=Vocabulary.build(toks, max_tokens=vocab_size, specials=SPECIALS))
 
     def __len__(self) -> int:
         if self.bpe is not None:
-            from rnnkit.data.bpe import vocab_size
             return vocab_size(self.bpe)
         return len(self.vocab)
 
     def encode(self, texts: list[str]) -> list[list[int]]:
         if self.bpe is not None:
             return [e.ids for e in self.bpe.encode_batch([t.lower() if self.lower else t for t in texts])]
-        from rnnkit.data.tokenize import word_tokens
         ids, lengths = self.vocab.encode([word_tokens(t, lower=self.lower, punctuation="keep") for t in texts])
         return [row[:n].tolist() for row, n in zip(ids, lengths)]
 
     def decode(self, ids: list[int]) -> str:
         if self.bpe is not None:
-            from rnnkit.data.bpe import decode
             return decode(self.bpe, ids)
         return " ".join(self.vocab.tokens[i] for i in ids)
 
@@ -185,21 +185,16 @@ class Codec:
         return codec_file(side, self.level)
 
     def save(self, run_dir: Path, side: str) -> None:
-        if self.bpe is not None:
-            from rnnkit.data.bpe import save_bpe
-            save_bpe(self.bpe, run_dir / self.files(side))
-        else:
-            self.vocab.save(run_dir / self.files(side))
+        text = self.bpe.to_str() if self.bpe is not None else self.vocab.to_json() + "\n"
+        atomic_write_text(run_dir / self.files(side), text)
 
     @classmethod
     def load(cls, run_dir: Path, side: str, level: str, lower: bool) -> "Codec":
         path = run_dir / codec_file(side, level)
         if level == "bpe":
-            from rnnkit.data.bpe import load_bpe
             codec = cls(level, lower, bpe=load_bpe(path))
             specials = [codec.bpe.id_to_token(i) for i in range(len(SPECIALS))]
         else:
-            from rnnkit.data.vocabulary import Vocabulary
             codec = cls(level, lower, vocab=Vocabulary.load(path))
             specials = codec.vocab.tokens[:len(SPECIALS)]
         if list(specials) != list(SPECIALS):
@@ -226,10 +221,8 @@ class TranslateData:
 
 def read_source(config: TranslateConfig) -> list[tuple[str, str]]:
     if config.pairs:
-        from rnnkit.data.pairs import read_pairs
         return read_pairs(config.pairs)
     if config.libreoffice_help:
-        from rnnkit.data.libreoffice import read_libreoffice_pairs
         return read_libreoffice_pairs(config.libreoffice_help)
     raise InvalidArgumentError.for_argument("--pairs", None, "a data source",
                                             "Pass --pairs FILE.tsv or --libreoffice-help DIR.")
@@ -325,9 +318,6 @@ def _table(rows: list[tuple[str, str, str]]) -> str:
 def run_translate(config: TranslateConfig, data: TranslateData | None = None, log=print) -> dict:
     """Run the whole job; ``data`` replaces preparing it (the recipe shares one preparation).
     Returns ``{"run_dir", "test", "train_seconds", ...}``."""
-    from rnnkit.tasks.sizes import check_beam, check_seq2seq
-    from rnnkit.training import TrainConfig, Trainer, create_run_dir, distributed, save_run
-    from rnnkit.training.checkpoint import atomic_write_text
 
     if not distributed.is_main():           # torchrun: rank 0 prints
         log = lambda *a, **k: None  # noqa: E731
@@ -385,8 +375,6 @@ def load_translator(run_dir):
     """``(model, job, source codec, target codec)`` of a translate run. The run directory is
     untrusted: the job goes through the ``rnnkit translate train`` options, the model must be the
     one that job builds for the saved vocabularies, and every file must match the manifest."""
-    from rnnkit.tasks.config_check import config_from_json
-    from rnnkit.training import load_run, manifest
 
     run_dir = Path(run_dir)
     run = load_run(run_dir)

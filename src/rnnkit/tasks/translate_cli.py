@@ -22,17 +22,20 @@ from pathlib import Path
 
 from rnnkit.errors import DataError, InvalidArgumentError, as_cli_options
 from rnnkit.tasks.options import add_options, add_run_arguments, config_from_args
+from rnnkit.tasks.translate import TranslateConfig, run_translate, load_translator, translate_ids
+from rnnkit.models.decoding import check_decoding
+from rnnkit.tasks.output import check_output
+from rnnkit.training.checkpoint import atomic_write_text
+from rnnkit.tasks.sizes import check_beam
 
 __all__ = ["add_commands", "predict_command", "train_config", "translate_texts"]
 
 
 def train_config(args):
-    from rnnkit.tasks.translate import TranslateConfig
     return config_from_args(TranslateConfig, args, resume=bool(args.resume))
 
 
 def _train(args) -> int:
-    from rnnkit.tasks.translate import run_translate
     run_translate(train_config(args))
     return 0
 
@@ -42,8 +45,6 @@ def translate_texts(run_dir, texts: list[str], beam: int | None = None, max_outp
     """Translations of ``texts`` by a translate run (the run's decoding settings unless given).
     Words outside the source vocabulary are read as ``<unk>`` (``warn`` is told how many); a
     text without any token translates to an empty string."""
-    from rnnkit.models.decoding import check_decoding
-    from rnnkit.tasks.translate import load_translator, translate_ids
 
     model, job, src, tgt = load_translator(run_dir)
     beam = job.beam if beam is None else beam
@@ -52,7 +53,6 @@ def translate_texts(run_dir, texts: list[str], beam: int | None = None, max_outp
     with as_cli_options(beam_size="--beam", max_len="--max-output"):
         check_decoding(beam, max_output, alpha)
     ids = src.encode(texts)
-    from rnnkit.tasks.sizes import check_beam
     cfg = model.config
     check_beam(beam, max_output, cfg.tgt_vocab, cfg.units * 2, cfg.layers, max(map(len, ids), default=1))
     unknown = sum(i == 1 for row in ids for i in row)
@@ -88,8 +88,6 @@ def _run(args) -> int:
 def predict_command(args) -> int:
     """``rnnkit predict --run DIR --csv F``: translate the CSV's ``source`` column (or its only
     or first column); prints ``source,translation`` rows, or writes them to ``--output``."""
-    from rnnkit.recipes.predict import check_output
-    from rnnkit.training.checkpoint import atomic_write_text
 
     if not args.csv:
         raise InvalidArgumentError.for_argument("--csv", None, "a CSV with a 'source' column for a translate run",
@@ -124,7 +122,6 @@ def predict_command(args) -> int:
 
 def add_commands(sub) -> None:
     """Add ``translate train`` and ``translate run`` to the ``rnnkit`` subcommands."""
-    from rnnkit.tasks.translate import TranslateConfig
 
     t = sub.add_parser("translate", help="train an encoder-decoder translator, or translate with one",
                        description="Encoder-decoder translation (seed 004): `train` on sentence pairs, `run` a "

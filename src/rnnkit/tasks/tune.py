@@ -24,24 +24,21 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
 from rnnkit.errors import InvalidArgumentError, RnnkitError
-from rnnkit.training.callbacks import Callback
+from rnnkit.tasks.tune_classify import ClassifyTune
+from rnnkit.tasks.tune_forecast import FORECAST_SPACE, ForecastTune
+from rnnkit.tasks.tune_trial import ReportToTrial, TuneTask, _optuna
+from rnnkit.tasks.tune_report import trial_rows, format_table, plot_history, write_best
+from rnnkit.training.checkpoint import atomic_write_json, atomic_write_text
+from rnnkit.training.runs import create_run_dir
+from rnnkit.training.distributed import env_world_size
 
-__all__ = ["Param", "parse_space", "TuneTask", "TASKS", "ReportToTrial", "run_tune", "STUDY_FILE"]
+__all__ = ["Param", "parse_space", "TuneTask", "TASKS", "ReportToTrial", "run_tune", "STUDY_FILE", "FORECAST_SPACE", "get_task"]
 
 STUDY_FILE = "study.db"
-# seed 000 tunes RESAMPLE_BY and SEQLEN: both are in the default space
-FORECAST_SPACE = ("resample=none|2h|3h,lookback=48:240:24,units=16:128:log,lr=3e-4:3e-3:log,"
-                  "recurrent_dropout=0.0:0.4")
 
-
-
-def _optuna():
-    """optuna, or one paragraph saying how to install the ``tune`` extra."""
-    from rnnkit._optional import require
-    return require("optuna", extra="tune", feature="`rnnkit tune` (hyperparameter search)")
 
 @dataclass
 class Param:
@@ -116,40 +113,6 @@ def _choice(text: str):
         return _number(text)
     except ValueError:
         return text
-
-
-class TuneTask(Protocol):
-    """What a task gives the search (``ForecastTune`` in :mod:`rnnkit.tasks.tune_forecast`,
-    ``ClassifyTune`` in :mod:`rnnkit.tasks.tune_classify`); lower values are better."""
-
-    name: str
-    default_space: str
-    value_name: str                                    # what a trial's value is, e.g. "val MAE"
-
-    def allowed(self, name: str) -> bool: ...          # a job field the space may set
-    def apply(self, job, params: dict): ...            # the job of one trial (validated)
-    def train(self, job, callbacks) -> dict: ...       # train, score on validation: {"value", ...}
-    def final(self, job, out: Path, resume: bool = False) -> dict: ...   # the best job's run: test metrics
-    def command(self, job) -> str: ...                 # the equivalent command line
-
-
-class ReportToTrial(Callback):
-    """Trainer callback: report the monitored validation value after each epoch to the Optuna
-    trial; raise ``optuna.TrialPruned`` when the pruner says so. The reported value is
-    ``offset + scale * logs[key]``: ``scale`` turns a scaled MAE into the target's units, offset 1
-    and scale -1 turn an accuracy into an error rate (lower is better)."""
-
-    def __init__(self, trial, key: str = "val_mae", scale: float = 1.0, offset: float = 0.0):
-        self.trial, self.key, self.scale, self.offset = trial, key, scale, offset
-
-    def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
-        optuna = _optuna()
-        value = logs.get(self.key, logs.get("val_loss"))
-        if value is None or not math.isfinite(value):
-            return
-        self.trial.report(self.offset + float(value) * self.scale, epoch)
-        if self.trial.should_prune():
-            raise optuna.TrialPruned(f"pruned after epoch {epoch}")
 
 
 def _open_study(run_dir: Path, resume: bool, seed: int):
@@ -233,11 +196,7 @@ def run_tune(task: TuneTask, base_job, *, trials: int, space: str | None, out=No
 
     Returns ``{"run_dir", "best_params", "best_value", "best_job", "command", "final"}``."""
     optuna = _optuna()
-    from rnnkit.tasks.tune_report import trial_rows, format_table, plot_history, write_best
-    from rnnkit.training.checkpoint import atomic_write_json, atomic_write_text
-    from rnnkit.training.runs import create_run_dir
 
-    from rnnkit.training.distributed import env_world_size
     if env_world_size() > 1:
         raise RnnkitError("rnnkit tune runs its trials one after another in one process; start it without torchrun "
                           "(train the best configuration under torchrun with the command it prints).")
@@ -308,15 +267,9 @@ def run_tune(task: TuneTask, base_job, *, trials: int, space: str | None, out=No
 
 def get_task(name: str) -> TuneTask:
     """The tune task ``name`` (``forecast``, ``classify``; others register in ``TASKS``)."""
-    if name == "forecast" and name not in TASKS:
-        from rnnkit.tasks.tune_forecast import ForecastTune
-        TASKS["forecast"] = ForecastTune()
-    if name == "classify" and name not in TASKS:
-        from rnnkit.tasks.tune_classify import ClassifyTune
-        TASKS["classify"] = ClassifyTune()
     if name not in TASKS:
         raise InvalidArgumentError.for_argument("task", name, f"one of {sorted(TASKS)}")
     return TASKS[name]
 
 
-TASKS: dict[str, Any] = {}
+TASKS: dict[str, Any] = {"forecast": ForecastTune(), "classify": ClassifyTune()}

@@ -15,7 +15,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from rnnkit.tasks.tune import ReportToTrial
+from rnnkit.tasks.tune_trial import ReportToTrial
+from rnnkit.tasks.classify import ClassifyConfig, _embedding, batches, predict_proba, prepare_classify, run_classify
+from rnnkit.tasks.options import add_options, config_from_args
+from rnnkit.models.classifier import SequenceClassifier
+from rnnkit.tasks import classify_report as rep
+from rnnkit.training.trainer import Trainer
+from rnnkit.tasks.tune_report import command_line
+from rnnkit.tasks.classify_defaults import resolve
 
 __all__ = ["ClassifyTune", "CLASSIFY_SPACE"]
 
@@ -24,8 +31,6 @@ SKIP = ("out", "resume", "quiet", "name")
 
 
 def _parser() -> argparse.ArgumentParser:
-    from rnnkit.tasks.classify import ClassifyConfig
-    from rnnkit.tasks.options import add_options
     p = argparse.ArgumentParser(prog="rnnkit classify", add_help=False)
     add_options(p, ClassifyConfig)
     return p
@@ -39,7 +44,6 @@ class ClassifyTune:
     value_name = "val error"
 
     def allowed(self, name: str) -> bool:
-        from rnnkit.tasks.classify import ClassifyConfig
         return name in {f.name for f in dataclasses.fields(ClassifyConfig)} - {
             "csv", "test_csv", "idx", "ts", "test_ts", "text_col", "label_col", "encoding", "out", "resume", "quiet",
             "name", "split", "glove"}
@@ -50,11 +54,6 @@ class ClassifyTune:
 
     def train(self, job, trial) -> dict:
         import torch
-        from rnnkit.models.classifier import SequenceClassifier
-        from rnnkit.tasks import classify_report as rep
-        from rnnkit.tasks.classify import _embedding, batches, predict_proba, prepare_classify
-        from rnnkit.training.trainer import Trainer
-        from rnnkit.tasks.classify_defaults import resolve
         data = prepare_classify(job)
         job = resolve(job, data)[0]
         matrix, dim = (_embedding(job, data, lambda *a: None) if job.glove else (None, job.embedding_dim))
@@ -75,13 +74,9 @@ class ClassifyTune:
                 "epochs": len(history.rows)}
 
     def final(self, job, out, resume: bool = False) -> dict:
-        from rnnkit.tasks.classify import run_classify
         result = run_classify(dataclasses.replace(job, out=str(out), resume=resume))
         return {"run_dir": result["run_dir"], "test": result["test"], "val": result["val"]}
 
     def command(self, job) -> str:
-        from rnnkit.tasks.classify import ClassifyConfig
-        from rnnkit.tasks.options import config_from_args
-        from rnnkit.tasks.tune_report import command_line
         return command_line(["rnnkit", "classify"], _parser(), job,
                             lambda a: config_from_args(ClassifyConfig, a, resume=False), skip=SKIP)

@@ -18,7 +18,13 @@ from __future__ import annotations
 
 import argparse
 
-from rnnkit.tasks.tune import FORECAST_SPACE
+from rnnkit.tasks.tune_forecast import FORECAST_SPACE
+from rnnkit.tasks.forecast_options import forecast_job, add_forecast_arguments
+from rnnkit.tasks.tune import get_task, run_tune
+from rnnkit.errors import InvalidArgumentError
+from rnnkit.tasks.classify import ClassifyConfig
+from rnnkit.tasks.options import config_from_args, add_options, add_run_arguments
+from rnnkit.tasks.tune_classify import CLASSIFY_SPACE
 
 __all__ = ["add_commands"]
 
@@ -35,8 +41,6 @@ def _add_tune_options(p: argparse.ArgumentParser, default_space: str) -> None:
 
 def _tune_forecast(args) -> int:
     import dataclasses
-    from rnnkit.recipes.arguments import forecast_job
-    from rnnkit.tasks.tune import get_task, run_tune
     job = forecast_job(args)
     base = dataclasses.replace(job, out=None, resume=False)
     result = run_tune(get_task("forecast"), base, trials=args.trials, space=args.space, out=args.out,
@@ -46,10 +50,6 @@ def _tune_forecast(args) -> int:
 
 
 def _tune_classify(args) -> int:
-    from rnnkit.errors import InvalidArgumentError
-    from rnnkit.tasks.classify import ClassifyConfig
-    from rnnkit.tasks.options import config_from_args
-    from rnnkit.tasks.tune import get_task, run_tune
     if args.resume and not args.out:
         raise InvalidArgumentError.for_argument("--out", None, "the search directory to resume",
                                                 "Pass --out DIR of the interrupted search with --resume.")
@@ -64,7 +64,6 @@ def _tune_classify(args) -> int:
 def add_commands(sub) -> None:
     """``rnnkit tune forecast`` and ``rnnkit tune classify`` (another task adds its
     :class:`rnnkit.tasks.tune.TuneTask` and a subcommand here)."""
-    from rnnkit.recipes.arguments import add_forecast_arguments
     tune = sub.add_parser("tune", help="hyperparameter search (Optuna TPE, median pruning, resumable study)",
                           description="Search hyperparameters of a training command; trials are scored on the "
                                       "validation split, the best configuration alone on the test split.")
@@ -76,9 +75,6 @@ def add_commands(sub) -> None:
     add_forecast_arguments(f)
     _add_tune_options(f, FORECAST_SPACE)
     f.set_defaults(func=_tune_forecast)
-    from rnnkit.tasks.classify import ClassifyConfig
-    from rnnkit.tasks.options import add_options, add_run_arguments
-    from rnnkit.tasks.tune_classify import CLASSIFY_SPACE
     c = tasks.add_parser("classify", help="tune rnnkit classify",
                          description="Tune rnnkit classify: every classify option is fixed for all trials; trials "
                                      "are scored by the validation error (1 - accuracy); --out is the search "

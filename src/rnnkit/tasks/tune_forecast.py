@@ -6,7 +6,7 @@ of the unresampled data, or of the fixed ``--resample``) is converted to rows of
 step (24 hourly rows ahead -> 8 rows of 3 h), and a step that does not divide it is refused.
 ``lookback`` counts rows after resampling, as in ``rnnkit forecast``.
 
-    >>> from rnnkit.recipes.forecast import ForecastJob
+    >>> from rnnkit.tasks.forecast import ForecastJob
     >>> task = ForecastTune()
     >>> job = task.apply(ForecastJob(), {"resample": "3h", "lookback": 48}, base_step=3600.0)
     >>> job.resample, job.delay, job.lookback
@@ -22,7 +22,17 @@ import dataclasses
 import numpy as np
 
 from rnnkit.errors import InvalidArgumentError
-from rnnkit.tasks.tune import FORECAST_SPACE, ReportToTrial
+from rnnkit.tasks.tune_trial import ReportToTrial
+from rnnkit.tasks.forecast_options import add_forecast_arguments, forecast_job
+from rnnkit.tasks.tune_report import command_line
+from rnnkit.tasks.forecast import ForecastJob, prepare, time_step, check_windows, evaluate_part, run_forecast
+from rnnkit.data.times import parse_duration
+from rnnkit.models.forecaster import Forecaster
+from rnnkit.training.trainer import Trainer
+
+# seed 000 tunes RESAMPLE_BY and SEQLEN: both are in the default space
+FORECAST_SPACE = ("resample=none|2h|3h,lookback=48:240:24,units=16:128:log,lr=3e-4:3e-3:log,"
+                  "recurrent_dropout=0.0:0.4")
 
 __all__ = ["ForecastTune", "forecast_command"]
 
@@ -30,7 +40,6 @@ SKIP = ("out", "resume", "quiet", "time_features", "lr_patience", "name")   # no
 
 
 def _parser() -> argparse.ArgumentParser:
-    from rnnkit.recipes.arguments import add_forecast_arguments
     p = argparse.ArgumentParser(prog="rnnkit forecast", add_help=False)
     add_forecast_arguments(p)
     return p
@@ -38,8 +47,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def forecast_command(job) -> str:
     """``rnnkit forecast ...`` with the options of ``job`` that differ from the defaults."""
-    from rnnkit.recipes.arguments import forecast_job
-    from rnnkit.tasks.tune_report import command_line
     if job.target == "temp" and job.csv is None and job.jena is None:   # the default --target of this source
         job = dataclasses.replace(job, target=None)
         return command_line(["rnnkit", "forecast"], _parser(), job,
@@ -58,21 +65,17 @@ class ForecastTune:
         self._base_step: dict = {}
 
     def allowed(self, name: str) -> bool:
-        from rnnkit.recipes.forecast import ForecastJob
         return name in {f.name for f in dataclasses.fields(ForecastJob)} - {"out", "resume", "quiet", "name", "csv",
                                                                                "jena", "target", "time_col"}
 
     def base_step(self, job) -> float | None:
         """Seconds per row of ``job``'s own data (read once per job)."""
-        from rnnkit.recipes.forecast import prepare, time_step
         key = (job.csv, job.jena, job.resample, tuple(job.stations or ()))
         if key not in self._base_step:
             self._base_step[key] = time_step(prepare(job))
         return self._base_step[key]
 
     def apply(self, job, params: dict, base_step: float | None = None):
-        from rnnkit.data.times import parse_duration
-        from rnnkit.recipes.forecast import check_windows
         values = {k: (tuple(v) if isinstance(v, list) else v) for k, v in params.items()}
         new = dataclasses.replace(job, **values, out=None, resume=False)
         if "resample" in params and params["resample"] != job.resample:
@@ -98,9 +101,6 @@ class ForecastTune:
         """Train ``job`` in memory and score it on the validation split (MAE in the target's
         units, after early stopping restored the best epoch)."""
         import torch
-        from rnnkit.models.forecaster import Forecaster
-        from rnnkit.recipes.forecast import evaluate_part, prepare
-        from rnnkit.training.trainer import Trainer
         prepared = prepare(job)
         kw = dict(lookback=job.lookback, step=job.step, delay=job.delay, horizon=job.horizon)
         train_w = prepared.windows("train", stride=job.stride, seq2seq=job.seq2seq, **kw)
@@ -118,7 +118,6 @@ class ForecastTune:
                 "epochs": len(history.rows)}
 
     def final(self, job, out, resume: bool = False) -> dict:
-        from rnnkit.recipes.forecast import run_forecast
         result = run_forecast(dataclasses.replace(job, out=str(out), resume=resume, name="forecast"))
         return {"run_dir": result["run_dir"], "test": result["test"], "val": result["val"]}
 

@@ -14,6 +14,8 @@ import dataclasses
 import json
 import math
 from pathlib import Path
+from rnnkit.training.checkpoint import atomic_write_bytes, atomic_write_json, atomic_write_text
+from rnnkit.errors import InvalidArgumentError
 
 __all__ = ["trial_rows", "format_table", "plot_history", "write_best", "command_line"]
 
@@ -51,7 +53,6 @@ def plot_history(path, rows: list[dict], title: str = "optimisation history", va
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from rnnkit.training.checkpoint import atomic_write_bytes
     import io
 
     done = [(r["number"], r["value"]) for r in rows if r["value"] is not None and math.isfinite(r["value"])]
@@ -79,7 +80,6 @@ def plot_history(path, rows: list[dict], title: str = "optimisation history", va
 
 def write_best(run_dir, params: dict, job, command: str, value: float, value_name: str = "val MAE") -> None:
     """``best_config.json`` (the searched values, the whole job, the command) and ``best_command.txt``."""
-    from rnnkit.training.checkpoint import atomic_write_json, atomic_write_text
     fields = {k: v for k, v in dataclasses.asdict(job).items() if k not in ("out", "resume", "quiet")}
     atomic_write_json(Path(run_dir) / "best_config.json",
                       {"value": value, "value_name": value_name, "params": params, "job": fields, "command": command})
@@ -91,7 +91,6 @@ def command_line(words: list[str], parser, job, rebuild, skip=("out", "resume", 
     checked: ``rebuild(parser.parse_args(argv))`` must give ``job`` back (else an error)."""
     import argparse
     import shlex
-    from rnnkit.errors import InvalidArgumentError
     defaults = vars(parser.parse_args([]))
     argv = []
     for action in parser._actions:

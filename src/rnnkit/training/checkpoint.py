@@ -1,8 +1,9 @@
-"""Atomic files, model weights as safetensors, and training-state checkpoints.
+"""Files of a run directory: atomic writes recorded in its manifest, model weights as
+safetensors, and training-state checkpoints.
 
-Every write goes to a temporary file in the destination's directory, is flushed to disk, then
-renamed over the destination with :func:`os.replace`: a reader (or a run killed mid-write)
-sees the old file or the new one, never half of one.
+Every write goes through :mod:`rnnkit._io` (temporary file in the destination's directory,
+fsync, :func:`os.replace`): a reader (or a run killed mid-write) sees the old file or the new
+one, never half of one; inside a run directory the file's checksum goes into its manifest.
 
 Model weights are stored as safetensors (no pickle). The training state (optimizer, scheduler,
 early stopping, RNG states, epoch, history) is a dict of tensors and plain Python values
@@ -23,16 +24,16 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import pickle
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from rnnkit import _io
 from rnnkit.errors import CheckpointError, RnnkitError, StorageError
+from rnnkit.training import manifest
 
 __all__ = [
     "atomic_write_bytes", "atomic_write_text", "atomic_write_json",
@@ -42,61 +43,42 @@ __all__ = [
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temp file in the same directory + os.replace).
+    """Write ``data`` to ``path`` atomically (:func:`rnnkit._io.atomic_write_bytes`).
 
     Inside an rnnkit run directory (see :mod:`rnnkit.training.manifest`) the file's sha256 is
-    recorded in the run's manifest. A failed write (disk full, no permission...) leaves the old
-    file as it was and raises :class:`~rnnkit.errors.StorageError` naming the file and the fix.
+    recorded in the run's manifest: the new checksum before the file is replaced, the old one
+    dropped after. A failed write (disk full, no permission...) leaves the old file as it was
+    and raises :class:`~rnnkit.errors.StorageError` naming the file and the fix.
     """
-    from rnnkit.training import manifest
-
     path = Path(path)
     root = None if path.name == manifest.MANIFEST else manifest.run_root(path)
-    digest = hashlib.sha256(data).hexdigest()
-    tmp = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if root is not None:
-            manifest.record_pending(root, path, digest)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as e:
-        _cleanup(tmp)
-        if root is not None:
-            try:
-                manifest.record_done(root, path, None)
-            except (OSError, RnnkitError):
-                pass  # the pending entry accepts the old file and the new one: still valid
-        raise StorageError.for_write(path, e, len(data)) from None
-    except BaseException:
-        _cleanup(tmp)
-        raise
-    if root is not None:
-        manifest.record_done(root, path, digest)
-
-
-def _cleanup(tmp) -> None:
-    if tmp is None:
+    if root is None:
+        _io.atomic_write_bytes(path, data)
         return
+    digest = hashlib.sha256(data).hexdigest()
     try:
-        os.unlink(tmp)
-    except OSError:
-        pass
+        manifest.record_pending(root, path, digest)
+    except OSError as e:
+        raise StorageError.for_write(path, e, len(data)) from None
+    try:
+        _io.atomic_write_bytes(path, data)
+    except StorageError:
+        try:
+            manifest.record_done(root, path, None)
+        except (OSError, RnnkitError):
+            pass  # the pending entry accepts the old file and the new one: still valid
+        raise
+    manifest.record_done(root, path, digest)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write a UTF-8 text file atomically."""
+    """Write a UTF-8 text file atomically (recorded in a run directory's manifest)."""
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
-    """Write ``obj`` as indented, key-sorted JSON, atomically."""
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+    """Write ``obj`` as indented, key-sorted JSON, atomically (recorded in a run directory's manifest)."""
+    atomic_write_text(path, _io.json_text(obj))
 
 
 # ---------------------------------------------------------------------------------------------

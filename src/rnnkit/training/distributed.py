@@ -50,7 +50,11 @@ from typing import Callable, Iterable
 
 import torch
 
-from rnnkit.errors import RnnkitError
+from rnnkit.errors import RnnkitError, CheckpointError, InvalidArgumentError
+from rnnkit.training.rng import restore_rng_state
+from rnnkit.data.streams import StreamBatches
+from rnnkit.data.windows import WindowBatches
+from rnnkit.training.steps import split_batch
 
 __all__ = ["Context", "context", "split_sizes", "env_world_size", "on_main", "is_main", "finish", "extra_states"]
 
@@ -102,7 +106,6 @@ class Context:
         from torch.utils.data.distributed import DistributedSampler
         if isinstance(getattr(data, "sampler", None), DistributedSampler) or isinstance(
                 getattr(data, "batch_sampler", None), DistributedSampler):
-            from rnnkit.errors import InvalidArgumentError
             raise InvalidArgumentError.for_argument(
                 "train_data", "a DataLoader with a DistributedSampler", "the whole data set on every rank",
                 "The trainer gives each rank its part of every batch itself: use an ordinary sampler "
@@ -113,8 +116,6 @@ class Context:
         """``(batch, n)``: batch ``i`` (``i < max_steps``) of ``data`` for rank ``i % world_size``
         (``n`` None: its rows count); for stream data (a carried state) this rank's streams of
         every window, ``n`` the rows it stands for (see :class:`_TrainShards`)."""
-        from rnnkit.data.streams import StreamBatches
-        from rnnkit.data.windows import WindowBatches
         if isinstance(data, StreamBatches) or getattr(data, "carries_state", False):
             shards = itertools.islice(_TrainShards(data, self, count), max_steps)
             return ((b, n) for b, _, n in shards if n)
@@ -164,7 +165,6 @@ class _TrainShards:
         return split_sizes(n, self.ctx.world_size, self.ctx.rank)
 
     def __iter__(self):
-        from rnnkit.data.windows import WindowBatches
         w, data = self.ctx.world_size, self.data
         if isinstance(data, WindowBatches):          # gather only this rank's windows
             order = data.order()
@@ -179,7 +179,6 @@ class _TrainShards:
                     yield data.windows.get_batch(idx[:1]), 0.0, 0
             return
         for batch in data:
-            from rnnkit.training.steps import split_batch
             x, y = split_batch(batch)
             n = y.shape[0]
             lo, hi = self._part(n)
@@ -226,8 +225,6 @@ def context(device: torch.device | str = "cpu") -> Context | None:
 def restore_rank_rng(ctx: Context | None, state: dict, path, generator) -> None:
     """On resume: refuse a checkpoint written by another number of processes (its RNG streams
     and float rounding would not continue), and give each rank back its own RNG state."""
-    from rnnkit.errors import CheckpointError
-    from rnnkit.training.rng import restore_rng_state
     saved, now = state.get("world_size", 1), 1 if ctx is None else ctx.world_size
     if saved != now:
         how = lambda k: "one process" if k == 1 else f"torchrun --nproc_per_node {k} (world size {k})"
@@ -251,7 +248,6 @@ def extra_states(model: torch.nn.Module) -> dict:
 def restore_rank_extra_state(ctx: Context | None, state: dict, path, model: torch.nn.Module) -> None:
     """On resume under torchrun: give this rank's model back its own extra state (the
     checkpoint's ``model`` holds rank 0's)."""
-    from rnnkit.errors import CheckpointError
     if ctx is None or not extra_states(model):
         return
     ranks = state.get("extra_state_ranks")

@@ -33,8 +33,10 @@ import os
 import time
 from pathlib import Path
 
+from rnnkit import _io
 from rnnkit.errors import CheckpointError
 from rnnkit.training.run_lock import LOCK   # the write lock: not a run file, never checksummed
+from rnnkit.training import run_lock
 
 __all__ = ["MANIFEST", "claim", "is_run_dir", "has_content", "run_root", "verify", "file_sha256", "record_pending",
            "record_done", "unclaimed"]
@@ -97,9 +99,8 @@ def _plain(name: str) -> bool:
 
 
 def _write(run_dir: Path, data: dict) -> None:
-    from rnnkit.training.checkpoint import atomic_write_bytes
     text = json.dumps(data, indent=2, sort_keys=True) + "\n"
-    atomic_write_bytes(Path(run_dir) / MANIFEST, text.encode("utf-8"))
+    _io.atomic_write_bytes(Path(run_dir) / MANIFEST, text.encode("utf-8"))
 
 
 def claim(run_dir) -> None:
@@ -195,7 +196,6 @@ def _replaced_meanwhile(run_dir: Path, name: str, path: Path, seconds: float = 2
     """True when ``path`` matches the manifest read again. A writer (another process, holding the
     run's lock) may replace the file between the reads of the manifest and of the file: both are
     read again while it holds the lock (up to ``seconds``), and once more when no one writes."""
-    from rnnkit.training import run_lock
     deadline = time.monotonic() + seconds
     while True:
         writing = run_lock.locked_elsewhere(run_dir)   # before the look: a writer ending after it gets one more

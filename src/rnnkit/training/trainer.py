@@ -42,6 +42,7 @@ from rnnkit.training.losses import make_loss
 from rnnkit.training.metrics import accuracy, get_metric
 from rnnkit.training.progress import format_epoch, print_line, progress_bar, stdout_is_tty
 from rnnkit.training.rng import capture_rng_state, restore_rng_state, seed_everything
+from rnnkit.training.plots import plot_history
 
 __all__ = ["Trainer", "fit"]
 
@@ -349,8 +350,6 @@ class Trainer:
         if self._out is not None:
             save_weights(self._path("model.safetensors"), self.model)
             if self.history.rows:
-                from rnnkit.training.plots import plot_history
-
                 loss = self.config.loss if isinstance(self.config.loss, str) else "loss"
                 plot_history(self._path("loss.png"), self.history, loss_label=f"loss ({loss})",
                              title=self.run_dir.name)

@@ -17,7 +17,7 @@ import torch
 from rnnkit.cli import main
 from rnnkit.export.streaming import Streamer
 from rnnkit.load import load_predictor
-from rnnkit.recipes.forecast import prepare
+from rnnkit.tasks.forecast import prepare
 
 from tests.recipes.cli_helpers import TINY, _csv
 

@@ -11,34 +11,11 @@ from __future__ import annotations
 import argparse
 
 from rnnkit.data.times import parse_duration
-from rnnkit.errors import InvalidArgumentError
-from rnnkit.tasks.options import add_options, add_run_arguments, config_from_args
+from rnnkit.errors import InvalidArgumentError, CheckpointError
+from rnnkit.tasks.forecast import ForecastJob, check_windows
+from rnnkit.tasks.options import add_options, add_run_arguments, config_from_args, names_arg
 
 JENA_TARGET = "T (degC)"
-
-
-def split_arg(text: str):
-    """``"0.7,0.15,0.15"`` -> fractions; ``"2013-09-01,2013-11-01"`` -> dates."""
-    parts = [p.strip() for p in text.split(",")]
-    try:
-        return tuple(float(p) for p in parts)
-    except ValueError:
-        return tuple(parts)
-
-
-def names_arg(text: str) -> list[str]:
-    return [c.strip() for c in text.split(",") if c.strip()]
-
-
-def aggregations_arg(text: str) -> dict:
-    """``"precip=sum,wind_speed=max"`` -> ``{"precip": "sum", "wind_speed": "max"}``."""
-    out = {}
-    for part in names_arg(text):
-        col, sep, fn = part.partition("=")
-        if not sep or not col.strip() or not fn.strip():
-            raise argparse.ArgumentTypeError(f"expected COLUMN=FUNCTION pairs like precip=sum, got {part!r}")
-        out[col.strip()] = fn.strip()
-    return out
 
 
 DATA_TITLE = "data (default: the embedded 2013 New York airport weather, temp in °F)"
@@ -47,15 +24,14 @@ GROUPS = {"data": DATA_TITLE, "windows": "windows (in rows)", "model": "model", 
 
 def add_data_arguments(p: argparse.ArgumentParser, split_default=(0.7, 0.15, 0.15)) -> None:
     """The data options: embedded weather (default), ``--csv`` or ``--jena``, and their preparation
-    (the ``data`` fields of :class:`~rnnkit.recipes.forecast.ForecastJob`)."""
-    from rnnkit.recipes.forecast import ForecastJob
+    (the ``data`` fields of :class:`~rnnkit.tasks.forecast.ForecastJob`)."""
     # --target has no fixed default: it depends on the source (temp, or T (degC) with --jena)
     add_options(p, ForecastJob, only_groups=("data",), groups=GROUPS,
                 defaults={"split": tuple(split_default), "target": None})
 
 
 def data_fields(args: argparse.Namespace) -> dict:
-    """The :class:`~rnnkit.recipes.forecast.ForecastJob` fields of the data options, checked."""
+    """The :class:`~rnnkit.tasks.forecast.ForecastJob` fields of the data options, checked."""
     if args.csv and args.jena:
         raise InvalidArgumentError.for_argument("--jena", args.jena, "no --csv beside it",
                                                 "Pass either --csv FILE or --jena PATH_OR_URL.")
@@ -96,16 +72,14 @@ def data_fields(args: argparse.Namespace) -> dict:
 
 def add_forecast_arguments(p: argparse.ArgumentParser) -> None:
     """Every option of ``rnnkit forecast``: data, windows, model, training; each generated from its
-    :class:`~rnnkit.recipes.forecast.ForecastJob` field (name, type, default and help defined once)."""
-    from rnnkit.recipes.forecast import ForecastJob
+    :class:`~rnnkit.tasks.forecast.ForecastJob` field (name, type, default and help defined once)."""
     add_data_arguments(p)
     add_options(p, ForecastJob, only_groups=("windows", "model", "training"), groups=GROUPS)
     add_run_arguments(p)
 
 
 def forecast_job(args: argparse.Namespace):
-    """The :class:`~rnnkit.recipes.forecast.ForecastJob` of parsed forecast options."""
-    from rnnkit.recipes.forecast import ForecastJob
+    """The :class:`~rnnkit.tasks.forecast.ForecastJob` of parsed forecast options."""
     if args.resume and not args.out:
         raise InvalidArgumentError.for_argument("--out", None, "the run directory to resume",
                                                 "Pass --out DIR of the interrupted run with --resume.")
@@ -128,12 +102,12 @@ class _ConfigParser(argparse.ArgumentParser):
 
 
 def job_from_config(fields: dict, where: str = "config.json"):
-    """The :class:`~rnnkit.recipes.forecast.ForecastJob` of a run's ``config.json`` "job" dict,
+    """The :class:`~rnnkit.tasks.forecast.ForecastJob` of a run's ``config.json`` "job" dict,
     checked exactly like command-line input: every field is turned back into its option and
     parsed by the same parser and the same checks as ``rnnkit forecast`` (a run directory is
     data, not trust). Errors are :class:`~rnnkit.errors.CheckpointError` naming ``where``.
 
-        >>> from rnnkit.recipes.forecast import ForecastJob
+        >>> from rnnkit.tasks.forecast import ForecastJob
         >>> job_from_config(ForecastJob(units=8, stations=["JFK"]).to_dict()).units
         8
         >>> job_from_config({"units": "8; rm -rf ~"})
@@ -141,7 +115,6 @@ def job_from_config(fields: dict, where: str = "config.json"):
         ...
         rnnkit.errors.CheckpointError: config.json: the job field `units` is not valid as rnnkit forecast input: argument --units: invalid int value: '8; rm -rf ~'...
     """
-    from rnnkit.errors import CheckpointError
 
     if not isinstance(fields, dict):
         raise CheckpointError(f"{where}: 'job' is {type(fields).__name__}, not an object of job fields. "
@@ -167,7 +140,6 @@ def job_from_config(fields: dict, where: str = "config.json"):
             argv.append(flag if value else action.option_strings[1])
             continue
         argv.append(f"{flag}={_as_option_text(name, value, where)}")
-    from rnnkit.recipes.forecast import check_windows
     try:
         args = parser.parse_args(argv)
         job = forecast_job(args)
@@ -204,7 +176,6 @@ def _as_option_text(name: str, value, where: str) -> str:
 
 
 def _bad(where: str, name, value, why: str):
-    from rnnkit.errors import CheckpointError
     shown = repr(value)
     shown = shown if len(shown) <= 80 else shown[:77] + "..."
     why = why if len(why) <= 300 else why[:297] + "..."      # argparse's message quotes the value whole

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from rnnkit.errors import InvalidArgumentError
+from rnnkit.models.forecaster import streamable
 
 __all__ = ["StatefulBatches"]
 
@@ -47,7 +48,6 @@ class StatefulBatches:
         self.lookback, self.delay, self.batch_size = lookback, delay, batch_size
         self.model = model
         if model is not None:
-            from rnnkit.export.streaming import streamable
             streamable(model)
             model.body.stateful = True
         self.plan = []          # per segment: (begin, windows per stream)

@@ -5,7 +5,7 @@ The run's ``config.json`` rebuilds the job, the model and the scaler fitted at t
 columns) is prepared exactly as in training, with the saved scaler, and each series' last
 ``lookback`` rows give one forecast of the next ``horizon`` targets, ``delay`` rows ahead.
 
-    >>> import tempfile, rnnkit.recipes.forecast as f
+    >>> import tempfile, rnnkit.tasks.forecast as f
     >>> with tempfile.TemporaryDirectory() as d:
     ...     _ = f.run_forecast(f.ForecastJob(stations=["JFK"], epochs=1, units=4, steps_per_epoch=1,
     ...                                      quiet=True, out=d + "/run"))
@@ -29,24 +29,25 @@ from rnnkit.data.weather import load_stations
 from rnnkit.errors import CheckpointError, InvalidArgumentError, RnnkitError
 from rnnkit.models import Forecaster, ForecasterConfig
 from rnnkit.training.quantile_metrics import point_forecast
-from rnnkit.recipes.arguments import job_from_config
-from rnnkit.recipes.forecast import ForecastJob, is_remote, prepare, time_step
-from rnnkit.training import load_run, manifest
+from rnnkit.tasks.forecast_options import job_from_config
+from rnnkit.tasks.forecast import ForecastJob, is_remote, prepare, time_step
+from rnnkit.training import load_run
 from rnnkit.training.manifest import file_sha256
+from rnnkit.data.scaling import Scaler
 
 
 def load_forecaster(run_dir) -> tuple[Forecaster, ForecastJob, dict]:
     """The trained model (eval mode), its job and the run's config dict.
 
     A run directory is data, not trust: its job is checked exactly like ``rnnkit forecast``
-    options (:func:`~rnnkit.recipes.arguments.job_from_config`), and the model is the one that
+    options (:func:`~rnnkit.tasks.forecast_options.job_from_config`), and the model is the one that
     job builds (a config.json whose model differs from its job is refused), so nothing larger
     than the command line allows is allocated.
     """
     run = load_run(run_dir)
     cfg = run["config"]
     where = f"{Path(run_dir) / 'config.json'}"
-    if not isinstance(cfg, dict) or "job" not in cfg or "model" not in cfg:
+    if not isinstance(cfg, dict) or "job" not in cfg or "model" not in cfg or cfg.get("task", "forecast") != "forecast":
         raise CheckpointError(f"{run_dir} is not a forecasting run (config.json has no 'job'/'model').")
     job = job_from_config(cfg["job"], where)
     model_cfg = cfg["model"]
@@ -74,7 +75,6 @@ def load_forecaster(run_dir) -> tuple[Forecaster, ForecastJob, dict]:
 
 def _check_data_fields(cfg: dict, where: str) -> None:
     """The saved scalers and the data source have the types rnnkit writes (else CheckpointError)."""
-    from rnnkit.data.scaling import Scaler
     data, source = cfg.get("data"), cfg.get("source", {})
     try:
         Scaler.from_dict(data["scaler"])
@@ -156,44 +156,6 @@ def _own_data(job: ForecastJob, source: dict) -> ForecastJob:
 
 def _duration(seconds: float) -> str:
     return str(pd.Timedelta(seconds=seconds)).replace("0 days ", "")
-
-
-def check_output(path, run_dir=None, force: bool = False) -> Path:
-    """Where ``rnnkit predict --output PATH`` may write: never into a run directory (``run_dir``
-    or any directory with an rnnkit manifest, so its files, e.g. ``model.safetensors``, are never
-    overwritten), over another existing file only with ``force``, only into an existing folder. Checked before anything is computed.
-
-        >>> import tempfile, os
-        >>> d = tempfile.mkdtemp()
-        >>> check_output(os.path.join(d, "p.csv")).name
-        'p.csv'
-        >>> check_output(os.path.join(d, "missing", "p.csv"))
-        Traceback (most recent call last):
-        ...
-        rnnkit.errors.InvalidArgumentError: Received an invalid value for argument `--output`, ...
-    """
-    p = Path(path)
-    if p.is_dir():
-        raise InvalidArgumentError.for_argument("--output", str(p), "a CSV file name, not a directory",
-                                                f"Pass e.g. --output {p / 'forecast.csv'}.")
-    if not p.parent.is_dir():
-        raise InvalidArgumentError.for_argument(
-            "--output", str(p), "a file in an existing folder",
-            f"The folder {p.parent} does not exist: create it first, or choose another --output.")
-    resolved = p.resolve()
-    runs = [a for a in resolved.parents if manifest.is_run_dir(a)]
-    if run_dir is not None and Path(run_dir).resolve() in resolved.parents:
-        runs.append(Path(run_dir).resolve())
-    if runs:
-        raise InvalidArgumentError.for_argument(
-            "--output", str(p), "a file outside run directories",
-            f"{p} is inside the run directory {runs[0]}, and rnnkit never changes a run's files "
-            "(--force does not apply). Write the forecasts elsewhere, e.g. --output forecast.csv.")
-    if p.exists():
-        if not force:
-            raise InvalidArgumentError.for_argument(
-                "--output", str(p), "a new file", "It exists: pass --force to overwrite it, or choose another name.")
-    return p
 
 
 def forecast_from_run(run_dir, csv: str | None = None) -> pd.DataFrame:

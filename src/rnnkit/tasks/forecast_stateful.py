@@ -15,7 +15,7 @@ mean width of each central interval over the ordinary test windows, and ``rnnkit
 prints the quantiles. ``rnnkit predict --follow`` starts a ``--stateful`` run's streamer from
 the whole followed file (the state the model was trained to carry) instead of its last window.
 
-    >>> from rnnkit.recipes.forecast import ForecastJob
+    >>> from rnnkit.tasks.forecast import ForecastJob
     >>> check_stateful(ForecastJob(stateful=True, cell="dense"))
     Traceback (most recent call last):
     ...
@@ -26,6 +26,8 @@ from __future__ import annotations
 import numpy as np
 
 from rnnkit.errors import DataError, InvalidArgumentError
+from rnnkit.tasks.stateful_batches import StatefulBatches
+from rnnkit.training import distributed
 
 __all__ = ["check_stateful", "stateful_batches", "end_stateful"]
 
@@ -34,7 +36,6 @@ def check_stateful(job) -> None:
     """Refuse the options ``--stateful`` cannot train, each with its own one-paragraph reason."""
     if not job.stateful:
         return
-    from rnnkit.training import distributed
     why = (f"--cell {job.cell} has no recurrent state to carry; use --cell gru, lstm or rnn"
            if job.cell not in ("gru", "lstm", "rnn") else
            "--bidirectional reads each window backwards too, and a carried state runs forwards only; "
@@ -71,11 +72,10 @@ def _max_streams(segments, lookback: int, delay: int) -> int:
 
 
 def stateful_batches(job, prepared, model):
-    """``(train, val)`` :class:`~rnnkit.export.streaming.StatefulBatches` of ``prepared``'s parts
+    """``(train, val)`` :class:`~rnnkit.tasks.stateful_batches.StatefulBatches` of ``prepared``'s parts
     for ``model`` (its body switched to ``stateful``). Train uses ``--batch-size`` streams; val
     one stream per segment, the state carried through all of it, as a streamer started at the
     beginning of the val part carries it (a few hundred forward calls of one window at most)."""
-    from rnnkit.export.streaming import StatefulBatches
     x, target = _inputs(prepared), prepared.data[:, prepared.target_index]
     kw = dict(lookback=job.lookback, delay=job.delay, model=model)
     most = _max_streams(prepared.parts["train"], job.lookback, job.delay)

@@ -187,7 +187,7 @@ def test_seq2seq_and_resampling_with_aggregation(tmp_path, capsys):
                  "--delay", "1", "--quiet", "--out", str(out)]) == 0
     data = json.loads((out / "config.json").read_text())
     assert data["model"]["seq2seq"] is True and data["job"]["agg"] == {"rain": "sum"}
-    from rnnkit.recipes.predict import load_forecaster
+    from rnnkit.tasks.forecast_predict import load_forecaster
     model, job, _ = load_forecaster(out)
     import torch
     assert model(torch.zeros(2, 8, model.config.n_features)).shape == (2, 8, 1)

