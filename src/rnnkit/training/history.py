@@ -87,10 +87,16 @@ class History:
 
 def read_history_csv(path) -> list[dict]:
     """Read a ``history.csv`` back into rows of floats (``epoch`` as int, ``stop`` as text: the
-    reason training stopped after that epoch, empty before)."""
-    with open(path, newline="") as f:
-        rows = []
-        for r in csv.DictReader(f):
-            rows.append({k: (v if k in TEXT_COLUMNS else int(v) if k == "epoch" else float(v) if v != "" else math.nan)
-                         for k, v in r.items()})
-        return rows
+    reason training stopped after that epoch, empty before). A file that is not one rnnkit wrote
+    raises :class:`~rnnkit.errors.CheckpointError` naming it."""
+    from rnnkit.errors import CheckpointError
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = []
+            for r in csv.DictReader(f):
+                rows.append({k: (v if k in TEXT_COLUMNS else int(v) if k == "epoch" else float(v) if v != "" else math.nan)
+                             for k, v in r.items()})
+            return rows
+    except (ValueError, TypeError, AttributeError, csv.Error) as e:   # not UTF-8, not numbers, ragged rows
+        raise CheckpointError(f"{path} is not a history.csv rnnkit wrote ({type(e).__name__}: {str(e)[:120]}). "
+                              "The run directory is damaged: retrain it, or use another run.") from None
