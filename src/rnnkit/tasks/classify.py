@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rnnkit.data._checks import shown
 from rnnkit.errors import CheckpointError, InvalidArgumentError
 from rnnkit.models.classifier import CELLS, ClassifierConfig, SequenceClassifier
 from rnnkit.tasks.classify_data import PARTS, check_split
@@ -373,13 +374,14 @@ def load_classifier(run_dir):
         expected = job.model_config(len(data["classes"]), len(encoder.vocabulary) if encoder else 0,
                                     0 if encoder else int(data.get("n_features") or 0))
         expected = dataclasses.replace(expected, embedding_dim=model_cfg.get("embedding_dim"))
-    except (InvalidArgumentError, TypeError) as e:
-        raise CheckpointError(f"{where}: the model does not fit its data ({e}).") from None
+    except (InvalidArgumentError, TypeError, ValueError) as e:     # ValueError: n_features ":"
+        raise CheckpointError(f"{where}: the model does not fit its data ({str(e)[:200]}).") from None
     expected = expected.to_dict()
     model_cfg = {"wide_buckets": 0, **model_cfg}     # runs from before the wide part have no bag
     differ = sorted(k for k in set(expected) | set(model_cfg) if expected.get(k) != model_cfg.get(k))
     if differ:
-        raise CheckpointError(f"{where}: the model ({', '.join(f'{k}={model_cfg.get(k)!r}' for k in differ[:4])}) is "
+        described = ", ".join(f"{k[:40]}={shown(model_cfg.get(k))}" for k in differ[:4])
+        raise CheckpointError(f"{where}: the model ({described}) is "
                               "not the one its job builds. The run directory was edited or not written by rnnkit "
                               "classify; retrain it.")
     model_c = ClassifierConfig.from_dict(model_cfg)

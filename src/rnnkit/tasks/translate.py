@@ -396,7 +396,7 @@ def load_translator(run_dir):
     saved = cfg["model"]
     differ = sorted(k for k in set(expected) | set(saved) if expected.get(k) != saved.get(k))
     if differ:
-        shown = ", ".join(f"{k}={saved.get(k)!r}" for k in differ[:4])
+        shown = ", ".join(f"{k[:40]}={repr(saved.get(k))[:40]}" for k in differ[:4])   # values may be huge
         raise CheckpointError(f"{where}: the model ({shown}) "
                               "is not the one its job builds. The run directory was edited; retrain it.")
     model = Seq2Seq(Seq2SeqConfig(**expected))
