@@ -99,7 +99,7 @@ class Predictor:
         features: the model's input columns, in order (the data columns, then the static ones).
         data_features: the data columns (``scaler.columns``); ``static_features``: the rest.
         target: the target column; ``lookback``, ``step``, ``delay``, ``horizon`` as in training.
-        scaler, static_scaler: the :class:`~rnnkit.data.Scaler` fitted at training time.
+        scaler: the :class:`~rnnkit.data.Scaler` fitted at training time; ``static_scaler``: the static columns' one.
     """
 
     def __init__(self, run_dir):
@@ -117,7 +117,7 @@ class Predictor:
         self.n_steps = self.lookback // self.step
 
     def scale(self, rows, static=None) -> np.ndarray:
-        """Raw rows (a DataFrame with :attr:`data_features` columns, any order, extra columns
+        """Raw rows (a DataFrame with ``data_features`` columns, any order, extra columns
         ignored) -> the model's scaled float32 input rows (``len(rows)``, ``len(features)``)."""
         if not isinstance(rows, pd.DataFrame):
             raise InvalidArgumentError.for_argument("rows", type(rows).__name__, "a pandas DataFrame",

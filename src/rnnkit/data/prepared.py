@@ -59,7 +59,7 @@ class PreparedSeries:
             over all series (see :func:`rnnkit.data.series.clean_series`).
         times: the timestamps of every row of ``data``.
         scaler: the :class:`Scaler` fitted on the training rows.
-        static, static_names: ``(n_series, n_static)`` standardised static features, or None.
+        static: ``(n_series, n_static)`` standardised static features, or None; ``static_names`` their names.
         config: the preparation arguments (JSON-able), for :meth:`to_dict`.
     """
 
@@ -198,10 +198,12 @@ def prepare_series(source, *, time: str, target: str, features: Sequence[str] | 
                    static_scaler: Scaler | dict | None = None) -> PreparedSeries:
     """Clean, encode, split and scale a table of time series for forecasting.
 
-    Arguments (see :func:`rnnkit.data.series.clean_series` for the cleaning ones):
-        source, time, target, features, group, angles, resample, agg, nan, duplicates,
-        time_format, dayfirst, time_unit, encoding, na_values, max_gap: as in ``clean_series``
-            (``max_gap`` cuts series into segments at longer gaps; windows never cross them).
+    The cleaning arguments ``source``, ``time``, ``target``, ``features``, ``group``, ``angles``,
+    ``resample``, ``agg``, ``nan``, ``duplicates``, ``time_format``, ``dayfirst``, ``time_unit``,
+    ``encoding``, ``na_values`` and ``max_gap`` are those of :func:`rnnkit.data.series.clean_series`
+    (``max_gap`` cuts series into segments at longer gaps; windows never cross them).
+
+    Args:
         time_features: periods for sin/cos time features (``"day"``, ``"year"``); ``()`` for none.
         split: fractions ``(train, val[, test])`` of each series, or dates ``(val_start, test_start)``.
         static: optional per-series constants, a DataFrame or ``{group: {name: value}}`` indexed

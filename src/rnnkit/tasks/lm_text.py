@@ -1,13 +1,13 @@
 """Text <-> token ids for the language models at three levels, saved in the run directory.
 
-=========  ==========================================================  ====================
-level      tokens                                                      vocabulary file
-=========  ==========================================================  ====================
-``char``   every character (case and white space kept)                 ``vocabulary.json``
-``word``   :func:`rnnkit.data.tokenize.word_tokens` with punctuation    ``vocabulary.json``
+=========  ============================================================================  ====================
+level      tokens                                                                        vocabulary file
+=========  ============================================================================  ====================
+``char``   every character (case and white space kept)                                   ``vocabulary.json``
+``word``   :func:`rnnkit.data.tokenize.word_tokens` with punctuation                      ``vocabulary.json``
            kept as tokens (lower-cased unless ``lower=False``)
-``bpe``    byte-level BPE trained with ``tokenizers`` (:mod:`~rnnkit.data.bpe`)  ``tokenizer.json``
-=========  ==========================================================  ====================
+``bpe``    byte-level BPE trained with ``tokenizers`` (:mod:`~rnnkit.data.bpe`)          ``tokenizer.json``
+=========  ============================================================================  ====================
 
 The vocabulary comes from the training text only (:class:`rnnkit.data.vocabulary.Vocabulary`,
 ``[PAD]`` 0 and ``[UNK]`` 1 first). Out-of-vocabulary input: a character never seen in

@@ -31,12 +31,12 @@ class StatefulBatches:
         segments: ``[(begin, end)]`` row ranges that windows never cross (default: all rows).
         model: the Forecaster being trained (its body is switched to ``stateful``).
 
-        >>> import numpy as np
-        >>> b = StatefulBatches(np.arange(40.0)[:, None], np.arange(40.0), lookback=4, delay=1, batch_size=2)
-        >>> [x[:, :, 0].tolist() for x, _ in b][:2]
-        [[[0.0, 1.0, 2.0, 3.0], [16.0, 17.0, 18.0, 19.0]], [[4.0, 5.0, 6.0, 7.0], [20.0, 21.0, 22.0, 23.0]]]
-        >>> next(iter(b))[1][0, :, 0].tolist()          # the row delay=1 after each input row
-        [1.0, 2.0, 3.0, 4.0]
+    >>> import numpy as np
+    >>> b = StatefulBatches(np.arange(40.0)[:, None], np.arange(40.0), lookback=4, delay=1, batch_size=2)
+    >>> [x[:, :, 0].tolist() for x, _ in b][:2]
+    [[[0.0, 1.0, 2.0, 3.0], [16.0, 17.0, 18.0, 19.0]], [[4.0, 5.0, 6.0, 7.0], [20.0, 21.0, 22.0, 23.0]]]
+    >>> next(iter(b))[1][0, :, 0].tolist()          # the row delay=1 after each input row
+    [1.0, 2.0, 3.0, 4.0]
     """
 
     def __init__(self, data, target, *, lookback: int, delay: int, batch_size: int, segments=None, model=None):

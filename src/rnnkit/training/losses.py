@@ -1,16 +1,16 @@
 """Loss functions by name, for :class:`rnnkit.training.Trainer`.
 
-=================  =====================================================  ==================
-name               torch loss                                             targets
-=================  =====================================================  ==================
-``mae`` / ``l1``   ``nn.L1Loss``                                          like predictions
-``mse``            ``nn.MSELoss``                                         like predictions
-``huber``          ``nn.HuberLoss(delta=huber_delta)``                    like predictions
-``bce``            ``nn.BCELoss`` (predictions are probabilities)         0/1 floats
-``bce_logits``     ``nn.BCEWithLogitsLoss`` (predictions are logits)      0/1 floats
-``cross_entropy``  ``nn.CrossEntropyLoss(ignore_index=...)`` over logits  integer class ids
-``pinball``        :class:`PinballLoss` (quantile loss), default 0.1/0.5/0.9  predictions + a quantile axis
-=================  =====================================================  ==================
+=================  ==========================================================  ==============================
+name               torch loss                                                  targets
+=================  ==========================================================  ==============================
+``mae`` / ``l1``   ``nn.L1Loss``                                               like predictions
+``mse``            ``nn.MSELoss``                                              like predictions
+``huber``          ``nn.HuberLoss(delta=huber_delta)``                         like predictions
+``bce``            ``nn.BCELoss`` (predictions are probabilities)              0/1 floats
+``bce_logits``     ``nn.BCEWithLogitsLoss`` (predictions are logits)           0/1 floats
+``cross_entropy``  ``nn.CrossEntropyLoss(ignore_index=...)`` over logits       integer class ids
+``pinball``        :class:`PinballLoss` (quantile loss), default 0.1/0.5/0.9   predictions + a quantile axis
+=================  ==========================================================  ==============================
 
 For ``cross_entropy`` the class axis is the LAST axis of the predictions, as a model emits it:
 ``(batch, classes)`` with targets ``(batch,)``, or ``(batch, time, classes)`` with targets
