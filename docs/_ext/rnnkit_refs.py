@@ -33,6 +33,11 @@ def _find(path, module=None, cls=None):
     return None, None
 
 
+def _private(dotted):
+    """``rnnkit._io.x``: a name with a part that starts with ``_`` is not documented on purpose."""
+    return any(part.startswith("_") and not part.startswith("__") for part in dotted.split("."))
+
+
 def canonical(obj, owner):
     """Where ``obj`` is defined (``module.Qual.name``); None for a constant, which has no name of its own."""
     if inspect.ismodule(obj):
@@ -59,8 +64,8 @@ def _missing_reference(app, env, node, contnode):
         full, role = getattr(owner, "__name__", None), "mod"
         if not full:
             return None
-    if not full.startswith("rnnkit"):
-        return contnode                # another project's object (torch, the standard library)
+    if not full.startswith("rnnkit") or _private(full):
+        return contnode                # another project's object, or a private one of rnnkit (no page)
     if full == target and role == node["reftype"]:
         return None
     node["_rnnkit_retry"] = True
