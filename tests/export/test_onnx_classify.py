@@ -44,10 +44,15 @@ def _batches(gen, model_input, sizes=((1, 1), (6, 11), (4, 3), (3, 30), (5, 57))
     dict(n_classes=4, n_features=3, cell="gru", conv_filters=4, conv_kernel=3, pool_size=2, layers=2),
     dict(n_classes=2, vocab_size=30, cell="lstm", conv_filters=4, conv_kernel=5, pool_size=3, bidirectional=True),
     dict(n_classes=3, n_features=3, cell="conv", layers=3, conv_kernel=2, pool_size=3, pooling="mean"),
-    dict(n_classes=2, n_features=3, cell="rnn", pooling="max")])
+    dict(n_classes=2, n_features=3, cell="rnn", pooling="max"),
+    dict(n_classes=2, vocab_size=30, cell="gru", bidirectional=True, pooling="max", wide_buckets=64),
+    dict(n_classes=3, vocab_size=30, cell="gru", wide_buckets=16)])
 def test_classifier_parity_with_onnxruntime(config, tmp_path):
     torch.manual_seed(0)
     model = SequenceClassifier(ClassifierConfig(embedding_dim=6, units=5, **config)).eval()
+    if model.wide is not None:          # the n-gram bag starts at zero: give it weights to export
+        with torch.no_grad():
+            model.wide.weight.weight.normal_(0, 0.1)
     sess = _session(export_classifier(model, tmp_path / "c.onnx"))
     assert [(i.name, i.type) for i in sess.get_inputs()] == [
         ("x", "tensor(int64)" if model.embedding is not None else "tensor(float)"), ("lengths", "tensor(int64)")]
