@@ -56,6 +56,14 @@ def _check_run(p) -> None:
             f"--follow cannot use it: {why}. Use rnnkit predict --csv FILE on the grown file instead.")
 
 
+def _utf8(line: bytes, lineno: int) -> str:
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DataError(f"Line {lineno} of the followed file is not UTF-8 (byte {e.start} of the line). Append "
+                        "UTF-8 text rows.") from None
+
+
 class _Rows:
     """Turns appended CSV lines into the model's raw feature rows (time features computed)."""
 
@@ -71,7 +79,10 @@ class _Rows:
         self.time_format, self.dayfirst = job.time_format, job.dayfirst
 
     def parse(self, line: str, lineno: int) -> tuple[pd.Timestamp, dict]:
-        fields = next(csv.reader([line]))
+        try:
+            fields = next(csv.reader([line]))
+        except csv.Error as e:          # a NUL byte, an unterminated quote, a 128 kB field
+            raise DataError(f"Line {lineno} of the followed file is not a CSV row ({e}).") from None
         if len(fields) != len(self.header):
             raise DataError(f"Line {lineno} of the followed file has {len(fields)} fields, the header {len(self.header)}.")
         rec = dict(zip(self.header, fields))
@@ -115,11 +126,17 @@ def follow(run_dir, path, poll: float = 0.5, *, max_rows: int | None = None, idl
         raise InvalidArgumentError.for_argument("--follow", str(path), "an existing CSV file")
     raw = path.read_bytes()
     end = raw.rfind(b"\n") + 1                     # complete lines only; a partial last line waits
-    text = raw[:end].decode("utf-8")
-    header_line = text.split("\n", 1)[0]
-    header = next(csv.reader([header_line]))
+    try:    # ValueError: not UTF-8 (UnicodeDecodeError), ragged or empty (pandas' ParserError, EmptyDataError)
+        text = raw[:end].decode("utf-8")
+        header_line = text.split("\n", 1)[0]
+        header = next(csv.reader([header_line]))
+        table = pd.read_csv(io.StringIO(text))
+    except (ValueError, csv.Error, StopIteration) as e:
+        raise DataError(f"The followed file {path} is not a UTF-8 CSV with a header line and complete rows "
+                        f"({type(e).__name__}: {str(e)[:150]}). Follow the CSV file the training data came "
+                        "from, with the same columns.") from None
     rows = _Rows(p, header)
-    prepared = _prepare_for_prediction(p.job, p.config, pd.read_csv(io.StringIO(text)))
+    prepared = _prepare_for_prediction(p.job, p.config, table)
     a, b = prepared.last_segments()[0]
     if b - a < p.lookback:
         raise DataError(f"The followed file has {b - a} usable rows; the model needs {p.lookback} to start.")
@@ -158,7 +175,7 @@ def follow(run_dir, path, poll: float = 0.5, *, max_rows: int | None = None, idl
             raise DataError(f"The followed file {path} shrank from {offset} to {size} bytes: it was truncated or "
                             "replaced. Start rnnkit predict --follow again on the new file.")
         with path.open("rb") as f:
-            first = f.readline().decode("utf-8").rstrip("\r\n")
+            first = _utf8(f.readline(), 1).rstrip("\r\n")
             if first != header_line.rstrip("\r"):
                 raise DataError(f"The header of the followed file {path} changed from {header_line!r} to {first!r}; "
                                 "its columns no longer mean what the model was trained on. Start again with a file "
@@ -173,7 +190,7 @@ def follow(run_dir, path, poll: float = 0.5, *, max_rows: int | None = None, idl
         *lines, pending = pending.split(b"\n")
         for line in lines:
             lineno += 1
-            line = line.decode("utf-8").rstrip("\r")
+            line = _utf8(line, lineno).rstrip("\r")
             if not line.strip():
                 continue
             t, row = rows.parse(line, lineno)
