@@ -118,6 +118,14 @@ def speaks() -> bool:
         return True
 
 
+def check_seed(seed) -> None:
+    """Every command's ``--seed``: one range that numpy, scikit-learn (2**32) and torch all take."""
+    if seed is not None and not 0 <= seed < 2**32:
+        from rnnkit.errors import InvalidArgumentError
+        raise InvalidArgumentError.for_argument("--seed", seed, "an integer in [0, 4294967295]",
+                                                "It seeds numpy, scikit-learn and torch, whose common range this is.")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     quiet = not speaks()
@@ -137,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_flush_denormal(True)
     try:
+        check_seed(getattr(args, "seed", None))
         return args.func(args)
     except RnnkitError as e:
         if not quiet:

@@ -97,3 +97,4 @@ def test_padded_series_and_images_are_checked(monkeypatch):
     assert pad_series(series[1:], maxlen=1000)[0].shape == (9, 3, 2)    # a cap above the longest costs nothing
     with pytest.raises(memory.MemoryBudgetError, match="--idx"):
         image_data(np.zeros((100, 28, 28), np.uint8), np.arange(100) % 2, split=(0.6, 0.2, 0.2), seed=0)
+

@@ -165,7 +165,10 @@ def _recipe_command(args) -> int:
         print("usage: rnnkit recipe NAME [options]; the recipes are:\n" + list_recipes())
         return 2
     recipe = get_recipe(args.name)
-    return recipe.run(recipe_parser(recipe).parse_args(args.args))
+    from rnnkit.cli import check_seed
+    recipe_args = recipe_parser(recipe).parse_args(args.args)
+    check_seed(getattr(recipe_args, "seed", None))      # the recipe's own --seed: as every command's
+    return recipe.run(recipe_args)
 
 
 def add_recipe_commands(sub) -> None:
