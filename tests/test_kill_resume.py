@@ -91,9 +91,12 @@ def _first_checkpoint(name: str, out: Path, proc) -> str:
             if line.startswith("trial "):
                 return _next_trial_running(out, proc)
         return ""
-    last = (out / "best" if name == "tune-final" else out) / "checkpoints" / "last.pt"
+    if name.endswith("-early"):     # the run's config.json is written, its first epoch not done
+        last = out / "config.json"
+    else:
+        last = (out / "best" if name == "tune-final" else out) / "checkpoints" / "last.pt"
     while proc.poll() is None and not last.exists():
-        time.sleep(0.005)
+        time.sleep(0.002)
     _freeze(proc)
     return str(last)
 
@@ -195,7 +198,10 @@ def _check_interrupted(name: str, argv: list[str], cut: Path) -> None:
     else:
         if name == "tune-final":
             assert len(_trials(cut)) == _option(argv, "--trials") and (cut / "best_config.json").exists()
-        assert 1 <= load_state(run / "checkpoints" / "last.pt")["epoch"] < _option(argv, "--epochs")
+        if name.endswith("-early"):
+            assert (run / "config.json").exists() and not (run / "checkpoints" / "last.pt").exists()
+        else:
+            assert 1 <= load_state(run / "checkpoints" / "last.pt")["epoch"] < _option(argv, "--epochs")
 
 
 @pytest.fixture(scope="module")
@@ -211,12 +217,16 @@ def references(commands, tmp_path_factory):
     return get
 
 
-@pytest.mark.parametrize("name", ["forecast", "classify", "tag", "lm", "translate", "tune", "tune-final"])
+@pytest.mark.parametrize("name", ["forecast", "classify", "tag", "lm", "translate", "tune", "tune-final",
+                                  "translate-early"])
 def test_kill_9_after_the_first_checkpoint_then_resume_is_byte_identical(name, commands, references, tmp_path):
-    argv = commands[name.replace("-final", "")]
+    """``tune-final``: killed in the best configuration's run; ``translate-early``: killed before
+    the first checkpoint (config.json and the vocabularies written), --resume starts the run."""
+    command = name.replace("-final", "").replace("-early", "")
+    argv = commands[command]
     cut = tmp_path / "cut"
     with _killed_after_first_checkpoint(name, argv, cut):
-        full = references(name.replace("-final", ""))   # made while the subprocess starts
+        full = references(command)          # made while the subprocess starts
     _check_interrupted(name, argv, cut)
     printed = _in_process([*argv, "--out", str(cut), "--resume"])
     a, b = _model_dir(name, full), _model_dir(name, cut)

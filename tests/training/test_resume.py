@@ -121,6 +121,25 @@ def test_in_process_interrupt_and_resume_and_early_stopped_runs_stay_stopped(tmp
     assert (tmp_path / "cut" / "model.safetensors").read_bytes() == before
 
 
+def test_interrupted_before_the_first_checkpoint_then_resume_starts_it_alike(tmp_path):
+    """Killed after config.json was written, before the first checkpoint: --resume starts the
+    run (config.json at default settings used to read as a different configuration: its
+    monitor fields were compared with a fingerprint that leaves them out at their defaults)."""
+    t, data = small_trainer(tmp_path / "full")
+    t.fit(data, data)
+
+    class Interrupted:
+        def __iter__(self):
+            raise KeyboardInterrupt
+    t, data = small_trainer(tmp_path / "cut")
+    with pytest.raises(KeyboardInterrupt):
+        t.fit(Interrupted(), data)
+    assert (tmp_path / "cut" / "config.json").exists() and not (tmp_path / "cut" / "checkpoints").exists()
+    t, data = small_trainer(tmp_path / "cut")
+    t.fit(data, data, resume=True)
+    assert_same_run(tmp_path / "full", tmp_path / "cut")
+
+
 def test_resume_with_a_different_config_names_the_difference(tmp_path):
     t, data = small_trainer(tmp_path / "run")
     t.fit(data, data)

@@ -171,7 +171,12 @@ def _name(obj: Any) -> str:
 def config_fingerprint(config: TrainConfig, run_config: dict | None = None) -> dict:
     """The settings a resumed run must share with the original: the run config plus every
     :class:`TrainConfig` field except ``epochs``, ``quiet`` and ``tensorboard``."""
-    train = {k: v for k, v in config.to_dict().items() if k not in NOT_HASHED}
+    return train_fingerprint(config.to_dict(), run_config)
+
+
+def train_fingerprint(train: dict, run_config: dict | None = None) -> dict:
+    """:func:`config_fingerprint` of a training config as a dict (e.g. ``config.json``'s ``"train"``)."""
+    train = {k: v for k, v in train.items() if k not in NOT_HASHED}
     if train.get("monitor") == "val_loss" and train.get("monitor_mode") == "min":   # as before they existed
         del train["monitor"], train["monitor_mode"]
     return json.loads(json.dumps({"run": run_config or {}, "train": train}, sort_keys=True,

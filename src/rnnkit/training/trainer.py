@@ -35,8 +35,8 @@ from rnnkit.errors import CheckpointError, DataError
 from rnnkit.training import distributed, manifest, steps, stopping
 from rnnkit.training.callbacks import Callback, EarlyStopping
 from rnnkit.training.checkpoint import atomic_write_json, load_state, save_state, save_weights
-from rnnkit.training.config import (NOT_HASHED, TrainConfig, config_fingerprint, diff_fingerprints,
-                                    fingerprint_hash)
+from rnnkit.training.config import (TrainConfig, config_fingerprint, diff_fingerprints, fingerprint_hash,
+                                    train_fingerprint)
 from rnnkit.training.history import History
 from rnnkit.training.losses import make_loss
 from rnnkit.training.metrics import accuracy, get_metric
@@ -394,11 +394,9 @@ class Trainer:
             import json
             try:
                 old = json.loads(cfg.read_text(encoding="utf-8"))
-                train = {k: v for k, v in old.pop("train").items() if k not in NOT_HASHED}
-                old_fp = json.loads(json.dumps({"run": old, "train": train}, sort_keys=True))
+                old_fp = train_fingerprint(old.pop("train"), old)    # normalised as fp is
             except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
                 old_fp = {"run": "<unreadable config.json>"}  # not a run of this configuration
-                old_fp = {"run": "<unreadable config.json>"}
             if fingerprint_hash(old_fp) != fingerprint_hash(fp):
                 diffs = diff_fingerprints(old_fp, fp)
                 raise CheckpointError(
