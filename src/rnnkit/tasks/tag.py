@@ -277,6 +277,24 @@ def format_table(test: dict, model: str = "bidirectional tagger") -> str:
     return "\n".join(lines)
 
 
+def _train_config(config: TagConfig, model: Tagger, tags: list, n_train: int):
+    """The job's training config for ``model``: the CRF's likelihood as the loss; for IOB2 tags,
+    patience and the best epoch on validation entity F1 (the loss is mostly about ``O`` tokens)."""
+    train_config = config.train_config(n_train)
+    if model.crf is not None:
+        train_config = dataclasses.replace(train_config, loss=model.loss)
+    if is_iob2(tags):
+        train_config = dataclasses.replace(train_config, metrics=("accuracy", f1_metric(model, tags)),
+                                           monitor="val_f1", monitor_mode="max")
+    return train_config
+
+
+def _chars(model: Tagger, sentences):
+    """``chars(rows, width)`` for :func:`_batches` (None when the model reads no characters)."""
+    tokens = [toks for toks, _ in sentences]
+    return (lambda idx, w: model.encode_chars([tokens[i] for i in idx], w)) if model.alphabet is not None else None
+
+
 def run_tag(config: TagConfig, sentences=None, log=print) -> dict:
     """Run the whole job; ``sentences`` replaces reading ``--conll`` (recipes). Returns
     ``{"run_dir", "val", "test"}``."""
@@ -322,19 +340,9 @@ def run_tag(config: TagConfig, sentences=None, log=print) -> dict:
            f" (by the size of the training part: {-(-len(parts['train']) // config.batch_size)} batches per epoch)"))
     run_config = {"task": "tag", "job": config.to_dict() | {"out": None, "quiet": False, "resume": False},
                   "model": cfg.to_dict(), "data": {"tags": tags, "schedule": schedule}}
-    train_config = config.train_config(len(parts["train"]))
-    if cfg.crf:
-        train_config = dataclasses.replace(train_config, loss=model.loss)
-    if is_iob2(tags):   # entities: patience and the best epoch follow validation entity F1, not the loss (mostly O)
-        train_config = dataclasses.replace(train_config, metrics=("accuracy", f1_metric(model, tags)),
-                                           monitor="val_f1", monitor_mode="max")
-    trainer = Trainer(model, train_config, run_dir, run_config=run_config)
-
-    def chars(name):
-        tokens = [toks for toks, _ in parts[name]]
-        return (lambda idx, w: model.encode_chars([tokens[i] for i in idx], w)) if cfg.chars is not None else None
-    trainer.fit(_batches(*enc["train"], config.batch_size, config.seed, chars=chars("train")),
-                _batches(*enc["val"], 256, chars=chars("val")), resume=config.resume)
+    trainer = Trainer(model, _train_config(config, model, tags, len(parts["train"])), run_dir, run_config=run_config)
+    trainer.fit(_batches(*enc["train"], config.batch_size, config.seed, chars=_chars(model, parts["train"])),
+                _batches(*enc["val"], 256, chars=_chars(model, parts["val"])), resume=config.resume)
     if not distributed.is_main():           # rank 0 alone evaluates, writes and prints the results
         distributed.finish()
         return {"run_dir": str(run_dir)}
