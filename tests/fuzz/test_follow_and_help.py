@@ -59,3 +59,12 @@ def test_libreoffice_help_pages_give_pairs_or_a_data_error(tmp_path, en, fr):
     out = outcome(read_libreoffice_pairs, tmp_path)
     if not isinstance(out, RnnkitError):
         assert out and all(a and b for a, b in out)
+
+
+@pytest.mark.parametrize("data", [SERIES.encode("utf-16"), b"time,temp,wind\n1,2\n3,4,5,6\n", b"\x00" * 40, b"",
+                                  SERIES.replace("10.000", "inf").encode()])
+def test_cli_follow_of_a_bad_file_exits_2(tmp_path, capsys, csv_run, data):
+    from fuzz_helpers import cli_fails_cleanly
+    path = tmp_path / "growing.csv"
+    path.write_bytes(data)
+    cli_fails_cleanly(["predict", "--run", csv_run, "--follow", path], capsys)
