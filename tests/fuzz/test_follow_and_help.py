@@ -44,6 +44,31 @@ def test_follow_reads_a_fuzzed_csv_or_a_documented_error(tmp_path, csv_run, data
     assert isinstance(out, (RnnkitError, list))
 
 
+APPENDED = file_bytes(st.one_of(st.just("2020-01-02 16:00:00,1.5,0.2\n2020-01-02 17:00:00,1.7,0.1\n"),
+                                csv_text(["2020-01-02 16:00:00"], FIELDS, max_rows=3).map(lambda t: t.split("\n", 1)[1]),
+                                st.text(max_size=30)))
+
+
+@fuzz_settings(0.5)
+@given(APPENDED)
+def test_follow_reads_fuzzed_appended_rows_or_a_documented_error(tmp_path, csv_run, data):
+    """Rows appended while following: the ``stop`` callback appends them once, then ends the loop."""
+    from rnnkit.export.follow import follow
+    path = tmp_path / "growing.csv"
+    path.write_text(SERIES, encoding="utf-8")
+    calls = []
+
+    def stop():
+        calls.append(1)
+        if len(calls) == 1:
+            with path.open("ab") as f:
+                f.write(data)
+        return len(calls) > 3
+
+    out = outcome(follow, csv_run, path, poll=0.01, stop=stop, out=lambda *a, **k: None)
+    assert isinstance(out, (RnnkitError, list))
+
+
 PAGE = st.one_of(st.just('<html><body><p id="par_id1">The <b>Find</b> bar</p><h1 id="hd_1">Title</h1></body></html>'),
                  st.text(max_size=60), st.just("<p id='a'>" * 2000), st.just('<p id="x">&#99999999;&bogus;</p>'),
                  st.just('<p id="par_id1"><p id="par_id1">nested</p></p>'))
