@@ -175,3 +175,35 @@ def test_cli_compare_of_a_fuzzed_run_exits_0_or_2(tmp_path, capsys, file, data):
                         else json_bytes(st.just(_json("tag", file)).flatmap(fuzzed_dict)))
     run = run_with(tmp_path, "tag", file, content)
     cli_outcome(["compare", run, OLD / "classify", "--png", tmp_path / "compare.png", "--force"], capsys)
+
+
+def _job_from_config():
+    import importlib
+    for name in ("rnnkit.tasks.forecast_options", "rnnkit.recipes.arguments"):   # wherever it lives
+        try:
+            return importlib.import_module(name).job_from_config
+        except (ImportError, AttributeError):
+            continue
+    raise ImportError("job_from_config")
+
+
+def _task_config(name: str):
+    from rnnkit.tasks.classify import ClassifyConfig
+    from rnnkit.tasks.lm import LMConfig
+    from rnnkit.tasks.tag import TagConfig
+    from rnnkit.tasks.translate import TranslateConfig
+    return {"classify": ClassifyConfig, "classify_ts": ClassifyConfig, "tag": TagConfig, "lm": LMConfig,
+            "translate": TranslateConfig}[name]
+
+
+@fuzz_settings(3)
+@given(st.sampled_from(RUNS).flatmap(lambda n: st.tuples(st.just(n), fuzzed_dict(_json(n, "config.json")["job"]))))
+def test_a_fuzzed_job_is_read_like_command_line_input(case):
+    """Each job field of a config.json goes through its command-line option: a value or a
+    CheckpointError (config_check.config_from_json, the forecast job_from_config)."""
+    from rnnkit.tasks.config_check import config_from_json
+    name, job = case
+    if name == "forecast":
+        outcome(_job_from_config(), job, "config.json")
+    else:
+        outcome(config_from_json, _task_config(name), job, "config.json", f"rnnkit {name}", ignore=("name", "resume"))
