@@ -1,4 +1,5 @@
-"""The ``rnnkit`` command: thin; parses arguments, builds a job, calls the tasks and recipes.
+"""The ``rnnkit`` command: thin; the tasks' commands, ``predict`` and ``export`` dispatch through the
+task registry (:mod:`rnnkit.tasks.registry`).
 
     $ rnnkit forecast                      # the main job on the embedded weather
     $ rnnkit forecast --csv data.csv --time-col time --target T --lookback 72 --delay 6
@@ -15,41 +16,24 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import io
 import os
 import sys
 
 import rnnkit
 from rnnkit.errors import RnnkitError
-from rnnkit.tasks.forecast_options import add_forecast_arguments, forecast_job
-from rnnkit.tasks.forecast import run_forecast
-from rnnkit.load import run_task
-from rnnkit.tasks.forecast_predict import forecast_from_run
-from rnnkit.tasks.output import check_output
-from rnnkit.training import atomic_write_text, run_lock
+from rnnkit.export import cli as export_cli
 from rnnkit.export.follow import follow_command
 from rnnkit.recipes.registry import add_recipe_commands
-
-
-def _forecast(args) -> int:
-    run_forecast(forecast_job(args))
-    return 0
+from rnnkit.tasks import compare_cli, registry, tune_cli
+from rnnkit.training import run_lock
 
 
 def _predict(args) -> int:
-    task = run_task(args.run)           # refuses a task rnnkit does not know
-    if task != "forecast":
-        return importlib.import_module(f"rnnkit.tasks.{task}_cli").predict_command(args)
-    if args.follow:
-        return follow_command(args)
-    if args.output:
-        check_output(args.output, args.run, args.force)
-    table = forecast_from_run(args.run, args.csv)
-    if args.output:
-        atomic_write_text(args.output, table.to_csv(index=False))
-    print(table.to_string(index=False))
-    return 0
+    task = registry.task_of(args.run)           # refuses a task rnnkit does not know
+    if args.follow and task.name == "forecast":
+        return follow_command(args)             # the streaming predictor (rnnkit.export) follows a growing file
+    return task.predict(args)
 
 
 def _demo(args) -> int:
@@ -61,17 +45,9 @@ def _demo(args) -> int:
     return 0
 
 
-# Modules that add their own subcommands: each has ``add_commands(sub)`` (``sub``: the argparse
-# subparsers of ``rnnkit``). One line here per module; the command's options live in the module.
-COMMAND_MODULES = (
-    "rnnkit.tasks.classify_cli",
-    "rnnkit.tasks.tag_cli",
-    "rnnkit.tasks.lm_cli",
-    "rnnkit.tasks.translate_cli",
-    "rnnkit.export.cli",
-    "rnnkit.tasks.tune_cli",
-    "rnnkit.tasks.compare_cli",
-)
+# Commands other than the tasks': each module has ``add_commands(sub)`` (``sub``: the argparse
+# subparsers of ``rnnkit``); the tasks' commands come from the registry (rnnkit.tasks.registry).
+COMMAND_MODULES = (export_cli, tune_cli, compare_cli)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,11 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="rnnkit", description="Recurrent neural networks over sequences, on PyTorch.")
     parser.add_argument("--version", action="version", version=f"rnnkit {rnnkit.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    f = sub.add_parser("forecast", help="train a forecaster and compare it with baselines",
-                       description="Train a recurrent forecaster; print the test MAE of the model and "
-                                   "of the common-sense, seasonal-naive and mean baselines; write a run dir.")
-    add_forecast_arguments(f)
-    f.set_defaults(func=_forecast)
+    for task in registry.TASKS.values():       # forecast, classify, tag, lm, translate, ...
+        task.add_commands(sub)
     p = sub.add_parser("predict", help="forecast from the end of each series with a trained run")
     p.add_argument("--run", required=True, help="run directory written by an rnnkit training command")
     p.add_argument("--csv", help="CSV with the training data's columns (default: the run's own data)")
@@ -95,8 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_predict)
     demo = sub.add_parser("demo", help="a tiny layer demo: the seed 003 model summary")
     demo.set_defaults(func=_demo)
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).add_commands(sub)
+    for module in COMMAND_MODULES:
+        module.add_commands(sub)
     add_recipe_commands(sub)
     return parser
 

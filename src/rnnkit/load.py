@@ -2,13 +2,11 @@
 ``load_model``) and ``load_predictor(DIR)`` (the module with the saved scaler and feature order:
 raw rows in, forecasts in the target's units out).
 
-``load_model`` dispatches on the ``"task"`` field of the run's ``config.json`` ("forecast" when a
-run names none): task ``T`` is loaded by ``rnnkit.tasks.T.load_model(run_dir) -> torch.nn.Module``
-unless :data:`LOADERS` names another function for it (the forecast job still lives in
-:mod:`rnnkit.recipes`). The directory is untrusted input: the
-task must be one rnnkit knows (nothing is imported from a name a run directory chose), and each
-task's loader checks the rest (the forecast loader is :func:`rnnkit.tasks.forecast_predict.load_forecaster`:
-checksums, the job checked like command-line options, the model the job builds).
+``load_model`` dispatches through the task registry (:mod:`rnnkit.tasks.registry`) on the
+``"task"`` field of the run's ``config.json`` ("forecast" when a run names none). The directory
+is untrusted input: the task must be one rnnkit knows (nothing is imported from a name a run
+directory chose), and each task's loader checks the rest (checksums, the job checked like
+command-line options, the model the job builds).
 
     >>> import tempfile, torch, rnnkit.tasks.forecast as f
     >>> d = tempfile.mkdtemp()
@@ -23,61 +21,19 @@ checksums, the job checked like command-line options, the model the job builds).
 """
 from __future__ import annotations
 
-import importlib
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from rnnkit.data._checks import shown
 from rnnkit.errors import CheckpointError, InvalidArgumentError
 from rnnkit.tasks.forecast_predict import load_forecaster, forecast_from_run
 from rnnkit.data.scaling import Scaler
+from rnnkit.tasks.base import Task
+from rnnkit.tasks.registry import run_task, task_of
 
-__all__ = ["LOADERS", "TASKS", "load_model", "load_predictor", "Predictor", "run_task"]
-
-TASKS = ("forecast", "classify", "tag", "lm", "translate")
-
-
-def _forecast_model(run_dir) -> torch.nn.Module:
-    return load_forecaster(run_dir)[0]
-
-
-# task -> load_model(run_dir) for tasks whose loader is not (yet) rnnkit.tasks.<task>.load_model;
-# the forecast job still lives in rnnkit.recipes (drop this entry when it moves to rnnkit.tasks.forecast)
-LOADERS = {"forecast": _forecast_model}
-
-
-def run_task(run_dir) -> str:
-    """The task a run records in ``config.json`` (``"forecast"`` when it names none). A file
-    that cannot be read gives "forecast": that loader then reports the precise problem."""
-    try:
-        cfg = json.loads((Path(run_dir) / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return "forecast"
-    task = cfg.get("task", "forecast") if isinstance(cfg, dict) else "forecast"
-    if not isinstance(task, str) or task not in TASKS:
-        raise CheckpointError(
-            f"{Path(run_dir) / 'config.json'} names the task {shown(task)}, which rnnkit does not know (tasks: "
-            f"{', '.join(TASKS)}). The run directory was edited or written by another program.")
-    return task
-
-
-def _task_module(task: str, run_dir):
-    name = f"rnnkit.tasks.{task}"
-    try:
-        module = importlib.import_module(name)
-    except ModuleNotFoundError as e:
-        if not (name == e.name or name.startswith(f"{e.name}.")):
-            raise
-        module = None
-    if module is None or not hasattr(module, "load_model"):
-        raise CheckpointError(
-            f"{run_dir} is a {task!r} run, but this rnnkit has no loader for {task!r} runs ({name}.load_model "
-            "does not exist). Upgrade rnnkit to a version that trains that task.")
-    return module
+__all__ = ["load_model", "load_predictor", "Predictor", "run_task"]
 
 
 def load_model(run_dir) -> torch.nn.Module:
@@ -86,9 +42,12 @@ def load_model(run_dir) -> torch.nn.Module:
     Raises CheckpointError for a directory that is not a complete rnnkit run, a file whose
     checksum differs from the manifest, a config that rnnkit would not have written, or a task
     with no loader in this rnnkit."""
-    task = run_task(run_dir)
-    loader = LOADERS.get(task) or _task_module(task, run_dir).load_model
-    return loader(run_dir).eval()
+    task = task_of(run_dir)
+    if type(task).load is Task.load:
+        raise CheckpointError(
+            f"{run_dir} is a {task.name!r} run, but this rnnkit has no loader for {task.name!r} runs (its task "
+            "does not implement load). Upgrade rnnkit to a version that trains that task.")
+    return task.load(run_dir).eval()
 
 
 class Predictor:
@@ -183,9 +142,6 @@ def load_predictor(run_dir) -> Predictor:
     """A :class:`Predictor` for a forecasting run (CheckpointError for another task's run)."""
     task = run_task(run_dir)
     if task != "forecast":
-        module = _task_module(task, run_dir)
-        if not hasattr(module, "load_predictor"):
-            raise CheckpointError(f"{run_dir} is a {task!r} run; load_predictor is for forecasting runs. "
-                                  "Use rnnkit.load_model(DIR) for its module.")
-        return module.load_predictor(run_dir)
+        raise CheckpointError(f"{run_dir} is a {task!r} run; load_predictor is for forecasting runs. "
+                              "Use rnnkit.load_model(DIR) for its module.")
     return Predictor(run_dir)

@@ -10,6 +10,8 @@ import torch
 
 from rnnkit import load
 from rnnkit.errors import CheckpointError, InvalidArgumentError
+from rnnkit.tasks import registry
+from rnnkit.tasks.base import Task
 from rnnkit.tasks.forecast_predict import forecast_from_run
 from rnnkit.training import manifest
 
@@ -85,7 +87,7 @@ def test_unknown_task_is_a_clear_checkpoint_error(csv_run, tmp_path):
 
 
 def test_known_task_without_a_loader(csv_run, tmp_path, monkeypatch):
-    monkeypatch.setattr(load, "TASKS", (*load.TASKS, "nosuchtask"))
+    monkeypatch.setitem(registry.TASKS, "nosuchtask", type("NoLoader", (Task,), {"name": "nosuchtask"})())
     d = _copy_with_config(csv_run[0], tmp_path, lambda c: c.update(task="nosuchtask"))
     with pytest.raises(CheckpointError, match="no loader for 'nosuchtask'"):
         load.load_model(d)
@@ -93,8 +95,8 @@ def test_known_task_without_a_loader(csv_run, tmp_path, monkeypatch):
 
 def test_registry_dispatches_on_the_task(csv_run, tmp_path, monkeypatch):
     marker = torch.nn.Linear(1, 1).train()
-    monkeypatch.setattr(load, "TASKS", (*load.TASKS, "other"))
-    monkeypatch.setitem(load.LOADERS, "other", lambda run_dir: marker)
+    other = type("Other", (Task,), {"name": "other", "load": lambda self, run_dir: marker})()
+    monkeypatch.setitem(registry.TASKS, "other", other)
     d = _copy_with_config(csv_run[0], tmp_path, lambda c: c.update(task="other"))
     assert load.load_model(d) is marker and not marker.training
 

@@ -363,7 +363,7 @@ def test_seasonal_period_crossing_into_another_series_is_refused(tmp_path, capsy
 
 
 def test_a_series_too_short_for_any_window_is_reported(tmp_path, capsys, monkeypatch):
-    import rnnkit.tasks.forecast as f
+    import rnnkit.tasks.forecast_report as f
     plotted = {}
     real = f.plot_forecast
     monkeypatch.setattr(f, "plot_forecast", lambda path, truth, curves, **kw: plotted.update(

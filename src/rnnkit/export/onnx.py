@@ -43,6 +43,7 @@ model's: the vocabulary and the tokeniser's rules (:mod:`rnnkit.export.onnx_text
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import json
 import os
@@ -57,6 +58,8 @@ from rnnkit.layers import fused
 from rnnkit.training import manifest
 from rnnkit.load import run_task
 from rnnkit._optional import require
+from rnnkit.tasks import registry
+from rnnkit.tasks.registry import run_task
 
 OPSETS = (18, 19, 20, 21, 22, 23)     # torch's exporter writes >= 18; each one checked with onnxruntime
 DEFAULT_OPSET = 18
@@ -239,16 +242,13 @@ def export_graph(model: torch.nn.Module, path, inputs: dict, outputs: list, *, o
 # task -> the module of rnnkit.export that exports its runs: ``export(run_dir, paths, opset) -> list[Path]``
 # and ``files(path) -> list[Path]`` (the files one --onnx FILE stands for: one, a seq2seq's encoder and decoder,
 # or a tagger and its CRF scores, NAME.crf.json)
-EXPORTERS = {"forecast": "onnx_forecast", "classify": "onnx_classify", "tag": "onnx_tag", "lm": "onnx_lm",
-             "translate": "onnx_seq2seq"}
-
-
 def exporter(task: str):
-    """The module of :data:`EXPORTERS` for ``task`` (CheckpointError for a task with none)."""
-    import importlib
-    name = EXPORTERS.get(task)
+    """The module of :mod:`rnnkit.export` that exports ``task``'s runs, as its registered task names
+    it (:attr:`rnnkit.tasks.base.Task.exporter`); CheckpointError for a task with none."""
+    name = registry.get(task).exporter
     if name is None:
-        raise CheckpointError(f"This rnnkit cannot export {task!r} runs to ONNX (it exports: {', '.join(EXPORTERS)}).")
+        known = [t.name for t in registry.TASKS.values() if t.exporter]
+        raise CheckpointError(f"This rnnkit cannot export {task!r} runs to ONNX (it exports: {', '.join(known)}).")
     return importlib.import_module(f"rnnkit.export.{name}")
 
 

@@ -106,8 +106,6 @@ def scan(mode: str, x: Tensor, h0: Tensor, c0: Tensor | None, w_ih: Tensor, w_hh
          nonlinearity: str = "tanh") -> tuple[Tensor, Tensor, Tensor | None]:
     """Run one layer in one direction on the fastest available path (same contract as
     :func:`reference_scan`)."""
-    from rnnkit.layers import fused  # the fused C++ kernels (issue 3); warns once if unavailable
-
     if x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64) and fused.available():
         return fused.fused_scan(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, rec_mask,
                                 reverse, reset_after, nonlinearity)

@@ -39,6 +39,7 @@ from rnnkit.errors import CheckpointError, InvalidArgumentError
 from rnnkit.models.classifier import CELLS, ClassifierConfig, SequenceClassifier
 from rnnkit.tasks.classify_data import PARTS, check_split
 from rnnkit.tasks.classify_defaults import CHOSEN, PRESETS, describe, resolve
+from rnnkit.tasks.base import Task, run
 from rnnkit.tasks.options import check_minutes, float_list, option
 from rnnkit.training.checkpoint import atomic_write_text
 from rnnkit.tasks import classify_data as cd, classify_report as rep
@@ -263,82 +264,95 @@ def data_source(config: ClassifyConfig) -> dict:
     return out
 
 
+class ClassifyTask(Task):
+    """``rnnkit classify`` trained by the one driver (:func:`rnnkit.tasks.base.run`); its commands
+    (``predict``, ``add_commands``) are added in :mod:`rnnkit.tasks.classify_cli`."""
+
+    name, config_class, exporter = "classify", ClassifyConfig, "onnx_classify"
+
+    def prepare(self, config: ClassifyConfig, say, given=None):
+        data = given
+        if data is None:
+            data = dataclasses.replace(prepare_classify(config), source=data_source(config))
+        say(data.summary())
+        return data
+
+    def resolve(self, config: ClassifyConfig, data, say):
+        config, chosen = resolve(config, data)
+        say(describe(config, chosen, data))
+        return config, dataclasses.replace(data, chosen=chosen)
+
+    def build(self, config: ClassifyConfig, data, log):
+        matrix = None
+        embedding_dim = config.embedding_dim
+        if config.glove:
+            if data.encoder is None:
+                raise InvalidArgumentError.for_argument("--glove", config.glove, "word vectors for text input")
+            matrix, embedding_dim = _embedding(config, data, log)
+        vocab = len(data.encoder.vocabulary) if data.encoder is not None else 0
+        cfg = dataclasses.replace(config.model_config(len(data.classes), vocab, data.n_features),
+                                  embedding_dim=embedding_dim or 32)
+        cfg.check_memory()
+        torch.manual_seed(config.seed)
+        model = SequenceClassifier(cfg)
+        if matrix is not None:
+            model.load_embedding(matrix)
+        return model, cfg
+
+    def train_config(self, config: ClassifyConfig, data, model_config):
+        return config.train_config(model_config.binary)
+
+    def fit_data(self, config: ClassifyConfig, data, model, say) -> tuple:
+        p, binary = data.parts, model.config.binary
+        return batches(p["train"], config.batch_size, binary, config.seed), batches(p["val"], 512, binary)
+
+    def files(self, config: ClassifyConfig, data) -> dict:
+        return {} if data.encoder is None else {"vocabulary.json": data.encoder.to_json()}
+
+    def job_dict(self, config: ClassifyConfig) -> dict:
+        return {k: v for k, v in config.to_dict().items() if k != "max_minutes"}   # under "train": a resume may change it
+
+    def run_config(self, config: ClassifyConfig, data) -> dict:
+        return {"data": {"kind": data.kind, "classes": data.classes, "n_features": data.n_features,
+                         "scaling": data.scaling}, "source": data.source,
+                "defaults": {"preset": config.preset, "chosen": data.chosen}}
+
+    def evaluate(self, config: ClassifyConfig, data, model, trainer):
+        p, metrics, proba = data.parts, {}, {}
+        for name in ("val", "test"):
+            proba[name] = predict_proba(model, p[name].x, p[name].lengths)
+            metrics[name] = {"model": rep.scores(p[name].y, proba[name].argmax(1)),
+                             "majority": rep.majority(p["train"].y, p[name].y)}
+        if data.kind == "text" and config.baselines:
+            seen = {n: [" ".join(t) for t in data.encoder.tokenize(p[n].texts)] for n in PARTS}
+            if config.maxlen:
+                seen = {n: [" ".join(s.split()[:config.maxlen] if config.truncating == "post" else
+                                     s.split()[-config.maxlen:]) for s in v] for n, v in seen.items()}
+            base = rep.tfidf_logreg(seen["train"], p["train"].y, {n: (seen[n], p[n].y) for n in ("val", "test")},
+                                    config.seed)
+            for name, m in base.items():
+                metrics[name]["tfidf_logreg"] = m
+        cfg = model.config
+        label = f"model ({'bidirectional ' if cfg.bidirectional else ''}{cfg.cell.upper()}" + \
+                (" + Conv1D" if cfg.conv_filters else "") + (" + n-gram bag" if cfg.wide_buckets else "") + ")"
+        return metrics, (proba, label)
+
+    def report(self, config: ClassifyConfig, data, metrics, details, run_dir, log, say) -> None:
+        (proba, label), p = details, data.parts
+        rep.plot_confusion(run_dir / "confusion_test.png", p["test"].y, proba["test"].argmax(1), data.classes,
+                           title=f"{run_dir.name}: {label}")
+        wrong = rep.misclassified_table(p["test"], proba["test"], data.classes)
+        atomic_write_text(run_dir / "misclassified_test.csv", wrong.to_csv(index=False))
+        log(rep.format_table(metrics["test"], len(p["test"].y), data.classes, label))
+
+    def load(self, run_dir) -> SequenceClassifier:
+        return load_model(run_dir)
+
+
 def run_classify(config: ClassifyConfig, data=None, log=print) -> dict:
     """Run the whole job; ``data`` (a :class:`ClassifyData`) replaces reading the config's source
-    (the recipes pass packaged data sets). Returns ``{"run_dir", "val", "test"}``."""
-
-    if not distributed.is_main():           # torchrun: rank 0 prints
-        log = lambda *a, **k: None  # noqa: E731
-    say = (lambda *a: None) if config.quiet else log
-    source = {}
-    if data is None:
-        data = prepare_classify(config)
-        source = data_source(config)
-    say(data.summary())
-    config, chosen = resolve(config, data)
-    say(describe(config, chosen, data))
-    matrix = None
-    embedding_dim = config.embedding_dim
-    if config.glove:
-        if data.encoder is None:
-            raise InvalidArgumentError.for_argument("--glove", config.glove, "word vectors for text input")
-        matrix, embedding_dim = _embedding(config, data, log)
-    vocab = len(data.encoder.vocabulary) if data.encoder is not None else 0
-    cfg = dataclasses.replace(config.model_config(len(data.classes), vocab, data.n_features),
-                              embedding_dim=embedding_dim or 32)
-    cfg.check_memory()
-    binary = cfg.binary
-    train_cfg = config.train_config(binary)
-    torch.manual_seed(config.seed)
-    model = SequenceClassifier(cfg)
-    if matrix is not None:
-        model.load_embedding(matrix)
-
-    def create():                            # rank 0 only under torchrun; every rank gets the path
-        run_dir = create_run_dir(config.name, config.out, exist_ok=config.resume)
-        if data.encoder is not None:
-            atomic_write_text(run_dir / "vocabulary.json", data.encoder.to_json())
-        return run_dir
-
-    run_dir = distributed.on_main(create)
-    job = {k: v for k, v in config.to_dict().items() if k != "max_minutes"}   # under "train": a resume may change it
-    run_config = {"task": "classify", "job": job | {"out": None, "quiet": False, "resume": False},
-                  "model": cfg.to_dict(), "data": {"kind": data.kind, "classes": data.classes,
-                                                   "n_features": data.n_features, "scaling": data.scaling},
-                  "source": source, "defaults": {"preset": config.preset, "chosen": chosen}}
-    trainer = Trainer(model, train_cfg, run_dir, run_config=run_config)
-    p = data.parts
-    trainer.fit(batches(p["train"], config.batch_size, binary, config.seed), batches(p["val"], 512, binary),
-                resume=config.resume)
-    if not distributed.is_main():           # rank 0 alone evaluates, writes and prints the results
-        distributed.finish()
-        return {"run_dir": str(run_dir)}
-    metrics, proba = {}, {}
-    for name in ("val", "test"):
-        proba[name] = predict_proba(model, p[name].x, p[name].lengths)
-        metrics[name] = {"model": rep.scores(p[name].y, proba[name].argmax(1)),
-                         "majority": rep.majority(p["train"].y, p[name].y)}
-    if data.kind == "text" and config.baselines:
-        seen = {n: [" ".join(t) for t in data.encoder.tokenize(p[n].texts)] for n in PARTS}
-        if config.maxlen:
-            seen = {n: [" ".join(s.split()[:config.maxlen] if config.truncating == "post" else
-                                 s.split()[-config.maxlen:]) for s in v] for n, v in seen.items()}
-        base = rep.tfidf_logreg(seen["train"], p["train"].y, {n: (seen[n], p[n].y) for n in ("val", "test")},
-                                config.seed)
-        for name, m in base.items():
-            metrics[name]["tfidf_logreg"] = m
-    metrics["training"] = trainer.stop_info()
-    save_run(run_dir, model, metrics=metrics)
-    label = f"model ({'bidirectional ' if cfg.bidirectional else ''}{cfg.cell.upper()}" + \
-            (f" + Conv1D" if cfg.conv_filters else "") + (" + n-gram bag" if cfg.wide_buckets else "") + ")"
-    rep.plot_confusion(run_dir / "confusion_test.png", p["test"].y, proba["test"].argmax(1), data.classes,
-                       title=f"{run_dir.name}: {label}")
-    wrong = rep.misclassified_table(p["test"], proba["test"], data.classes)
-    atomic_write_text(run_dir / "misclassified_test.csv", wrong.to_csv(index=False))
-    log(rep.format_table(metrics["test"], len(p["test"].y), data.classes, label))
-    say(f"run directory: {run_dir}")
-    distributed.finish()
-    return {"run_dir": str(run_dir), **metrics}
+    (the recipes pass packaged data sets). Returns ``{"run_dir", "val", "test", "training"}``."""
+    return run(ClassifyTask(), config, log=log, given=data)
 
 
 def load_model(run_dir) -> SequenceClassifier:

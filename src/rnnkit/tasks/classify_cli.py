@@ -27,7 +27,7 @@ import pandas as pd
 
 from rnnkit.data._checks import listing
 from rnnkit.errors import InvalidArgumentError
-from rnnkit.tasks.classify import ClassifyConfig, load_classifier, predict_proba, run_classify
+from rnnkit.tasks.classify import ClassifyConfig, ClassifyTask, load_classifier, predict_proba, run_classify
 from rnnkit.tasks.options import add_options, add_run_arguments, config_from_args
 from rnnkit.data.series import read_table
 from rnnkit.data.ucr import pad_series, read_ts
@@ -137,3 +137,17 @@ def predict_command(args) -> int:
         atomic_write_text(Path(args.output), table.to_csv(index=False))
     print(table.to_string(index=False))
     return 0
+
+
+class ClassifyCommands(ClassifyTask):
+    """The classify task with its commands: ``rnnkit classify`` and ``rnnkit predict`` for its runs."""
+
+    def predict(self, args) -> int:
+        return predict_command(args)
+
+    def add_commands(self, sub) -> None:
+        add_commands(sub)
+
+
+# the classify task, as the registry (rnnkit.tasks.registry) serves it
+TASK = ClassifyCommands()

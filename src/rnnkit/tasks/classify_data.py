@@ -55,6 +55,8 @@ class ClassifyData:
     encoder: object = None          # TextEncoder for text
     n_features: int = 0             # numbers per step (0 for text)
     scaling: dict = field(default_factory=dict)   # {"mean": [...], "std": [...]} or {"divide": 255}
+    source: dict = field(default_factory=dict)    # the files read (path, sha256): the run's "source"
+    chosen: dict = field(default_factory=dict)    # the defaults the data chose (classify_defaults.resolve)
 
     def summary(self) -> str:
         sizes = ", ".join(f"{p} {len(self.parts[p].y)}" for p in PARTS)

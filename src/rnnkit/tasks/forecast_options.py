@@ -12,7 +12,7 @@ import argparse
 
 from rnnkit.data.times import parse_duration
 from rnnkit.errors import InvalidArgumentError, CheckpointError
-from rnnkit.tasks.forecast import ForecastJob, check_windows
+from rnnkit.tasks.forecast_config import ForecastJob, check_windows
 from rnnkit.tasks.options import add_options, add_run_arguments, config_from_args, names_arg
 
 JENA_TARGET = "T (degC)"

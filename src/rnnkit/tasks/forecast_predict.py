@@ -30,7 +30,8 @@ from rnnkit.errors import CheckpointError, InvalidArgumentError, RnnkitError
 from rnnkit.models import Forecaster, ForecasterConfig
 from rnnkit.training.quantile_metrics import point_forecast
 from rnnkit.tasks.forecast_options import job_from_config
-from rnnkit.tasks.forecast import ForecastJob, is_remote, prepare, time_step
+from rnnkit.tasks.forecast_config import ForecastJob, is_remote
+from rnnkit.tasks.forecast_data import prepare, time_step
 from rnnkit.training import load_run
 from rnnkit.training.manifest import file_sha256
 from rnnkit.data.scaling import Scaler

@@ -16,7 +16,8 @@ from __future__ import annotations
 import argparse
 
 from rnnkit.tasks.options import add_options, add_run_arguments, config_from_args
-from rnnkit.tasks.lm import LMConfig, run_lm, generate
+from rnnkit.tasks.base import ModuleTask
+from rnnkit.tasks.lm import LMConfig, generate, load_model, run_lm
 from rnnkit.errors import InvalidArgumentError, as_cli_options
 
 __all__ = ["add_commands", "predict_command", "train_config"]
@@ -82,3 +83,8 @@ def predict_command(args) -> int:
             f"Generate text with: rnnkit lm generate --run {args.run} [--prompt TEXT] [--length N].")
     generate(args.run, length=200, seed=0)
     return 0
+
+
+# the lm task, as the registry (rnnkit.tasks.registry) serves it
+TASK = ModuleTask("lm", LMConfig, exporter="onnx_lm", load=load_model, predict=predict_command,
+                  add_commands=add_commands, train=lambda config, log=print, given=None: run_lm(config, log))

@@ -22,7 +22,8 @@ from pathlib import Path
 
 from rnnkit.errors import DataError, InvalidArgumentError, as_cli_options
 from rnnkit.tasks.options import add_options, add_run_arguments, config_from_args
-from rnnkit.tasks.translate import TranslateConfig, run_translate, load_translator, translate_ids
+from rnnkit.tasks.base import ModuleTask
+from rnnkit.tasks.translate import TranslateConfig, load_model, load_translator, run_translate, translate_ids
 from rnnkit.models.decoding import check_decoding
 from rnnkit.tasks.output import check_output
 from rnnkit.training.checkpoint import atomic_write_text
@@ -145,3 +146,9 @@ def add_commands(sub) -> None:
     run.add_argument("--max-output", type=int, help="longest translation in tokens (default: the run's)")
     run.add_argument("--length-penalty", type=float, help="GNMT length penalty alpha (default: the run's)")
     run.set_defaults(func=_run)
+
+
+# the translate task, as the registry (rnnkit.tasks.registry) serves it
+TASK = ModuleTask("translate", TranslateConfig, exporter="onnx_seq2seq", load=load_model, predict=predict_command,
+                  add_commands=add_commands,
+                  train=lambda config, log=print, given=None: run_translate(config, given, log))

@@ -30,6 +30,7 @@ from rnnkit.errors import InvalidArgumentError, RnnkitError
 from rnnkit.tasks.tune_classify import ClassifyTune
 from rnnkit.tasks.tune_forecast import FORECAST_SPACE, ForecastTune
 from rnnkit.tasks.tune_trial import ReportToTrial, TuneTask, _optuna
+from rnnkit.tasks import registry
 from rnnkit.tasks.tune_report import trial_rows, format_table, plot_history, write_best
 from rnnkit.training.checkpoint import atomic_write_json, atomic_write_text
 from rnnkit.training.runs import create_run_dir
@@ -266,10 +267,12 @@ def run_tune(task: TuneTask, base_job, *, trials: int, space: str | None, out=No
 
 
 def get_task(name: str) -> TuneTask:
-    """The tune task ``name`` (``forecast``, ``classify``; others register in ``TASKS``)."""
-    if name not in TASKS:
+    """The tune task of the registered task ``name`` (its :attr:`~rnnkit.tasks.base.Task.tune`)."""
+    tune = registry.TASKS[name].tune if name in registry.TASKS else None
+    if tune is None:
         raise InvalidArgumentError.for_argument("task", name, f"one of {sorted(TASKS)}")
-    return TASKS[name]
+    return tune
 
 
-TASKS: dict[str, Any] = {"forecast": ForecastTune(), "classify": ClassifyTune()}
+# the registered tasks that ``rnnkit tune`` searches
+TASKS: dict[str, Any] = {n: t.tune for n, t in registry.TASKS.items() if t.tune is not None}
