@@ -26,6 +26,7 @@ from rnnkit.export import cli as export_cli
 from rnnkit.export.follow import follow_command
 from rnnkit.recipes.registry import add_recipe_commands
 from rnnkit.tasks import compare_cli, registry, tune_cli
+from rnnkit.tasks.options import check_seed
 from rnnkit.training import run_lock
 
 
@@ -89,14 +90,6 @@ def speaks() -> bool:
         return int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0"))) == 0
     except ValueError:
         return True
-
-
-def check_seed(seed) -> None:
-    """Every command's ``--seed``: one range that numpy, scikit-learn (2**32) and torch all take."""
-    if seed is not None and not 0 <= seed < 2**32:
-        from rnnkit.errors import InvalidArgumentError
-        raise InvalidArgumentError.for_argument("--seed", seed, "an integer in [0, 4294967295]",
-                                                "It seeds numpy, scikit-learn and torch, whose common range this is.")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,6 +26,7 @@ from rnnkit.tasks.forecast_options import add_data_arguments, data_fields, add_f
 from rnnkit.recipes.seed001 import DEFAULT_JOB as J, MODEL_NAMES, DEFAULT_JOB, _units, check_models, format_comparison, run_seed001
 from rnnkit.training import create_run_dir
 from rnnkit.recipes.stations import compare_station_models
+from rnnkit.tasks.options import check_seed
 
 __all__ = ["Recipe", "RECIPES", "get_recipe", "list_recipes", "recipe_parser", "add_recipe_commands"]
 
@@ -165,7 +166,6 @@ def _recipe_command(args) -> int:
         print("usage: rnnkit recipe NAME [options]; the recipes are:\n" + list_recipes())
         return 2
     recipe = get_recipe(args.name)
-    from rnnkit.cli import check_seed
     recipe_args = recipe_parser(recipe).parse_args(args.args)
     check_seed(getattr(recipe_args, "seed", None))      # the recipe's own --seed: as every command's
     return recipe.run(recipe_args)

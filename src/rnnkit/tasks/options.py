@@ -27,7 +27,7 @@ from typing import Any, Callable
 from rnnkit.errors import InvalidArgumentError
 
 __all__ = ["option", "add_options", "config_from_args", "int_list", "float_list", "str_list",
-           "add_run_arguments", "check_minutes", "split_arg", "names_arg", "aggregations_arg"]
+           "add_run_arguments", "check_minutes", "check_seed", "split_arg", "names_arg", "aggregations_arg"]
 
 
 def option(default: Any, help: str, *, choices=None, parse: Callable[[str], Any] | None = None,
@@ -196,3 +196,10 @@ def aggregations_arg(text: str) -> dict:
             raise argparse.ArgumentTypeError(f"expected COLUMN=FUNCTION pairs like precip=sum, got {part!r}")
         out[col.strip()] = fn.strip()
     return out
+
+
+def check_seed(seed) -> None:
+    """Every command's ``--seed``: one range that numpy, scikit-learn (2**32) and torch all take."""
+    if seed is not None and not 0 <= seed < 2**32:
+        raise InvalidArgumentError.for_argument("--seed", seed, "an integer in [0, 4294967295]",
+                                                "It seeds numpy, scikit-learn and torch, whose common range this is.")

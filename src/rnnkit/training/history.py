@@ -20,6 +20,7 @@ import math
 from pathlib import Path
 
 from rnnkit.training.checkpoint import atomic_write_text
+from rnnkit.errors import CheckpointError
 
 __all__ = ["History", "read_history_csv"]
 
@@ -89,7 +90,6 @@ def read_history_csv(path) -> list[dict]:
     """Read a ``history.csv`` back into rows of floats (``epoch`` as int, ``stop`` as text: the
     reason training stopped after that epoch, empty before). A file that is not one rnnkit wrote
     raises :class:`~rnnkit.errors.CheckpointError` naming it."""
-    from rnnkit.errors import CheckpointError
     try:
         with open(path, newline="", encoding="utf-8") as f:
             rows = []
