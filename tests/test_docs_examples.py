@@ -36,3 +36,12 @@ def test_pages_have_no_untested_python_blocks():
     """Python examples are written as ``pycon`` (with ``>>>``) so this file runs them."""
     for page in PAGES:
         assert "```python" not in page.read_text(encoding="utf-8"), f"{page.name}: use ```pycon"
+
+
+def test_readme_links_point_at_files():
+    """The README's links into docs/ name pages that exist (the site itself is checked by the
+    strict Sphinx build in .ci/run)."""
+    links = re.findall(r"\]\(((?:docs|src|bench|tests)/[^)#\s]+)", (ROOT / "README.md").read_text(encoding="utf-8"))
+    assert links, "the README links into docs/"
+    missing = [link for link in links if not (ROOT / link).exists()]
+    assert not missing, f"README links to missing files: {missing}"
