@@ -70,6 +70,13 @@ def _holder(path):
     return proc
 
 
+def _stop(proc):
+    proc.kill()
+    proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
 def test_a_second_writer_is_refused_and_the_first_finishes_one_intact_run(tmp_path):
     csv, out = _csv(tmp_path / "s.csv"), tmp_path / "R"
     first = subprocess.Popen(_forecast_cmd(csv, out), env=_env(), stdout=subprocess.PIPE,
@@ -124,8 +131,7 @@ def test_create_run_dir_refuses_a_directory_another_process_writes(tmp_path):
             assert str(out) in str(e.value) and f"process {holder.pid}" in str(e.value)
             assert _snapshot(out) == before
     finally:
-        holder.kill()
-        holder.wait()
+        _stop(holder)
     assert create_run_dir("x", out, exist_ok=True) == out      # the kernel dropped the lock
     assert (out / run_lock.LOCK).read_text().strip() == str(os.getpid())
     run_lock.release(out)
@@ -171,8 +177,7 @@ def test_readers_never_take_the_lock(tmp_path, capsys):
         assert (tmp_path / "f.csv").stat().st_size > 0
         assert _snapshot(out) == before
     finally:
-        holder.kill()
-        holder.wait()
+        _stop(holder)
 
 
 FIX = Path(__file__).resolve().parents[1] / "tasks" / "fixtures"
@@ -211,8 +216,7 @@ def test_every_writing_command_is_refused_while_another_process_writes_its_direc
             _one_paragraph(capsys.readouterr().err, str(out), f"process {holder.pid}")
             assert _snapshot(out) == before
     finally:
-        holder.kill()
-        holder.wait()
+        _stop(holder)
 
 
 def test_a_reader_never_sees_a_file_being_replaced_as_corrupt(tmp_path):
@@ -235,9 +239,23 @@ def test_a_reader_never_sees_a_file_being_replaced_as_corrupt(tmp_path):
             checks += 1
         assert checks > 10 and writer.returncode == 0
     finally:
-        writer.kill()
-        writer.wait()
+        _stop(writer)
     manifest.verify(out)
     (out / "w.bin").write_bytes(b"edited")          # a real change, with no writer, is still refused at once
     with pytest.raises(CheckpointError, match="has changed"):
         manifest.verify(out, ["w.bin"])
+
+
+def test_a_file_system_without_locks_writes_with_a_warning(tmp_path, monkeypatch):
+    import errno
+
+    def no_locks(fd, op):
+        raise OSError(errno.ENOLCK, "No locks available")
+    monkeypatch.setattr(run_lock.fcntl, "flock", no_locks)
+    with pytest.warns(UserWarning, match="without file locks"):
+        assert create_run_dir("x", tmp_path / "R") == tmp_path / "R"
+    assert manifest.is_run_dir(tmp_path / "R") and run_lock.held(tmp_path / "R")
+    run_lock.release(tmp_path / "R")
+    with pytest.warns(UserWarning, match="without file locks"):     # --resume probes the lock first
+        assert create_run_dir("x", tmp_path / "R", exist_ok=True) == tmp_path / "R"
+    run_lock.release(tmp_path / "R")

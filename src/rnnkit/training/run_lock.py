@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import errno
 import os
+import warnings
 from pathlib import Path
 
 from rnnkit.errors import RnnkitError
@@ -32,6 +33,7 @@ from rnnkit.errors import RnnkitError
 __all__ = ["LOCK", "RunLock", "RunLockedError", "hold", "release", "release_all", "held", "check_free", "locked_elsewhere"]
 
 LOCK = ".lock"
+UNSUPPORTED = tuple(getattr(errno, n) for n in ("ENOLCK", "EOPNOTSUPP", "ENOTSUP", "ENOSYS") if hasattr(errno, n))
 
 try:
     import fcntl
@@ -63,11 +65,16 @@ class RunLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as e:
-            holder = _read_pid(fd)
-            os.close(fd)
-            if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise locked_error(self.run_dir, holder) from None
-            raise
+            if e.errno in UNSUPPORTED:         # a file system without locks (some network mounts)
+                warnings.warn(f"rnnkit: {self.run_dir} is on a file system without file locks "
+                              f"({os.strerror(e.errno)}): nothing stops a second command from writing this run at "
+                              "the same time.", stacklevel=3)
+            else:
+                holder = _read_pid(fd)
+                os.close(fd)
+                if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    raise locked_error(self.run_dir, holder) from None
+                raise
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
@@ -118,6 +125,8 @@ def _holder(run_dir) -> tuple[bool, int | None]:
     except OSError as e:
         if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
             return True, _read_pid(fd)
+        if e.errno in UNSUPPORTED:
+            return False, None
         raise
     finally:
         os.close(fd)
