@@ -95,7 +95,8 @@ def _first_checkpoint(name: str, out: Path, proc) -> str:
         last = out / "config.json"
     else:
         last = (out / "best" if name == "tune-final" else out) / "checkpoints" / "last.pt"
-    while proc.poll() is None and not last.exists():
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and not last.exists() and time.monotonic() < deadline:
         time.sleep(0.002)
     _freeze(proc)
     return str(last)
@@ -120,7 +121,8 @@ def _next_trial_running(out: Path, proc) -> str:
                     if t.params]
         except Exception:       # the frozen process holds the database's write lock: look again
             return []
-    while proc.poll() is None:
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and time.monotonic() < deadline:
         if running():
             _freeze(proc)
             now = running()
@@ -135,9 +137,11 @@ def _next_trial_running(out: Path, proc) -> str:
 def _killed_after_first_checkpoint(name: str, argv: list[str], out: Path):
     """Start the command in a subprocess and SIGKILL it as soon as its first checkpoint exists (a
     thread watches, so the caller can run the reference meanwhile); checks it died of the kill."""
-    proc = subprocess.Popen([sys.executable, "-m", "rnnkit", *argv, "--out", str(out)], env=ENV,
-                            stdout=subprocess.PIPE if name == "tune" else subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    errors = out.parent / f"{out.name}.stderr"         # a file: a full pipe would stall the process
+    with errors.open("w") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "rnnkit", *argv, "--out", str(out)], env=ENV,
+                                stdout=subprocess.PIPE if name == "tune" else subprocess.DEVNULL, stderr=err,
+                                text=True)
     seen = []
 
     def watch():
@@ -153,7 +157,7 @@ def _killed_after_first_checkpoint(name: str, argv: list[str], out: Path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == -signal.SIGKILL, (name, seen, proc.returncode, proc.stderr.read()[-2000:])
+    assert proc.returncode == -signal.SIGKILL, (name, seen, proc.returncode, errors.read_text()[-2000:])
 
 
 def _without_time(rows):
