@@ -26,7 +26,7 @@ import dataclasses
 from rnnkit.errors import CheckpointError, InvalidArgumentError
 from rnnkit.tasks.options import _base_type, _default, _fields, add_options, config_from_args
 
-__all__ = ["config_from_json"]
+__all__ = ["config_from_json", "bad_field", "without"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -42,12 +42,14 @@ def _text(value) -> str | None:
     return None
 
 
-def _bad(where, name, value, why, prog) -> CheckpointError:
+def bad_field(where, name, value, why, prog, what: str = "field") -> CheckpointError:
+    """The error for a saved field that the command line would refuse: it names the file, the
+    field, the value (cut) and why."""
     shown = repr(value)
     shown = shown if len(shown) <= 80 else shown[:77] + "..."
     why = why if len(why) <= 300 else why[:297] + "..."      # argparse's message quotes the value whole
     return CheckpointError(
-        f"{where}: the field `{name}` is not valid as {prog} input: {why} (value {shown}). The run directory was not "
+        f"{where}: the {what} `{name}` is not valid as {prog} input: {why} (value {shown}). The run directory was not "
         "written by this rnnkit (or was edited): a run directory is read as untrusted input, checked like "
         "command-line options. Retrain the model, or fix the field.")
 
@@ -76,19 +78,19 @@ def config_from_json(config_cls, fields: dict, where: str, prog: str, ignore: tu
             continue
         if isinstance(_default(options[name]), bool) or kind is bool:
             if not isinstance(value, bool):
-                raise _bad(where, name, value, f"{flag}: expected true or false", prog)
+                raise bad_field(where, name, value, f"{flag}: expected true or false", prog)
             argv.append(flag if value else "--no-" + name.replace("_", "-"))
             continue
         text = _text(value)
         if text is None:
-            raise _bad(where, name, value, "expected a value of the type its option takes", prog)
+            raise bad_field(where, name, value, "expected a value of the type its option takes", prog)
         argv.append(f"{flag}={text}")
     try:
         args = parser.parse_args(argv)
         return config_from_args(config_cls, args, **nones)
     except (InvalidArgumentError, TypeError, ValueError) as e:
         name = next((n for n in fields if f"--{n.replace('_', '-')}" in str(e) or f"`{n}`" in str(e)), None)
-        raise _bad(where, name, fields.get(name), str(e), prog) from None
+        raise bad_field(where, name, fields.get(name), str(e), prog) from None
 
 
 def without(config, **fields) -> dict:

@@ -13,6 +13,7 @@ import argparse
 from rnnkit.data.times import parse_duration
 from rnnkit.errors import InvalidArgumentError, CheckpointError
 from rnnkit.tasks.forecast_config import ForecastJob, check_windows
+from rnnkit.tasks.config_check import bad_field
 from rnnkit.tasks.options import add_options, add_run_arguments, config_from_args, names_arg
 
 JENA_TARGET = "T (degC)"
@@ -176,10 +177,4 @@ def _as_option_text(name: str, value, where: str) -> str:
 
 
 def _bad(where: str, name, value, why: str):
-    shown = repr(value)
-    shown = shown if len(shown) <= 80 else shown[:77] + "..."
-    why = why if len(why) <= 300 else why[:297] + "..."      # argparse's message quotes the value whole
-    return CheckpointError(
-        f"{where}: the job field `{name}` is not valid as rnnkit forecast input: {why} (value {shown}). The run "
-        "directory was not written by this rnnkit (or was edited): a run directory is read as untrusted input, "
-        "checked like command-line options. Retrain the model, or fix the field.")
+    return bad_field(where, name, value, why, "rnnkit forecast", what="job field")
