@@ -11,9 +11,12 @@ import importlib
 import inspect
 
 
+MISSING = object()
+
+
 def _find(path, module=None, cls=None):
-    """``(object, its owner)`` for a dotted name, tried as written, then inside the class and
-    the module the reference was written in; ``(None, None)`` if nothing is there."""
+    """``(object, its owner, its name)`` for a dotted name, tried as written, then inside the
+    class and the module the reference was written in; ``MISSING`` if nothing is there."""
     bases = [path] + ([f"{module}.{cls}.{path}"] if module and cls else []) + \
         ([f"{module}.{path}"] if module else [])
     for full in bases:
@@ -23,14 +26,14 @@ def _find(path, module=None, cls=None):
                 obj = importlib.import_module(".".join(parts[:i]))
             except ImportError:
                 continue
-            owner = obj
+            owner, name = obj, None
             try:
                 for name in parts[i:]:
                     owner, obj = obj, getattr(obj, name)
             except AttributeError:
                 break
-            return obj, owner
-    return None, None
+            return obj, owner, name
+    return MISSING, None, None
 
 
 def _private(dotted):
@@ -38,13 +41,18 @@ def _private(dotted):
     return any(part.startswith("_") and not part.startswith("__") for part in dotted.split("."))
 
 
-def canonical(obj, owner):
-    """Where ``obj`` is defined (``module.Qual.name``); None for a constant, which has no name of its own."""
+def canonical(obj, owner, name=None):
+    """Where ``obj`` is defined (``module.Qual.name``): a class's attribute or method in the class
+    of the MRO that defines it; None for a module's constant, which has no name of its own."""
+    if inspect.isclass(owner) and name is not None:
+        for klass in owner.__mro__:
+            if name in vars(klass):
+                return f"{klass.__module__}.{klass.__qualname__}.{name}"
     if inspect.ismodule(obj):
         return obj.__name__
-    name, qual = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
-    if isinstance(name, str) and isinstance(qual, str) and "<" not in qual:
-        return f"{name}.{qual}"
+    module, qual = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
+    if isinstance(module, str) and isinstance(qual, str) and "<" not in qual:
+        return f"{module}.{qual}"
     return None
 
 
@@ -55,10 +63,10 @@ def _missing_reference(app, env, node, contnode):
     target = node["reftarget"].lstrip("~.")
     if not target.startswith("rnnkit") and not (node.get("py:module") or "").startswith("rnnkit"):
         return None
-    obj, owner = _find(target, node.get("py:module"), node.get("py:class"))
-    if obj is None:
+    obj, owner, name = _find(target, node.get("py:module"), node.get("py:class"))
+    if obj is MISSING:
         return None
-    full = canonical(obj, owner)
+    full = canonical(obj, owner, name)
     role = node["reftype"]
     if full is None:              # a constant: point at the module that holds it
         full, role = getattr(owner, "__name__", None), "mod"
