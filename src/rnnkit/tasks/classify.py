@@ -40,7 +40,7 @@ from rnnkit.models.classifier import CELLS, ClassifierConfig, SequenceClassifier
 from rnnkit.tasks.classify_data import PARTS, check_split
 from rnnkit.tasks.classify_defaults import CHOSEN, PRESETS, describe, resolve
 from rnnkit.tasks.base import Task, run
-from rnnkit.tasks.options import check_minutes, float_list, option
+from rnnkit.tasks.options import check_minutes, float_list, option, optional_int
 from rnnkit.training.checkpoint import atomic_write_text
 from rnnkit.tasks import classify_data as cd, classify_report as rep
 from rnnkit.data.series import read_table
@@ -53,10 +53,6 @@ from rnnkit.tasks.config_check import config_from_json, without
 from rnnkit.data.text_encoder import TextEncoder
 
 __all__ = ["ClassifyConfig", "prepare_classify", "run_classify", "load_model", "batches", "predict_proba"]
-
-
-def int_or_none(text: str):
-    return None if text.lower() in ("none", "all") else int(text)
 
 
 @dataclass
@@ -77,9 +73,9 @@ class ClassifyConfig:
     level: str = option("word", "text tokens", choices=("word", "char"))
     lower: bool = option(True, "lower-case the texts")
     max_tokens: int | None = option(20000, "vocabulary size, [PAD] and [UNK] included ('none': every token)",
-                                    parse=int_or_none)
+                                    parse=optional_int)
     min_freq: int = option(1, "keep tokens seen at least this often in the training texts")
-    maxlen: int | None = option(500, "tokens kept per text ('none': the longest)", parse=int_or_none)
+    maxlen: int | None = option(500, "tokens kept per text ('none': the longest)", parse=optional_int)
     truncating: str = option("post", "cut long texts at the end (post: keep the first maxlen tokens) or start",
                              choices=("post", "pre"))
     glove: str | None = option(None, "pre-trained word vectors: a GloVe/word2vec text file, or 'package' (the installed "

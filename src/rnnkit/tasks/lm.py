@@ -42,7 +42,7 @@ from rnnkit.errors import CheckpointError, InvalidArgumentError, as_cli_options
 from rnnkit.models.language_model import CELLS, LanguageModel
 from rnnkit.models.sampling import check_sampling
 from rnnkit.tasks.lm_text import LEVELS, TextCodec, read_text
-from rnnkit.tasks.options import option
+from rnnkit.tasks.options import option, optional_float, optional_int, zero_is_none
 from rnnkit.tasks.sizes import check_lm
 from rnnkit.training import TrainConfig, Trainer, create_run_dir, distributed, manifest
 from rnnkit.training.checkpoint import atomic_write_text
@@ -55,14 +55,6 @@ SPLIT = (0.9, 0.05, 0.05)
 RUN_ONLY = ("out", "quiet", "resume", "epochs", "max_minutes")   # not in the job a run records (resume may change them)
 
 
-def _opt_int(text: str):
-    return None if text.lower() in ("", "none", "0") else int(text)
-
-
-def _opt_float(text: str):
-    return None if text.lower() in ("", "none") else float(text)
-
-
 @dataclass
 class LMConfig:
     """Every choice of a language-model run (the ``rnnkit lm train`` options)."""
@@ -72,12 +64,12 @@ class LMConfig:
     test: str | None = option(None, "test text file (with --val)")
     level: str = option("char", "tokens", choices=LEVELS)
     lower: bool = option(True, "lower-case words (word level)")
-    max_tokens: int | None = option(None, "word vocabulary size, specials included (default all)", parse=_opt_int)
+    max_tokens: int | None = option(None, "word vocabulary size, specials included (default all)", parse=optional_int)
     min_freq: int = option(1, "keep words seen at least this often (word level)")
     vocab_size: int = option(2000, "BPE vocabulary size (bpe level)")
     bptt: int = option(100, "truncated BPTT window, in tokens")
     batch_size: int = option(64, "parallel streams")
-    windows_per_epoch: int | None = option(None, "windows per epoch (default one pass over the text)", parse=_opt_int)
+    windows_per_epoch: int | None = option(None, "windows per epoch (default one pass over the text)", parse=optional_int)
     cell: str = option("lstm", "recurrent cell", choices=CELLS)
     embedding_dim: int = option(64, "embedding size")
     hidden_size: int = option(256, "recurrent units per layer")
@@ -90,16 +82,16 @@ class LMConfig:
     tie_weights: bool = option(False, "tie the softmax weights to the embedding (embedding-dim = hidden-size)")
     optimizer: str = option("adam", "optimizer", choices=("adam", "rmsprop"))
     lr: float = option(2e-3, "learning rate")
-    clip_norm: float | None = option(1.0, "clip the gradient norm (none = off)", parse=_opt_float)
+    clip_norm: float | None = option(1.0, "clip the gradient norm (none = off)", parse=optional_float)
     lr_patience: int | None = option(None, "halve the learning rate after this many epochs without progress",
-                                     parse=_opt_int)
+                                     parse=optional_int)
     epochs: int = option(20, "epochs")
-    max_minutes: float | None = option(None, "stop after the epoch that ends past this wall time", parse=_opt_float)
+    max_minutes: float | None = option(None, "stop after the epoch that ends past this wall time", parse=optional_float)
     sample_length: int = option(500, "tokens of the sample written after training")
     prompt: str = option("", "prompt of that sample (default: the first token of the training text)")
     temperature: float = option(0.8, "sampling temperature of that sample (0 = greedy)")
-    top_k: int | None = option(None, "sample among the k most probable tokens (0 or none: all)", parse=_opt_int)
-    top_p: float | None = option(None, "nucleus sampling: the most probable tokens up to this mass", parse=_opt_float)
+    top_k: int | None = option(None, "sample among the k most probable tokens (0 or none: all)", parse=optional_int)
+    top_p: float | None = option(None, "nucleus sampling: the most probable tokens up to this mass", parse=optional_float)
     seed: int = option(0, "random seed")
     out: str | None = option(None, "run directory, new or empty (default runs/lm-<time>)")
     quiet: bool = option(False, "print only the results")
@@ -117,6 +109,7 @@ class LMConfig:
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 fix = "It is the number of steps gradients flow back, e.g. 100 characters." if name == "bptt" else None
                 raise InvalidArgumentError.for_argument("--" + name.replace("_", "-"), v, "a positive integer", fix)
+        zero_is_none(self, "windows_per_epoch", "max_tokens", "lr_patience", "top_k")   # their 0 means none
         for name in ("windows_per_epoch", "max_tokens", "lr_patience"):
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):

@@ -15,20 +15,12 @@ from __future__ import annotations
 
 import argparse
 
-from rnnkit.tasks.options import add_options, add_run_arguments, config_from_args
+from rnnkit.tasks.options import add_options, add_run_arguments, config_from_args, optional_float, optional_int
 from rnnkit.tasks.base import ModuleTask
 from rnnkit.tasks.lm import LMConfig, generate, load_model, run_lm
 from rnnkit.errors import InvalidArgumentError, as_cli_options
 
 __all__ = ["add_commands", "predict_command", "train_config"]
-
-
-def _opt_int(text: str):
-    return None if text.lower() in ("", "none", "0") else int(text)
-
-
-def _opt_float(text: str):
-    return None if text.lower() in ("", "none") else float(text)
 
 
 def train_config(args):
@@ -42,7 +34,7 @@ def _train(args) -> int:
 
 def _generate(args) -> int:
     with as_cli_options():                 # `--length`, not `length`
-        generate(args.run, args.prompt, args.length, args.temperature, args.top_k, args.top_p, args.seed)
+        generate(args.run, args.prompt, args.length, args.temperature, args.top_k or None, args.top_p, args.seed)
     return 0
 
 
@@ -51,8 +43,8 @@ def add_generate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--prompt", default="", help="text to start from (default: the run's first training token)")
     p.add_argument("--length", type=int, default=500, help="tokens to generate (default 500)")
     p.add_argument("--temperature", type=float, default=0.8, help="0 = greedy, 1 = the model's distribution (default 0.8)")
-    p.add_argument("--top-k", type=_opt_int, default=None, help="sample among the k most probable tokens")
-    p.add_argument("--top-p", type=_opt_float, default=None, help="nucleus sampling mass in (0, 1]")
+    p.add_argument("--top-k", type=optional_int, default=None, help="sample among the k most probable tokens (0 or none: all)")
+    p.add_argument("--top-p", type=optional_float, default=None, help="nucleus sampling mass in (0, 1]")
     p.add_argument("--seed", type=int, default=None, help="seed of the draws (default: a fresh one)")
 
 

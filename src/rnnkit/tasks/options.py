@@ -27,7 +27,7 @@ from typing import Any, Callable
 from rnnkit.errors import InvalidArgumentError
 
 __all__ = ["option", "add_options", "config_from_args", "int_list", "float_list", "str_list",
-           "add_run_arguments", "check_minutes", "check_seed", "split_arg", "names_arg", "aggregations_arg"]
+           "add_run_arguments", "check_minutes", "check_seed", "optional_int", "optional_float", "zero_is_none", "split_arg", "names_arg", "aggregations_arg"]
 
 
 def option(default: Any, help: str, *, choices=None, parse: Callable[[str], Any] | None = None,
@@ -203,3 +203,30 @@ def check_seed(seed) -> None:
     if seed is not None and not 0 <= seed < 2**32:
         raise InvalidArgumentError.for_argument("--seed", seed, "an integer in [0, 4294967295]",
                                                 "It seeds numpy, scikit-learn and torch, whose common range this is.")
+
+
+def optional_int(text: str) -> int | None:
+    """The one parser of an optional integer option: ``none``, ``all`` or nothing -> None, else an
+    int. ``0`` stays 0: a config whose 0 means "off" or "all" says so itself (see
+    :func:`zero_is_none`), the others refuse it with their own message.
+
+        >>> optional_int("none"), optional_int("All"), optional_int("0"), optional_int("12")
+        (None, None, 0, 12)
+    """
+    return None if text.strip().lower() in ("", "none", "all") else int(text)
+
+
+def optional_float(text: str) -> float | None:
+    """``none`` or nothing -> None, else a float.
+
+        >>> optional_float("none"), optional_float("0.5")
+        (None, 0.5)
+    """
+    return None if text.strip().lower() in ("", "none") else float(text)
+
+
+def zero_is_none(config, *names: str) -> None:
+    """Set the fields ``names`` of ``config`` that are 0 to None (options documented "0 or none")."""
+    for name in names:
+        if getattr(config, name) == 0 and not isinstance(getattr(config, name), bool):
+            setattr(config, name, None)

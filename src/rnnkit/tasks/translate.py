@@ -44,7 +44,7 @@ import torch
 from rnnkit.errors import CheckpointError, DataError, InvalidArgumentError
 from rnnkit.models.decoding import beam_search, check_decoding, greedy_decode
 from rnnkit.models.seq2seq import SPECIALS, Seq2Seq, Seq2SeqConfig, pad_batch
-from rnnkit.tasks.options import check_minutes, float_list, option
+from rnnkit.tasks.options import check_minutes, float_list, option, optional_int, zero_is_none
 from rnnkit.training.checkpoint import atomic_write_text
 from rnnkit.data.tokenize import word_tokens
 from rnnkit.data.pairs import read_pairs
@@ -62,10 +62,6 @@ __all__ = ["TranslateConfig", "TranslateData", "prepare_translate", "run_transla
 PARTS = ("train", "val", "test")
 
 
-def _opt_int(text: str):
-    return None if text.lower() in ("none", "all", "0") else int(text)
-
-
 @dataclass
 class TranslateConfig:
     """Every choice of a translation run (``rnnkit translate train --help`` lists them)."""
@@ -73,7 +69,7 @@ class TranslateConfig:
     pairs: str | None = option(None, "source<TAB>target file (Tatoeba's fra.txt layout reads too)", metavar="FILE")
     libreoffice_help: str | None = option(None, "extracted libreoffice-help-en-us + -fr packages (or "
                                           "/usr/share/libreoffice/help): English-French paragraphs", metavar="DIR")
-    max_pairs: int | None = option(None, "use a random subset of this many pairs ('none': all)", parse=_opt_int)
+    max_pairs: int | None = option(None, "use a random subset of this many pairs ('none': all)", parse=optional_int)
     split: tuple = option((0.8, 0.1, 0.1), "train,val,test fractions (shuffled by --seed)", parse=float_list)
     level: str = option("word", "tokens: words (punctuation kept) or byte-level BPE", choices=("word", "bpe"))
     lower: bool = option(True, "lower-case the texts")
@@ -95,7 +91,7 @@ class TranslateConfig:
     lr: float = option(1e-3, "Adam learning rate")
     clip_norm: float = option(1.0, "clip the gradient norm (0: off)")
     patience: int | None = option(3, "early stopping patience in epochs, best weights restored (0: off)",
-                                  parse=_opt_int)
+                                  parse=optional_int)
     beam: int = option(1, "beam size for the test translations (1: greedy)")
     length_penalty: float = option(0.0, "GNMT length penalty alpha of beam search (0: none)")
     max_output: int = option(60, "longest translation in tokens")
@@ -106,6 +102,7 @@ class TranslateConfig:
     resume: bool = option(False, "continue the run in --out", cli=False)
 
     def __post_init__(self):
+        zero_is_none(self, "max_pairs", "patience")     # their 0 means none (all pairs, no early stopping)
         self.split = check_split(self.split)
         for name, low in (("vocab_size", len(SPECIALS) + 1), ("max_len", 1), ("epochs", 1), ("batch_size", 1),
                           ("max_pairs", 10), ("patience", 0)):
