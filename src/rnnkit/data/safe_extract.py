@@ -26,6 +26,7 @@ rnnkit.errors.DataError: Refusing to extract bad.tar: member '../evil.txt' has a
 """
 from __future__ import annotations
 
+import errno
 import os
 import posixpath
 import shutil
@@ -33,6 +34,7 @@ import stat
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 from rnnkit.errors import DataError
@@ -41,7 +43,9 @@ __all__ = ["safe_extract_tar", "safe_extract_zip", "safe_extract", "check_member
 
 
 def _refuse(archive: Path, member: str, why: str) -> DataError:
-    return DataError(f"Refusing to extract {archive.name}: member {member!r} {why}. Nothing was extracted; the "
+    shown = repr(member) if len(member) <= 100 else repr(member[:97]) + "..."   # names can be 64 kB long
+    why = why if len(why) <= 300 else why[:297] + "..."
+    return DataError(f"Refusing to extract {archive.name}: member {shown} {why}. Nothing was extracted; the "
                      f"archive is not safe to use: delete it and download it again from its official source.")
 
 
@@ -131,8 +135,8 @@ def safe_extract_tar(path, dest) -> Path:
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
-    except (tarfile.TarError, EOFError) as e:
-        raise DataError(f"{path.name} is not a valid tar archive ({e}): delete it and download it again.") from None
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
+        raise _damaged(path, dest, e, "tar") from None
     return _finish(tmp, dest)
 
 
@@ -173,9 +177,18 @@ def safe_extract_zip(path, dest) -> Path:
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
-    except zipfile.BadZipFile as e:
-        raise DataError(f"{path.name} is not a valid zip archive ({e}): delete it and download it again.") from None
+    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, OSError) as e:
+        raise _damaged(path, dest, e, "zip") from None
     return _finish(tmp, dest)
+
+
+def _damaged(path: Path, dest: Path, e: Exception, kind: str) -> Exception:
+    """The error for an archive that could not be read (or, for a full disk, written out)."""
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM):
+        from rnnkit.errors import StorageError
+        return StorageError.for_write(dest, e)
+    return DataError(f"{path.name} is not a valid {kind} archive ({type(e).__name__}: {str(e)[:200]}): delete it and "
+                     "download it again.")
 
 
 def safe_extract(path, dest) -> Path:
