@@ -18,15 +18,19 @@ recipe's own parser, so ``rnnkit recipe NAME --help`` shows that recipe's option
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 
 from rnnkit.errors import InvalidArgumentError
 from rnnkit.recipes.recipe import Recipe
 from rnnkit.tasks.forecast_options import add_data_arguments, data_fields, add_forecast_arguments, forecast_job
-from rnnkit.recipes.seed001 import DEFAULT_JOB as J, MODEL_NAMES, DEFAULT_JOB, _units, check_models, format_comparison, run_seed001
+from rnnkit.recipes.seed001 import (DEFAULT_JOB, MODEL_NAMES, _units, check_models, format_comparison,
+                                   run_seed001)
+from rnnkit.recipes.seed001 import DEFAULT_JOB as J
 from rnnkit.training import create_run_dir
 from rnnkit.recipes.stations import compare_station_models
-from rnnkit.tasks.options import check_seed
+from rnnkit.tasks.forecast_config import ForecastJob
+from rnnkit.tasks.options import add_options, check_seed
 
 __all__ = ["Recipe", "RECIPES", "get_recipe", "list_recipes", "recipe_parser", "add_recipe_commands"]
 
@@ -34,30 +38,29 @@ __all__ = ["Recipe", "RECIPES", "get_recipe", "list_recipes", "recipe_parser", "
 # ---------------------------------------------------------------------------------------------
 # seed 001
 
+_SEED001_OPTIONS = ("lookback", "step", "delay", "epochs", "steps_per_epoch", "batch_size", "lr", "patience", "seed",
+                    "out", "quiet")
+
+
 def _seed001_arguments(p: argparse.ArgumentParser) -> None:
+    """The data options, then the ForecastJob options a seed 001 run varies, generated from their
+    fields with the recipe's defaults (no option is written twice)."""
     add_data_arguments(p, J.split)
-    w = p.add_argument_group("windows (in rows; default: 10 days of hourly rows sampled every 2 h, 24 h ahead)")
-    for name in ("lookback", "step", "delay"):
-        w.add_argument(f"--{name}", type=int, default=getattr(J, name), help=f"default {getattr(J, name)}")
-    t = p.add_argument_group("run")
+    add_options(p, ForecastJob, only=_SEED001_OPTIONS, defaults={n: getattr(J, n) for n in _SEED001_OPTIONS},
+                groups={"windows": "windows (in rows; default: 10 days of hourly rows sampled every 2 h, 24 h ahead)",
+                        "training": "run"},
+                helps={"epochs": "maximum epochs per model", "lr": "RMSprop learning rate",
+                       "batch_size": "windows per batch",
+                       "steps_per_epoch": "batches per epoch (default: the whole training set; 0 = the same)",
+                       "out": "output directory, new or empty (default runs/seed001-jena-sequence-<time>)",
+                       "quiet": "print only the comparison table"})
+    t = p.add_argument_group("recipe")
     t.add_argument("--models", help="comma-separated subset, in any order, of: " + ", ".join(MODEL_NAMES))
-    t.add_argument("--epochs", type=int, default=J.epochs, help=f"maximum epochs per model (default {J.epochs})")
-    t.add_argument("--steps-per-epoch", type=int, default=J.steps_per_epoch,
-                   help="batches per epoch (default: the whole training set; 0 = the same)")
-    t.add_argument("--batch-size", type=int, default=J.batch_size)
-    t.add_argument("--lr", type=float, default=J.lr, help=f"RMSprop learning rate (default {J.lr})")
-    t.add_argument("--patience", type=int, default=J.patience, help="early stopping patience (epochs)")
     t.add_argument("--quick", action="store_true",
                    help="smoke test: 1 epoch of 2 batches per model (overrides --epochs/--steps-per-epoch)")
-    t.add_argument("--seed", type=int, default=J.seed)
-    t.add_argument("--out", help="output directory, new or empty (default runs/seed001-jena-sequence-<time>)")
-    t.add_argument("--quiet", action="store_true", help="print only the comparison table")
 
 
 def _seed001_job(args):
-    import dataclasses
-
-
     for name in ("epochs", "lookback", "step", "delay", "batch_size"):
         v = getattr(args, name)
         if v < 1:

@@ -27,7 +27,8 @@ from typing import Any, Callable
 from rnnkit.errors import InvalidArgumentError
 
 __all__ = ["option", "add_options", "config_from_args", "int_list", "float_list", "str_list",
-           "add_run_arguments", "check_minutes", "check_seed", "optional_int", "optional_float", "zero_is_none", "split_arg", "names_arg", "aggregations_arg"]
+           "add_run_arguments", "check_minutes", "check_seed", "optional_int", "optional_float", "zero_is_none",
+           "split_arg", "names_arg", "aggregations_arg"]
 
 
 def option(default: Any, help: str, *, choices=None, parse: Callable[[str], Any] | None = None,
@@ -104,7 +105,8 @@ def _shown(value: Any) -> str:
 
 def add_options(parser: argparse.ArgumentParser, config_cls, *, skip: tuple[str, ...] = (),
                 defaults: dict | None = None, groups: dict[str, str] | None = None,
-                only_groups: tuple[str, ...] | None = None) -> None:
+                only_groups: tuple[str, ...] | None = None, only: tuple[str, ...] | None = None,
+                helps: dict[str, str] | None = None) -> None:
     """Add one option per field of ``config_cls`` that has ``option(...)`` metadata.
 
     Args:
@@ -115,26 +117,29 @@ def add_options(parser: argparse.ArgumentParser, config_cls, *, skip: tuple[str,
         groups: ``--help`` section titles by the fields' ``group`` names; fields of a group
             named here are listed under that title, the others directly in ``parser``.
         only_groups: add only the fields of these groups.
+        only: add only these fields (a recipe exposing a few options of a task's config).
+        helps: other help lines than the dataclass's (a recipe's wording), by field name.
     """
     defaults, groups = defaults or {}, groups or {}
     sections: dict[str, Any] = {}
     for f in _fields(config_cls):
         group = f.metadata.get("group")
-        if f.name in skip or (only_groups is not None and group not in only_groups):
+        if f.name in skip or (only_groups is not None and group not in only_groups) or (
+                only is not None and f.name not in only):
             continue
         target = parser
         if group in groups:
             if group not in sections:
                 sections[group] = parser.add_argument_group(groups[group])
             target = sections[group]
-        _add_one(target, f, defaults)
+        _add_one(target, f, defaults, (helps or {}).get(f.name))
 
 
-def _add_one(parser, f: dataclasses.Field, defaults: dict) -> None:
+def _add_one(parser, f: dataclasses.Field, defaults: dict, help: str | None = None) -> None:
     meta, kind = f.metadata, _base_type(f.type)
     default = defaults.get(f.name, _default(f))
     flag = meta.get("flag") or "--" + f.name.replace("_", "-")
-    help_text = meta["help"] + ("" if default in (None, False) else f" (default {_shown(default)})")
+    help_text = (help or meta["help"]) + ("" if default in (None, False) else f" (default {_shown(default)})")
     help_text = help_text.replace("%", "%%")
     if kind is bool:
         parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=default,
