@@ -32,6 +32,7 @@ def test_forecast_writes_a_complete_run(good_run):
         assert (out / name).is_file(), name
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["test"]) == {"model", "common_sense", "seasonal_naive", "mean"}
+    assert json.loads((out / "config.json").read_text())["task"] == "forecast"   # runs from before have none
     # common sense on the test windows, computed independently from the CSV in its own units
     df = pd.read_csv(csv)
     temp = df["temp"].to_numpy()
