@@ -439,7 +439,7 @@ CLASS = [  # (label, csv maker, extra args, words the one paragraph must hold)
     ("--resample 0h", _ok, ["--resample", "0h"], ["`resample`", "0h"]),
     ("negative --conv-filters", _ok, ["--conv-filters", "-1"], ["conv_filters", "-1"]),
     ("negative --dense-units", _ok, ["--dense-units", "-2"], ["dense_units", "-2"]),
-    ("seed too large", _ok, ["--seed", str(2**70)], ["`seed`", str(2**70)]),
+    ("seed too large", _ok, ["--seed", str(2**70)], ["`--seed`", str(2**70)]),
     ("model too large for memory", _ok, ["--units", "10000000"], ["--units", "10000000", "GB"]),
     ("--agg without --resample", _ok, ["--agg", "wind=sum"], ["--agg", "--resample"]),
     ("--seasonal-period 0", _ok, ["--seasonal-period", "0"], ["--seasonal-period", "0"]),
