@@ -38,7 +38,8 @@ FIX = Path(__file__).resolve().parent / "fixtures"
 COMMANDS = {
     "classify": ["classify", "--csv", str(FIX / "tiny_reviews.csv"), "--text-col", "review", "--label-col",
                  "sentiment", "--units", "8", "--embedding-dim", "8", "--epochs", "3", "--batch-size", "9",
-                 "--patience", "0", "--no-baselines", "--maxlen", "20", "--seed", "1"],
+                 "--patience", "0", "--no-baselines", "--maxlen", "20", "--seed", "1", "--dropout", "0",
+                 "--head-dropout", "0"],
     "tag": ["tag", "--conll", str(FIX / "tiny_ner.txt"), "--units", "6", "--embedding-dim", "6", "--epochs", "2",
             "--batch-size", "7", "--dropout", "0", "--output-dropout", "0", "--patience", "0", "--seed", "2"],
     "translate": ["translate", "train", "--pairs", str(FIX / "translate" / "fra.txt"), "--embed", "8", "--units",
