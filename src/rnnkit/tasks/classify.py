@@ -92,9 +92,10 @@ class ClassifyConfig:
     bidirectional: bool | None = option(None, "read the sequences both ways (chosen by --preset)")
     dropout: float | None = option(None, "variational input dropout of the recurrent layers (chosen by --preset)")
     recurrent_dropout: float = option(0.0, "variational recurrent dropout")
-    conv_filters: int = option(0, "filters of a Conv1D front-end before the recurrent layers (0: none)")
-    conv_kernel: int = option(7, "Conv1D kernel size")
-    pool_size: int = option(5, "max-pooling size after a conv layer")
+    conv_filters: int | None = option(None, "filters of a Conv1D front-end before the recurrent layers (0: none) "
+                                      "(chosen by --preset)")
+    conv_kernel: int | None = option(None, "Conv1D kernel size (chosen by --preset)")
+    pool_size: int | None = option(None, "max-pooling size after a conv layer (chosen by --preset)")
     pooling: str | None = option(None, "pooling over valid steps (chosen by --preset; seed: last for recurrent, max "
                                  "for conv)",
                                  choices=("last", "mean", "max"))
