@@ -213,10 +213,11 @@ def load_glove_package(source=None, vocabulary=None) -> WordVectors:
     ``source``: None (the installed package), its wheel, or a folder holding the wheel (see
     :func:`rnnkit.data.package_data.find_package_file`). ``vocabulary`` keeps only those words.
     """
-    emb = find_package_file(GLOVE_PACKAGE_EMB, source, what="the GloVe 6B 50-d vectors")
-    idx = find_package_file(GLOVE_PACKAGE_INDEX, source, what="the GloVe 6B word index")
+    # the reader first: a missing pyarrow is named whether or not the data package is installed
     pq = require("pyarrow.parquet", extra="datasets", package="pyarrow",
                  feature="Reading the GloVe package's word index (a parquet file, for --glove)")
+    emb = find_package_file(GLOVE_PACKAGE_EMB, source, what="the GloVe 6B 50-d vectors")
+    idx = find_package_file(GLOVE_PACKAGE_INDEX, source, what="the GloVe 6B word index")
     try:
         table = pq.read_table(idx.open())
         words = table.column(table.column_names[0]).to_pylist()
