@@ -3,6 +3,7 @@ fake implementation, autograd registration), gradients against the reference sca
 torch.export / torch.jit.trace / torch.compile(fullgraph=True) of Forecasters (LSTM, GRU; with and
 without lengths) on the fused path, compared with eager on inputs of other shapes."""
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -128,6 +129,9 @@ def test_torch_compile_fullgraph_forward_and_backward(cell, lengths):
             torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.skipif(" " in str(Path(torch.__file__).parent), reason=(
+    "torch's Inductor passes its -L library folder to the linker unquoted, so it cannot link when torch "
+    "is installed under a path with a space (pytorch/pytorch PR 191010); the op itself is not involved"))
 def test_torch_compile_inductor():
     m = _model("gru")
     example, other = _inputs(True)
