@@ -51,6 +51,27 @@ void inject_failure(int64_t mask) {
   health().inject = (int)mask;
   if (mask == 0) health().off = 0;
 }
+
+// Test hook: the FTZ/DAZ bits (MXCSR & 0x8040; 0 without MXCSR) of the calling thread and of
+// each thread of a parallel region, as a kernel call sees them ("inside") and after it.
+std::vector<std::vector<int64_t>> ftz_probe() {
+  auto threads = [] {
+    std::vector<int64_t> bits(std::max(1, at::get_num_threads()), -1);
+    at::parallel_for(0, (int64_t)bits.size(), 1, [&](int64_t a, int64_t b) {
+      for (int64_t i = a; i < b; ++i) bits[i] = ftz_bits();
+    });
+    return bits;
+  };
+  std::vector<int64_t> inside, after;
+  {
+    FtzScope ftz;
+    inside = threads();
+    inside.push_back(ftz_bits());
+  }
+  after = threads();
+  after.push_back(ftz_bits());
+  return {inside, after};
+}
 }  // namespace rnnkit
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
@@ -62,6 +83,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("take_failures", &rnnkit::take_failures, "backends that failed during a run, once each");
   m.def("switch_off", &rnnkit::switch_off, "never use this backend in this process");
   m.def("inject_failure", &rnnkit::inject_failure, "test hook: make backends (bit mask) fail");
+  m.def("ftz_probe", &rnnkit::ftz_probe, "test hook: FTZ/DAZ bits per thread inside and after a call");
   rnnkit::register_stream_step(m);
 #ifdef RNNKIT_SRC_HASH
 #define RNNKIT_STR2(x) #x

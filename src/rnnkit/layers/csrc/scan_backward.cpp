@@ -100,7 +100,7 @@ std::vector<Tensor> backward_impl(int64_t mode, const Tensor& x, const Tensor& w
     // pointwise pass before its block overwrites it.
     const float* wf = reinterpret_cast<const float*>(whh);
     const int64_t nthr = lstm_step_threads(B);
-    at::parallel_for(0, nthr, 1, [&](int64_t t0, int64_t t1) {
+    pfor(0, nthr, 1, [&](int64_t t0, int64_t t1) {
       for (int64_t tid = t0; tid < t1; ++tid)
         for (int64_t s = p.steps - 1; s >= 0; --s) {
           const int64_t nb = p.nb[s];
@@ -157,7 +157,7 @@ std::vector<Tensor> backward_impl(int64_t mode, const Tensor& x, const Tensor& w
     };
     auto hprev = [&](int64_t j) { return s > 0 ? hsp + (s - 1) * BH + j * H : h0p + j * H; };
     if (mode == LSTM) {
-      at::parallel_for(0, nb, grain, [&](int64_t j0, int64_t j1) {
+      pfor(0, nb, grain, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) {
           Row r = row(j);
           const T* go = r.go; const T* pd = r.pd; const T* mj = r.mj;
@@ -170,7 +170,7 @@ std::vector<Tensor> backward_impl(int64_t mode, const Tensor& x, const Tensor& w
         }
       });
     } else if (mode == RNN) {
-      at::parallel_for(0, nb, grain, [&](int64_t j0, int64_t j1) {
+      pfor(0, nb, grain, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) {
           Row r = row(j);
           const T* go = r.go; const T* pd = r.pd; const T* mj = r.mj;
@@ -186,7 +186,7 @@ std::vector<Tensor> backward_impl(int64_t mode, const Tensor& x, const Tensor& w
         }
       });
     } else if (after) {
-      at::parallel_for(0, nb, grain, [&](int64_t j0, int64_t j1) {
+      pfor(0, nb, grain, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) {
           Row r = row(j);
           const T* go = r.go; const T* pd = r.pd; const T* mj = r.mj;
@@ -209,7 +209,7 @@ std::vector<Tensor> backward_impl(int64_t mode, const Tensor& x, const Tensor& w
       });
     } else {
       T* dnp = dn_buf.data_ptr<T>();
-      at::parallel_for(0, nb, grain, [&](int64_t j0, int64_t j1) {
+      pfor(0, nb, grain, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) {
           Row r = row(j);
           const T* go = r.go; const T* pd = r.pd; const T* mj = r.mj;
@@ -231,7 +231,7 @@ std::vector<Tensor> backward_impl(int64_t mode, const Tensor& x, const Tensor& w
       if (!(raw && gemm_raw<T>(nb, H, H, dnp, H, whh + 2 * H * H, H, false, drh.data_ptr<T>(), H, T(0))))
         gemm<T>(dn_buf.narrow(0, 0, nb), w_n, drh.narrow(0, 0, nb), 0.0, step_be);
       const T* drhp = drh.data_ptr<T>();
-      at::parallel_for(0, nb, grain, [&](int64_t j0, int64_t j1) {
+      pfor(0, nb, grain, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) {
           Row r = row(j);
           const T* gs = gs_s + j * SH;
@@ -302,6 +302,7 @@ std::vector<Tensor> scan_backward(int64_t mode, const Tensor& x, const Tensor& w
                                   const c10::optional<Tensor>& gcn, bool reverse,
                                   bool reset_after, bool relu, int64_t backend) {
   at::NoGradGuard ng;
+  FtzScope ftz;  // subnormals flushed in the loops and the GEMMs (ftz.h)
   auto def = [](const c10::optional<Tensor>& t) {
     return t.has_value() && t->defined() ? t->contiguous() : Tensor();
   };

@@ -119,7 +119,7 @@ std::vector<Tensor> forward_impl(int64_t mode, const Tensor& x, const Tensor& h0
     // units: the four gates' pre-activations in registers, then the cell (lstm_step.h).
     const float* wp = wpack.data();
     const int64_t nthr = lstm_step_threads(B);
-    at::parallel_for(0, nthr, 1, [&](int64_t t0, int64_t t1) {
+    pfor(0, nthr, 1, [&](int64_t t0, int64_t t1) {
       float pre[4][4][16];
       for (int64_t tid = t0; tid < t1; ++tid)
         for (int64_t s = 0; s < p.steps; ++s) {
@@ -200,7 +200,7 @@ std::vector<Tensor> forward_impl(int64_t mode, const Tensor& x, const Tensor& h0
       return r;
     };
     if (mode == LSTM) {
-      at::parallel_for(0, nb, grain, [&](int64_t j0, int64_t j1) {
+      pfor(0, nb, grain, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) {
           Row r = row(j);
           const T* xr = r.xr; const T* g = ghp + j * ghs; const T* mj = r.mj;
@@ -222,7 +222,7 @@ std::vector<Tensor> forward_impl(int64_t mode, const Tensor& x, const Tensor& h0
         }
       });
     } else if (mode == RNN) {
-      at::parallel_for(0, nb, grain, [&](int64_t j0, int64_t j1) {
+      pfor(0, nb, grain, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) {
           Row r = row(j);
           const T* xr = r.xr; const T* g = ghp + j * ghs; const T* mj = r.mj;
@@ -238,7 +238,7 @@ std::vector<Tensor> forward_impl(int64_t mode, const Tensor& x, const Tensor& h0
         }
       });
     } else if (reset_after) {
-      at::parallel_for(0, nb, grain, [&](int64_t j0, int64_t j1) {
+      pfor(0, nb, grain, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) {
           Row r = row(j);
           const T* xr = r.xr; const T* g = ghp + j * ghs; const T* mj = r.mj;
@@ -259,7 +259,7 @@ std::vector<Tensor> forward_impl(int64_t mode, const Tensor& x, const Tensor& h0
       });
     } else {  // GRU, reset before the matmul: n uses (r * h_masked) @ W_hn^T
       T* rsp = rhstep.data_ptr<T>();
-      at::parallel_for(0, nb, grain, [&](int64_t j0, int64_t j1) {
+      pfor(0, nb, grain, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) {
           Row r = row(j);
           const T* xr = r.xr; const T* g = ghp + j * ghs;
@@ -277,7 +277,7 @@ std::vector<Tensor> forward_impl(int64_t mode, const Tensor& x, const Tensor& h0
       if (!(raw && gemm_raw<T>(nb, H, H, rsp, H, whh + 2 * H * H, H, true, ghn.data_ptr<T>(), H, T(0))))
         gemm<T>(rhstep.narrow(0, 0, nb), w_n, ghn.narrow(0, 0, nb), 0.0, step_be);
       const T* ghnp = ghn.data_ptr<T>();
-      at::parallel_for(0, nb, grain, [&](int64_t j0, int64_t j1) {
+      pfor(0, nb, grain, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) {
           Row r = row(j);
           const T* xr = r.xr; const T* mj = r.mj; const T* gn = ghnp + j * H;
@@ -312,6 +312,7 @@ std::vector<Tensor> scan_forward(int64_t mode, const Tensor& x, const Tensor& h0
                                  const c10::optional<Tensor>& mask, bool reverse, bool reset_after,
                                  bool relu, bool train, int64_t backend) {
   at::NoGradGuard ng;
+  FtzScope ftz;  // subnormals flushed in the loops and the GEMMs (ftz.h)
   auto def = [](const c10::optional<Tensor>& t) { return t.has_value() ? t->contiguous() : Tensor(); };
   std::vector<Tensor> r;
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "rnnkit_scan_forward", [&] {

@@ -207,12 +207,14 @@ class StreamStep {
 
   // Advance every stream by the row(s) in `x`; no forecast.
   void advance(const py::array& x) {
+    FtzGuard ftz;  // a state decaying through subnormals stays fast (ftz.h)
     take(x);
     for (int64_t b = 0; b < B_; ++b) layers_step(b);
   }
 
   // Advance by `x` and return the forecast after it (a fresh tensor of out_shape).
   Tensor run(const py::array& x) {
+    FtzGuard ftz;
     take(x);
     Tensor y = at::empty(out_shape_, at::TensorOptions().dtype(at::kFloat));
     float* out = y.data_ptr<float>();
