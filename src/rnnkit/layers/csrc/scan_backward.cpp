@@ -3,7 +3,7 @@
 // GRU reset_after=False). dW_ih, dW_hh, dx and the biases are then single GEMMs / sums over all
 // steps, because the per-step gate gradients are stacked.
 #include "common.h"
-#include "lstm_step.h"
+#include "gru_step.h"
 
 namespace rnnkit {
 
@@ -144,7 +144,16 @@ std::vector<Tensor> backward_impl(int64_t mode, const Tensor& x, const Tensor& w
     });
     pend_nb = p.steps > 0 ? p.nb[0] : 0;
   }
-  for (int64_t s = fused_step ? -1 : p.steps - 1; s >= 0; --s) {
+  // Small float GRUs: the same, with the GRU's gate gradients (gru_step.h).
+  const bool gru_fused = use_gru_step<T>(mode, H, backend);
+  if constexpr (std::is_same<T, float>::value) {
+    if (gru_fused) {
+      gru_step_backward(GruBwd{&p, B, Tn, H, GH, SH, XW, mstride, reverse, after, goutp, mp, gp, hsp, h0p,
+                               xhp, whh, zp, dxwp, dghnp, dhp, pendp});
+      pend_nb = p.steps > 0 ? p.nb[0] : 0;
+    }
+  }
+  for (int64_t s = fused_step || gru_fused ? -1 : p.steps - 1; s >= 0; --s) {
     const int64_t nb = p.nb[s];
     const T* gs_s = gp + s * B * SH;
     const int64_t pnb = pend_nb;

@@ -3,7 +3,7 @@
 // the gates, the recurrent-dropout mask and the lengths (finished rows are simply not in the
 // active prefix of the length-sorted rows).
 #include "common.h"
-#include "lstm_step.h"
+#include "gru_step.h"
 #include <dlfcn.h>
 
 namespace rnnkit {
@@ -180,7 +180,14 @@ std::vector<Tensor> forward_impl(int64_t mode, const Tensor& x, const Tensor& h0
         }
     });
   }
-  for (int64_t s = 0; s < (fused_step ? 0 : p.steps); ++s) {
+  // Small float GRUs: the same, with the GRU's cell (gru_step.h).
+  const bool gru_fused = use_gru_step<T>(mode, H, backend);
+  if constexpr (std::is_same<T, float>::value) {
+    if (gru_fused)
+      gru_step_forward(GruFwd{&p, B, Tn, H, GH, SH, XW, mstride, reverse, reset_after, xwp, bxp, bhnp, mp,
+                              whh, hmb, gates0, hs0, hp, outp, xhp, rhp, train});
+  }
+  for (int64_t s = 0; s < (fused_step || gru_fused ? 0 : p.steps); ++s) {
     const int64_t nb = p.nb[s];
     T* hm_sp = hmb + (s % 2) * B * H;
     T* hm_next = hmb + ((s + 1) % 2) * B * H;
