@@ -76,11 +76,16 @@ inline void pfor(int64_t begin, int64_t end, int64_t grain, const F& f) {
 // oneDNN spread over the pool flush too. The caller sets its bits inside that first region (as
 // thread 0), never before it: pool threads started there copy the caller's mode and must keep
 // the mode the caller had. Nested scopes on a thread count, the outermost restores.
+// `work` (multiply-adds of the call's largest product, roughly) below kPoolWork: the pool is left
+// alone (two parallel regions cost ~1-2 us, as much as a whole one-step call); products that
+// small run on the calling thread, and the kernels' own loops are guarded by pfor anyway.
+constexpr int64_t kPoolWork = int64_t(1) << 16;
+
 class FtzScope {
  public:
-  FtzScope() : on_(refresh_ftz()) {
+  explicit FtzScope(int64_t work = kPoolWork) : on_(refresh_ftz()) {
     if (!on_) return;
-    nthr_ = at::in_parallel_region() ? 1 : std::max<int64_t>(1, at::get_num_threads());
+    nthr_ = at::in_parallel_region() || work < kPoolWork ? 1 : std::max<int64_t>(1, at::get_num_threads());
     const int d = depth();
     if (nthr_ > 1) at::parallel_for(0, nthr_, 1, [](int64_t, int64_t) { hold(true); });
     if (depth() == d) hold(true);  // the caller was not in the region's team

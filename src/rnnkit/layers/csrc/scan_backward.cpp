@@ -311,7 +311,8 @@ std::vector<Tensor> scan_backward(int64_t mode, const Tensor& x, const Tensor& w
                                   const c10::optional<Tensor>& gcn, bool reverse,
                                   bool reset_after, bool relu, int64_t backend) {
   at::NoGradGuard ng;
-  FtzScope ftz;  // subnormals flushed in the loops and the GEMMs (ftz.h)
+  // subnormals flushed in the loops and the GEMMs (ftz.h); work: the products of x and h
+  FtzScope ftz((x.numel() + x.numel() / std::max<int64_t>(1, x.size(-1)) * w_hh.size(1)) * w_hh.size(0));
   auto def = [](const c10::optional<Tensor>& t) {
     return t.has_value() && t->defined() ? t->contiguous() : Tensor();
   };
