@@ -50,7 +50,7 @@ class ToyTask(Task):
     def model_dict(self, model_config) -> dict:
         return model_config
 
-    def train_config(self, config, data, model_config):
+    def train_config(self, config, data, model_config, model):
         return TrainConfig(epochs=config.epochs, optimizer="adam", lr=config.lr, loss="mse", seed=config.seed,
                            quiet=True, tensorboard=False)
 

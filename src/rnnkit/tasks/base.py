@@ -35,7 +35,7 @@ model and metrics, ``report``.
     ...         model = torch.nn.Linear(1, 1)
     ...         return model, model
     ...     def model_dict(self, model_config): return {}
-    ...     def train_config(self, config, data, model_config):
+    ...     def train_config(self, config, data, model_config, model):
     ...         return TrainConfig(epochs=config.epochs, quiet=True, tensorboard=False)
     ...     def fit_data(self, config, data, model, say): return data, data
     ...     def evaluate(self, config, data, model, trainer):
@@ -106,8 +106,9 @@ class Task:
         """The ``"model"`` entry of ``config.json``."""
         return model_config.to_dict()
 
-    def train_config(self, config, data, model_config):
-        """The :class:`~rnnkit.training.TrainConfig` of the run."""
+    def train_config(self, config, data, model_config, model):
+        """The :class:`~rnnkit.training.TrainConfig` of the run (``model``: for a loss or a
+        validation metric of the model's own, e.g. a CRF's likelihood and Viterbi decoding)."""
         raise NotImplementedError
 
     def fit_data(self, config, data, model, say) -> tuple:
@@ -181,7 +182,7 @@ def run(task: Task, config, log=print, given=None) -> dict:
     run_dir = distributed.on_main(lambda: _create(task, config, data))   # rank 0 creates, every rank gets the path
     run_config = {"task": task.name, "job": task.job_dict(config) | {"out": None, "quiet": False, "resume": False},
                   "model": task.model_dict(model_config), **task.run_config(config, data)}
-    trainer = Trainer(model, task.train_config(config, data, model_config), run_dir, run_config=run_config)
+    trainer = Trainer(model, task.train_config(config, data, model_config, model), run_dir, run_config=run_config)
     trainer.fit(*fit_data, resume=config.resume)
     task.after_fit(config, model)
     if not distributed.is_main():           # rank 0 alone evaluates, writes and prints the results

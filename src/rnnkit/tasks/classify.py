@@ -46,9 +46,9 @@ from rnnkit.tasks import classify_data as cd, classify_report as rep
 from rnnkit.data.series import read_table
 from rnnkit.data.mnist_idx import load_mnist_idx
 from rnnkit.data.ucr import read_ts
-from rnnkit.data import embeddings as emb
+from rnnkit.tasks.pretrained import pretrained_embedding
 from rnnkit.training.manifest import file_sha256
-from rnnkit.training import Trainer, create_run_dir, distributed, save_run, load_run, manifest, TrainConfig
+from rnnkit.training import load_run, manifest, TrainConfig
 from rnnkit.tasks.config_check import config_from_json, without
 from rnnkit.data.text_encoder import TextEncoder
 
@@ -233,21 +233,7 @@ def predict_proba(model: SequenceClassifier, x: np.ndarray, lengths: np.ndarray,
 
 def _embedding(config: ClassifyConfig, data, log):
     """The pre-trained matrix for ``--glove`` (and its width), the coverage printed."""
-
-    vocab = data.encoder.vocabulary
-    path = config.glove
-    if path == "package" or Path(path).is_dir() or path.endswith(".whl"):
-        vectors = emb.load_glove_package(None if path == "package" else path, vocabulary=vocab)
-    else:
-        vectors = emb.read_vectors_text(path, vocab)
-    dim = vectors.dim
-    if config.embedding_dim is not None and config.embedding_dim != dim:
-        raise InvalidArgumentError.for_argument(
-            "--embedding-dim", config.embedding_dim, f"the width of the --glove vectors ({dim})",
-            "Drop --embedding-dim (it is then the vectors' width) or pass vectors of that width.")
-    matrix, found = emb.embedding_matrix(vocab, vectors, dim)
-    log("pre-trained vectors: " + emb.coverage_message(found, len(vocab) - 2))
-    return matrix, dim
+    return pretrained_embedding(config.glove, config.embedding_dim, data.encoder.vocabulary, log)
 
 
 def data_source(config: ClassifyConfig) -> dict:
@@ -296,7 +282,7 @@ class ClassifyTask(Task):
             model.load_embedding(matrix)
         return model, cfg
 
-    def train_config(self, config: ClassifyConfig, data, model_config):
+    def train_config(self, config: ClassifyConfig, data, model_config, model):
         return config.train_config(model_config.binary)
 
     def fit_data(self, config: ClassifyConfig, data, model, say) -> tuple:

@@ -83,7 +83,7 @@ class ForecastTask(Task):
         cfg = job.model_config(p.input_size(), p.feature_names.index(p.target))
         return Forecaster(cfg), cfg
 
-    def train_config(self, job: ForecastJob, data, model_config):
+    def train_config(self, job: ForecastJob, data, model_config, model):
         return job.train_config()
 
     def fit_data(self, job: ForecastJob, data: ForecastData, model, say) -> tuple:

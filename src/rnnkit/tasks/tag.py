@@ -22,7 +22,6 @@ writes and prints.
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,15 +35,17 @@ from rnnkit.models.crf import is_iob2
 from rnnkit.models.tagger import IGNORE, Tagger, TaggerConfig, pad_tags
 from rnnkit.tasks.classify_data import check_split, split_indices
 from rnnkit.tasks.options import check_minutes, float_list, option
-from rnnkit.training.checkpoint import atomic_write_text
 from rnnkit.data.conll import read_conll
 from rnnkit.data.vocabulary import Vocabulary
-from rnnkit.training import Trainer, create_run_dir, distributed, save_run, load_run, manifest, TrainConfig
-from rnnkit.tasks.classify import ClassifyConfig, _embedding
+from rnnkit.training import load_run, manifest, TrainConfig
+from rnnkit.tasks.base import Task, run, silent
+from rnnkit.tasks.pretrained import pretrained_embedding
+from rnnkit.tasks.tag_report import describe, entity_scores, f1_metric, format_table, most_frequent_tag, per_type
 from rnnkit.tasks.config_check import config_from_json, without
 from rnnkit.tasks.sizes import check_tagger
 
-__all__ = ["TagConfig", "run_tag", "load_model", "load_tagger", "entity_scores", "encode_sentences"]
+__all__ = ["TagConfig", "TagTask", "TagData", "prepare_tag", "run_tag", "load_model", "load_tagger", "entity_scores",
+           "encode_sentences"]
 
 
 @dataclass
@@ -182,48 +183,6 @@ def encode_sentences(sentences, vocabulary, tag_index: dict, lower: bool, where:
     return ids, np.maximum(lengths, 1), y
 
 
-def entity_scores(true_tags: list, pred_tags: list) -> dict:
-    """Entity-level precision/recall/F1 (seqeval, exact span and type match) and token accuracy."""
-    from seqeval.metrics import f1_score, precision_score, recall_score
-
-    flat_t = [t for s in true_tags for t in s]
-    flat_p = [t for s in pred_tags for t in s]
-    return {"precision": float(precision_score(true_tags, pred_tags, zero_division=0)),
-            "recall": float(recall_score(true_tags, pred_tags, zero_division=0)),
-            "f1": float(f1_score(true_tags, pred_tags, zero_division=0)),
-            "token_accuracy": float(np.mean([a == b for a, b in zip(flat_t, flat_p)])) if flat_t else 0.0}
-
-
-def f1_metric(model: Tagger, tags: list):
-    """``f1(scores, targets) -> float``, the trainer's ``val_f1``: entity F1 (seqeval) of the model's
-    decoding (Viterbi with a CRF) of the validation scores, targets ``IGNORE`` past each length."""
-    def f1(scores, target):
-        n = (target != IGNORE).sum(1).clamp(min=1)
-        best = model.decode(scores, n).tolist()
-        n = n.tolist()
-        truth = [[tags[j] for j in row[:k]] for row, k in zip(target.tolist(), n)]
-        return entity_scores(truth, [[tags[j] for j in row[:k]] for row, k in zip(best, n)])["f1"]
-    return f1
-
-
-def per_type(true_tags: list, pred_tags: list) -> dict:
-    """``{type: {"precision", "recall", "f1", "support"}}`` (seqeval's report)."""
-    from seqeval.metrics import classification_report
-    report = classification_report(true_tags, pred_tags, output_dict=True, zero_division=0)
-    return {k: {"precision": float(v["precision"]), "recall": float(v["recall"]), "f1": float(v["f1-score"]),
-                "support": int(v["support"])} for k, v in report.items() if "avg" not in k}
-
-
-def most_frequent_tag(train, sentences) -> list:
-    """Each token's most frequent training tag (``O`` for tokens never seen in training)."""
-    counts: dict = {}
-    for toks, tags in train:
-        for tok, tag in zip(toks, tags):
-            counts.setdefault(tok, Counter())[tag] += 1
-    best = {tok: c.most_common(1)[0][0] for tok, c in counts.items()}
-    return [[best.get(tok, "O") for tok in toks] for toks, _ in sentences]
-
-
 @torch.no_grad()
 def predict_tags(model: Tagger, ids: np.ndarray, lengths: np.ndarray, tags: list, batch_size: int = 256,
                  tokens: list | None = None) -> list:
@@ -259,49 +218,24 @@ def _batches(ids, lengths, y, batch_size, seed=None, chars=None):
     return lambda epoch: make(np.random.default_rng(seed + epoch).permutation(len(lengths)))
 
 
-def describe(cfg: TaggerConfig) -> str:
-    """``'bidirectional LSTM 64 + char-CNN + CRF'``: the model in a few words, for the printed table."""
-    parts = [f"{'bidirectional ' if cfg.bidirectional else ''}{cfg.cell.upper()} {cfg.units}"]
-    return " + ".join(parts + (["char-CNN"] if cfg.chars is not None else []) + (["CRF"] if cfg.crf else []))
-
-
-def format_table(test: dict, model: str = "bidirectional tagger") -> str:
-    rows = [(f"model ({model})", test["model"]), ("most frequent tag", test["most_frequent_tag"])]
-    w = max(36, max(len(label) for label, _ in rows) + 2)
-    lines = [f"{'test set (entity level, seqeval)':{w}s}{'precision':>10s}{'recall':>10s}{'F1':>8s}{'token acc':>11s}"]
-    for label, m in rows:
-        lines.append(f"{label:{w}s}{m['precision']:>10.4f}{m['recall']:>10.4f}{m['f1']:>8.4f}{m['token_accuracy']:>11.4f}")
-    lines.append("per entity type (model):")
-    for kind, m in test["per_type"].items():
-        lines.append(f"  {kind:{w - 2}s}{m['precision']:>10.4f}{m['recall']:>10.4f}{m['f1']:>8.4f}  support {m['support']}")
-    return "\n".join(lines)
-
-
-def _train_config(config: TagConfig, model: Tagger, tags: list, n_train: int):
-    """The job's training config for ``model``: the CRF's likelihood as the loss; for IOB2 tags,
-    patience and the best epoch on validation entity F1 (the loss is mostly about ``O`` tokens)."""
-    train_config = config.train_config(n_train)
-    if model.crf is not None:
-        train_config = dataclasses.replace(train_config, loss=model.loss)
-    if is_iob2(tags):
-        train_config = dataclasses.replace(train_config, metrics=("accuracy", f1_metric(model, tags)),
-                                           monitor="val_f1", monitor_mode="max")
-    return train_config
-
-
 def _chars(model: Tagger, sentences):
     """``chars(rows, width)`` for :func:`_batches` (None when the model reads no characters)."""
     tokens = [toks for toks, _ in sentences]
     return (lambda idx, w: model.encode_chars([tokens[i] for i in idx], w)) if model.alphabet is not None else None
 
 
-def run_tag(config: TagConfig, sentences=None, log=print) -> dict:
-    """Run the whole job; ``sentences`` replaces reading ``--conll`` (recipes). Returns
-    ``{"run_dir", "val", "test"}``."""
+@dataclass
+class TagData:
+    """The prepared sentences: ``parts`` (name -> ``[(tokens, tags)]``), their encodings ``enc``
+    (name -> ``(ids, lengths, y)``), the training vocabulary and the sorted tag set."""
+    parts: dict
+    enc: dict
+    vocabulary: Vocabulary
+    tags: list
 
-    if not distributed.is_main():           # torchrun: rank 0 prints
-        log = lambda *a, **k: None  # noqa: E731
-    say = (lambda *a: None) if config.quiet else log
+
+def prepare_tag(config: TagConfig, sentences=None, say=print) -> TagData:
+    """Read, split and encode the sentences (``sentences`` replaces reading ``--conll``)."""
     parts = prepare_parts(config, sentences)
     train_tokens = [[t.lower() for t in toks] if config.lower else list(toks) for toks, _ in parts["train"]]
     vocab = Vocabulary.build(train_tokens, max_tokens=config.max_tokens, min_freq=config.min_freq)
@@ -313,53 +247,84 @@ def run_tag(config: TagConfig, sentences=None, log=print) -> dict:
     enc = {n: encode_sentences(parts[n], vocab, index, config.lower, f"the {n} sentences") for n in parts}
     say(f"sentences: train {len(parts['train'])}, val {len(parts['val'])}, test {len(parts['test'])}; "
         f"vocabulary {len(vocab)}; {len(tags)} tags")
-    matrix, dim = None, config.embedding_dim
-    if config.glove:
-        from types import SimpleNamespace
-        matrix, dim = _embedding(ClassifyConfig(glove=config.glove, embedding_dim=config.embedding_dim),
-                                 SimpleNamespace(encoder=SimpleNamespace(vocabulary=vocab)), log)
-    alphabet = CharAlphabet.build([toks for toks, _ in parts["train"]]) if config.char_features else None
-    cfg = dataclasses.replace(config.model_config(len(vocab), len(tags), tags, alphabet and alphabet.chars),
-                              embedding_dim=dim or 64)
-    say(f"model: {describe(cfg)}" + (f" ({len(alphabet)} characters)" if alphabet else ""))
-    check_tagger(cfg)                       # memory, before allocating
-    torch.manual_seed(config.seed)
-    model = Tagger(cfg)
-    if matrix is not None:
-        model.load_embedding(matrix)
+    return TagData(parts, enc, vocab, tags)
 
-    def create():                            # rank 0 only under torchrun; every rank gets the path
-        run_dir = create_run_dir(config.name, config.out, exist_ok=config.resume)
-        atomic_write_text(run_dir / "vocabulary.json", vocab.to_json() + "\n")
-        return run_dir
 
-    run_dir = distributed.on_main(create)
-    schedule = config.schedule(len(parts["train"]))      # the choices by data size, recorded in config.json
-    say(f"epochs at most {schedule['epochs']}, patience {schedule['patience']}"
-        + ("" if config.epochs is not None and config.patience is not None else
-           f" (by the size of the training part: {-(-len(parts['train']) // config.batch_size)} batches per epoch)"))
-    run_config = {"task": "tag", "job": config.to_dict() | {"out": None, "quiet": False, "resume": False},
-                  "model": cfg.to_dict(), "data": {"tags": tags, "schedule": schedule}}
-    trainer = Trainer(model, _train_config(config, model, tags, len(parts["train"])), run_dir, run_config=run_config)
-    trainer.fit(_batches(*enc["train"], config.batch_size, config.seed, chars=_chars(model, parts["train"])),
-                _batches(*enc["val"], 256, chars=_chars(model, parts["val"])), resume=config.resume)
-    if not distributed.is_main():           # rank 0 alone evaluates, writes and prints the results
-        distributed.finish()
-        return {"run_dir": str(run_dir)}
-    metrics = {}
-    for name in ("val", "test"):
-        truth = [list(t) for _, t in parts[name]]
-        pred = predict_tags(model, enc[name][0], enc[name][1], tags, tokens=[toks for toks, _ in parts[name]])
-        metrics[name] = {"model": entity_scores(truth, pred),
-                         "most_frequent_tag": entity_scores(truth, most_frequent_tag(parts["train"], parts[name]))}
-        if name == "test":
-            metrics[name]["per_type"] = per_type(truth, pred)
-    metrics["training"] = trainer.stop_info()
-    save_run(run_dir, model, metrics=metrics)
-    log(format_table(metrics["test"], describe(cfg)))
-    say(f"run directory: {run_dir}")
-    distributed.finish()
-    return {"run_dir": str(run_dir), **metrics}
+class TagTask(Task):
+    """``rnnkit tag`` trained by the one driver (:func:`rnnkit.tasks.base.run`); its commands
+    (``predict``, ``add_commands``) are added in :mod:`rnnkit.tasks.tag_cli`."""
+
+    name, config_class, exporter = "tag", TagConfig, "onnx_tag"
+    help = "train a sequence tagger (one tag per token, e.g. named entities)"
+
+    def prepare(self, config: TagConfig, say, given=None) -> TagData:
+        return prepare_tag(config, given, say)
+
+    def build(self, config: TagConfig, data: TagData, log):
+        matrix, dim = None, config.embedding_dim
+        if config.glove:
+            matrix, dim = pretrained_embedding(config.glove, config.embedding_dim, data.vocabulary, log)
+        train = data.parts["train"]
+        alphabet = CharAlphabet.build([toks for toks, _ in train]) if config.char_features else None
+        cfg = dataclasses.replace(config.model_config(len(data.vocabulary), len(data.tags), data.tags,
+                                                      alphabet and alphabet.chars), embedding_dim=dim or 64)
+        (log if not config.quiet else silent)(f"model: {describe(cfg)}" + (f" ({len(alphabet)} characters)" if alphabet else ""))
+        check_tagger(cfg)                       # memory, before allocating
+        torch.manual_seed(config.seed)
+        model = Tagger(cfg)
+        if matrix is not None:
+            model.load_embedding(matrix)
+        return model, cfg
+
+    def fit_data(self, config: TagConfig, data: TagData, model, say) -> tuple:
+        n = len(data.parts["train"])
+        schedule = config.schedule(n)
+        say(f"epochs at most {schedule['epochs']}, patience {schedule['patience']}"
+            + ("" if config.epochs is not None and config.patience is not None else
+               f" (by the size of the training part: {-(-n // config.batch_size)} batches per epoch)"))
+        return (_batches(*data.enc["train"], config.batch_size, config.seed, chars=_chars(model, data.parts["train"])),
+                _batches(*data.enc["val"], 256, chars=_chars(model, data.parts["val"])))
+
+    def train_config(self, config: TagConfig, data: TagData, model_config, model):
+        """The CRF's likelihood as the loss; for IOB2 tags, patience and the best epoch on
+        validation entity F1 (the loss is mostly about ``O`` tokens)."""
+        train_config = config.train_config(len(data.parts["train"]))
+        if model.crf is not None:
+            train_config = dataclasses.replace(train_config, loss=model.loss)
+        if is_iob2(data.tags):
+            train_config = dataclasses.replace(train_config, metrics=("accuracy", f1_metric(model, data.tags)),
+                                               monitor="val_f1", monitor_mode="max")
+        return train_config
+
+    def files(self, config: TagConfig, data: TagData) -> dict:
+        return {"vocabulary.json": data.vocabulary.to_json() + "\n"}
+
+    def run_config(self, config: TagConfig, data: TagData) -> dict:
+        return {"data": {"tags": data.tags, "schedule": config.schedule(len(data.parts["train"]))}}
+
+    def evaluate(self, config: TagConfig, data: TagData, model, trainer):
+        metrics = {}
+        for name in ("val", "test"):
+            part = data.parts[name]
+            truth = [list(t) for _, t in part]
+            pred = predict_tags(model, data.enc[name][0], data.enc[name][1], data.tags, tokens=[toks for toks, _ in part])
+            metrics[name] = {"model": entity_scores(truth, pred),
+                             "most_frequent_tag": entity_scores(truth, most_frequent_tag(data.parts["train"], part))}
+            if name == "test":
+                metrics[name]["per_type"] = per_type(truth, pred)
+        return metrics, describe(model.config)
+
+    def report(self, config, data, metrics: dict, details, run_dir, log, say) -> None:
+        log(format_table(metrics["test"], details))
+
+    def load(self, run_dir) -> Tagger:
+        return load_model(run_dir)
+
+
+def run_tag(config: TagConfig, sentences=None, log=print) -> dict:
+    """Run the whole job (:class:`TagTask` through the driver); ``sentences`` replaces reading
+    ``--conll`` (recipes). Returns ``{"run_dir", "val", "test", "training"}``."""
+    return run(TagTask(), config, log=log, given=sentences)
 
 
 def load_model(run_dir) -> Tagger:

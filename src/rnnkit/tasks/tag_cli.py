@@ -20,8 +20,7 @@ from pathlib import Path
 
 from rnnkit.errors import DataError, InvalidArgumentError
 from rnnkit.tasks.options import add_options, add_run_arguments, config_from_args
-from rnnkit.tasks.base import ModuleTask
-from rnnkit.tasks.tag import TagConfig, encode_sentences, load_model, load_tagger, predict_tags, run_tag
+from rnnkit.tasks.tag import TagConfig, TagTask, encode_sentences, load_tagger, predict_tags, run_tag
 from rnnkit.data.conll import read_conll
 from rnnkit.tasks.output import check_output
 from rnnkit.training import atomic_write_text
@@ -84,6 +83,15 @@ def predict_command(args) -> int:
     return 0
 
 
+class TagCommands(TagTask):
+    """The tag task with its commands: ``rnnkit tag`` and ``rnnkit predict`` for its runs."""
+
+    def predict(self, args) -> int:
+        return predict_command(args)
+
+    def add_commands(self, sub) -> None:
+        add_commands(sub)
+
+
 # the tag task, as the registry (rnnkit.tasks.registry) serves it
-TASK = ModuleTask("tag", TagConfig, exporter="onnx_tag", load=load_model, predict=predict_command,
-                  add_commands=add_commands, train=lambda config, log=print, given=None: run_tag(config, given, log))
+TASK = TagCommands()
