@@ -164,6 +164,18 @@ class TrainConfig:
         return json.loads(json.dumps(dataclasses.asdict(self), default=_name))
 
 
+# keys that only bound the training time, left out of the fingerprint wherever the run config
+# holds them (a task's job, a schedule chosen by the data size), as the TrainConfig's own are:
+# a resume may extend the budget
+BUDGET = ("epochs", "max_minutes")
+
+
+def _without_budget(value):
+    if isinstance(value, dict):
+        return {k: _without_budget(v) for k, v in value.items() if k not in BUDGET}
+    return value
+
+
 def _name(obj: Any) -> str:
     return getattr(obj, "__qualname__", None) or type(obj).__qualname__
 
@@ -177,6 +189,7 @@ def config_fingerprint(config: TrainConfig, run_config: dict | None = None) -> d
 def train_fingerprint(train: dict, run_config: dict | None = None) -> dict:
     """:func:`config_fingerprint` of a training config as a dict (e.g. ``config.json``'s ``"train"``)."""
     train = {k: v for k, v in train.items() if k not in NOT_HASHED}
+    run_config = _without_budget(run_config or {})
     if train.get("monitor") == "val_loss" and train.get("monitor_mode") == "min":   # as before they existed
         del train["monitor"], train["monitor_mode"]
     return json.loads(json.dumps({"run": run_config or {}, "train": train}, sort_keys=True,
