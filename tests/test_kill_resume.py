@@ -59,7 +59,7 @@ def _commands(tmp: Path) -> dict[str, list[str]]:
         "translate": ["translate", "train", "--pairs", str(FIX / "translate" / "fra.txt"), "--embed", "8",
                       "--units", "12", "--epochs", "12", "--batch-size", "5", "--dropout", "0.2",
                       "--patience", "0", "--max-output", "8"],
-        "tune": ["tune", "forecast", *forecast, "--epochs", "6", "--steps-per-epoch", "25", "--trials", "6",
+        "tune": ["tune", "forecast", *forecast, "--epochs", "30", "--steps-per-epoch", "25", "--batch-size", "4", "--trials", "3",
                  "--space", "units=2:8,lr=1e-3:1e-2:log,dropout=0.0:0.3"],
     }
 
