@@ -22,6 +22,7 @@ import sys
 
 import rnnkit
 from rnnkit.errors import RnnkitError
+from rnnkit.training.device import resolve_device
 from rnnkit.export import cli as export_cli
 from rnnkit.export.follow import follow_command
 from rnnkit.recipes.registry import add_recipe_commands
@@ -112,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_flush_denormal(True)
     try:
         check_seed(getattr(args, "seed", None))
+        if getattr(args, "device", None) is not None:
+            resolve_device(args.device)     # a bad or absent device: one paragraph, before the command runs
         return args.func(args)
     except RnnkitError as e:
         if not quiet:

@@ -27,6 +27,7 @@ from rnnkit.errors import InvalidArgumentError
 from rnnkit.layers.cells import GATES, check_size
 from rnnkit.layers.dropout import drop_connect, variational_mask
 from rnnkit.layers.fused.op import traced_lengths, tracing
+from rnnkit.layers import native
 from rnnkit.layers.lengths import resolve_lengths
 from rnnkit.layers.scan import scan
 from rnnkit.layers import fused
@@ -287,7 +288,9 @@ class RecurrentLayer(nn.Module):
         x = self._check_input(x)
         lengths = (traced_lengths if tracing() else resolve_lengths)(lengths, mask, x.shape[0], x.shape[1])
         hx = self._initial_state(x, state)
-        if self._uses_fused_torch(lengths, x):
+        if not tracing() and native.wanted(x) and native.possible(self, lengths, x):   # cuDNN on a GPU
+            out, new_state = native.native_stack(self, x, hx, lengths)
+        elif self._uses_fused_torch(lengths, x):
             out, new_state = self._torch_stack(x, hx)
         else:
             out, new_state = self._scan_stack(x, hx, lengths)

@@ -52,6 +52,7 @@ import torch
 
 from rnnkit.tasks.options import add_options, add_run_arguments, config_from_args
 from rnnkit.training import Trainer, create_run_dir, distributed, save_run
+from rnnkit.training.device import resolve_device
 from rnnkit.training.checkpoint import atomic_write_text
 
 __all__ = ["Task", "ModuleTask", "run", "silent"]
@@ -175,6 +176,7 @@ def run(task: Task, config, log=print, given=None) -> dict:
     if not distributed.is_main():           # torchrun: rank 0 prints
         log = silent
     say = silent if config.quiet else log
+    resolve_device(getattr(config, "device", "cpu"))   # a device that is not here: refused before any read or write
     data = task.prepare(config, say, given)
     config, data = task.resolve(config, data, say)
     model, model_config = task.build(config, data, log)
@@ -184,6 +186,7 @@ def run(task: Task, config, log=print, given=None) -> dict:
                   "model": task.model_dict(model_config), **task.run_config(config, data)}
     trainer = Trainer(model, task.train_config(config, data, model_config, model), run_dir, run_config=run_config)
     trainer.fit(*fit_data, resume=config.resume)
+    model.cpu()                             # evaluated, saved and reported on the CPU, wherever it trained
     task.after_fit(config, model)
     if not distributed.is_main():           # rank 0 alone evaluates, writes and prints the results
         distributed.finish()

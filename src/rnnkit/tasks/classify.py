@@ -40,7 +40,7 @@ from rnnkit.models.classifier import CELLS, ClassifierConfig, SequenceClassifier
 from rnnkit.tasks.classify_data import PARTS, check_split
 from rnnkit.tasks.classify_defaults import CHOSEN, PRESETS, describe, resolve
 from rnnkit.tasks.base import Task, run
-from rnnkit.tasks.options import check_minutes, float_list, option, optional_int
+from rnnkit.tasks.options import check_minutes, float_list, option, optional_int, device_option
 from rnnkit.training.checkpoint import atomic_write_text
 from rnnkit.tasks import classify_data as cd, classify_report as rep
 from rnnkit.data.series import read_table
@@ -111,6 +111,7 @@ class ClassifyConfig:
     patience: int | None = option(None, "early stopping patience in epochs, best weights restored (0: off) (chosen "
                                   "by --preset)")
     max_minutes: float | None = option(None, "stop training after the first epoch that ends past this many minutes of training (resumes included)", metavar="MIN")
+    device: str = device_option()
     lr_patience: int | None = option(None, "divide the learning rate by 10 after this many epochs without a better "
                                      "validation loss (0: off) (chosen by --preset)")
     baselines: bool = option(True, "fit the TF-IDF logistic-regression baseline (text)")
@@ -171,7 +172,7 @@ class ClassifyConfig:
     def train_config(self, binary: bool):
         return TrainConfig(epochs=self.epochs, optimizer=self.optimizer, lr=self.lr,
                            loss="bce_logits" if binary else "cross_entropy", clip_norm=self.clip_norm or None,
-                           patience=self.patience or None, lr_patience=self.lr_patience or None, seed=self.seed, max_minutes=self.max_minutes,
+                           patience=self.patience or None, lr_patience=self.lr_patience or None, seed=self.seed, max_minutes=self.max_minutes, device=self.device,
                            quiet=self.quiet, metrics=("accuracy",))
 
 

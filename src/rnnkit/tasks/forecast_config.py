@@ -16,7 +16,7 @@ from rnnkit.data import Windows
 from rnnkit.errors import DataError, InvalidArgumentError
 from rnnkit.models import ForecasterConfig
 from rnnkit.tasks.forecast_stateful import check_stateful
-from rnnkit.tasks.options import aggregations_arg, float_list, names_arg, option, split_arg
+from rnnkit.tasks.options import aggregations_arg, float_list, names_arg, option, split_arg, device_option
 from rnnkit.training import TrainConfig
 from rnnkit.training.losses import PinballLoss
 
@@ -118,6 +118,7 @@ class ForecastJob:
     clip_norm: float | None = option(1.0, "clip the gradient norm to this", group="training")
     patience: int | None = option(4, "early stopping patience (epochs)", group="training")
     max_minutes: float | None = option(None, "stop training after the first epoch that ends past this many minutes of training (resumes included)", metavar="MIN", group="training")
+    device: str = device_option(group="training")
     lr_patience: int | None = option(2, "epochs without improvement before the learning rate drops", cli=False)
     steps_per_epoch: int | None = option(None, "batches per epoch (default: all)", group="training")
     seed: int = option(0, "random seed", group="training")
@@ -152,7 +153,7 @@ class ForecastJob:
         return TrainConfig(epochs=self.epochs, optimizer=self.optimizer, lr=self.lr, loss=loss,
                            clip_norm=self.clip_norm, patience=self.patience, lr_patience=self.lr_patience,
                            steps_per_epoch=self.steps_per_epoch, seed=self.seed, quiet=self.quiet,
-                           max_minutes=self.max_minutes,
+                           max_minutes=self.max_minutes, device=self.device,
                            metrics=("mae",) if self.quantiles is None else ())
 
 

@@ -42,7 +42,8 @@ from rnnkit.errors import CheckpointError, InvalidArgumentError, as_cli_options
 from rnnkit.models.language_model import CELLS, LanguageModel
 from rnnkit.models.sampling import check_sampling
 from rnnkit.tasks.lm_text import LEVELS, TextCodec, read_text
-from rnnkit.tasks.options import option, optional_float, optional_int, zero_is_none
+from rnnkit.training.device import resolve_device
+from rnnkit.tasks.options import option, optional_float, optional_int, zero_is_none, device_option
 from rnnkit.tasks.sizes import check_lm
 from rnnkit.training import TrainConfig, Trainer, create_run_dir, distributed, manifest
 from rnnkit.training.checkpoint import atomic_write_text
@@ -87,6 +88,7 @@ class LMConfig:
                                      parse=optional_int)
     epochs: int = option(20, "epochs")
     max_minutes: float | None = option(None, "stop after the epoch that ends past this wall time", parse=optional_float)
+    device: str = device_option()
     sample_length: int = option(500, "tokens of the sample written after training")
     prompt: str = option("", "prompt of that sample (default: the first token of the training text)")
     temperature: float = option(0.8, "sampling temperature of that sample (0 = greedy)")
@@ -135,7 +137,7 @@ class LMConfig:
     def train_config(self) -> TrainConfig:
         return TrainConfig(epochs=self.epochs, optimizer=self.optimizer, lr=self.lr, loss="cross_entropy",
                            clip_norm=self.clip_norm, lr_patience=self.lr_patience, lr_factor=0.5, seed=self.seed,
-                           quiet=self.quiet, eps=1e-8, max_minutes=self.max_minutes)
+                           quiet=self.quiet, eps=1e-8, max_minutes=self.max_minutes, device=self.device)
 
 
 def _sha(text: str) -> str:
@@ -223,6 +225,7 @@ def run_lm(cfg: LMConfig, log=print) -> dict:
         log = lambda *a, **k: None  # noqa: E731
     say = (lambda *a, **k: None) if cfg.quiet else log
     cfg.train_config()
+    resolve_device(cfg.device)              # a device that is not here: refused before any read or write
     data = prepare(cfg)
     codec, ids, record = data["codec"], data["ids"], data["record"]
     train = StreamBatches(ids["train"], cfg.batch_size, cfg.bptt, windows_per_epoch=cfg.windows_per_epoch,
@@ -249,6 +252,7 @@ def run_lm(cfg: LMConfig, log=print) -> dict:
     trainer = Trainer(model, cfg.train_config(), run_dir, run_config=run_config)
     t0 = time.perf_counter()
     history = trainer.fit(train, val, resume=cfg.resume)
+    model.cpu()                             # evaluated, sampled and saved on the CPU, wherever it trained
     if not distributed.is_main():           # rank 0 alone evaluates, samples, writes and prints
         distributed.finish()
         return {"run_dir": str(run_dir)}

@@ -52,6 +52,13 @@ def option(default: Any, help: str, *, choices=None, parse: Callable[[str], Any]
     return dataclasses.field(default=default, metadata=meta)
 
 
+def device_option(group: str | None = None):
+    """The ``device`` field of every task's config: ``--device auto|cpu|cuda|cuda:N|mps``, checked
+    (name and presence) by :func:`rnnkit.training.device.resolve_device` before a command runs."""
+    return option("auto", "the device to train on: auto (a CUDA GPU, else Apple MPS, else the CPU), cpu, cuda, "
+                  "cuda:N or mps", metavar="DEVICE", group=group)
+
+
 def _split(text: str) -> list[str]:
     return [p.strip() for p in text.split(",") if p.strip()]
 

@@ -34,7 +34,7 @@ from rnnkit.models.char_features import CharAlphabet
 from rnnkit.models.crf import is_iob2
 from rnnkit.models.tagger import IGNORE, Tagger, TaggerConfig, pad_tags
 from rnnkit.tasks.classify_data import check_split, split_indices
-from rnnkit.tasks.options import check_minutes, float_list, option
+from rnnkit.tasks.options import check_minutes, float_list, option, device_option
 from rnnkit.data.conll import read_conll
 from rnnkit.data.vocabulary import Vocabulary
 from rnnkit.training import load_run, manifest, TrainConfig
@@ -82,6 +82,7 @@ class TagConfig:
     lr: float = option(2e-3, "learning rate")
     clip_norm: float | None = option(1.0, "clip the gradient norm (0: off)")
     max_minutes: float | None = option(None, "stop training after the first epoch that ends past this many minutes of training (resumes included)", metavar="MIN")
+    device: str = device_option()
     patience: int | None = option(None, "early stopping patience in epochs, on validation entity F1 for IOB2 tags "
                                   "(0: off; default: a fifth of the epochs, at least 5)")
     seed: int = option(0, "seed of the split, weights, dropout and shuffling")
@@ -137,7 +138,7 @@ class TagConfig:
         schedule = self.schedule(n_train)
         return TrainConfig(epochs=schedule["epochs"], optimizer=self.optimizer, lr=self.lr, loss="cross_entropy",
                            ignore_index=IGNORE, clip_norm=self.clip_norm or None, patience=schedule["patience"] or None,
-                           seed=self.seed, quiet=self.quiet, metrics=("accuracy",), max_minutes=self.max_minutes)
+                           seed=self.seed, quiet=self.quiet, metrics=("accuracy",), max_minutes=self.max_minutes, device=self.device)
 
 
 def _read(path: str, argument: str) -> list:

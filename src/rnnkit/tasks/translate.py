@@ -44,7 +44,8 @@ import torch
 from rnnkit.errors import CheckpointError, DataError, InvalidArgumentError
 from rnnkit.models.decoding import beam_search, check_decoding, greedy_decode
 from rnnkit.models.seq2seq import SPECIALS, Seq2Seq, Seq2SeqConfig, pad_batch
-from rnnkit.tasks.options import check_minutes, float_list, option, optional_int, zero_is_none
+from rnnkit.training.device import resolve_device
+from rnnkit.tasks.options import check_minutes, float_list, option, optional_int, zero_is_none, device_option
 from rnnkit.training.checkpoint import atomic_write_text
 from rnnkit.data.tokenize import word_tokens
 from rnnkit.data.pairs import read_pairs
@@ -87,6 +88,7 @@ class TranslateConfig:
                                     "scheduled sampling)")
     epochs: int = option(10, "maximum training epochs")
     max_minutes: float | None = option(None, "stop training after the first epoch that ends past this many minutes of training (resumes included)", metavar="MIN")
+    device: str = device_option()
     batch_size: int = option(64, "pairs per batch")
     lr: float = option(1e-3, "Adam learning rate")
     clip_norm: float = option(1.0, "clip the gradient norm (0: off)")
@@ -319,6 +321,7 @@ def run_translate(config: TranslateConfig, data: TranslateData | None = None, lo
     if not distributed.is_main():           # torchrun: rank 0 prints
         log = lambda *a, **k: None  # noqa: E731
     say = (lambda *a: None) if config.quiet else log
+    resolve_device(config.device)           # a device that is not here: refused before any read or write
     data = prepare_translate(config) if data is None else data
     say(data.summary())
     model_cfg = config.model_config(len(data.source), len(data.target))
@@ -340,10 +343,11 @@ def run_translate(config: TranslateConfig, data: TranslateData | None = None, lo
                   "model": model_cfg.to_dict(), "source": source}
     train_cfg = TrainConfig(epochs=config.epochs, optimizer="adam", lr=config.lr, loss="cross_entropy",
                             ignore_index=0, clip_norm=config.clip_norm or None, patience=config.patience or None,
-                            seed=config.seed, quiet=config.quiet, max_minutes=config.max_minutes)
+                            seed=config.seed, quiet=config.quiet, max_minutes=config.max_minutes, device=config.device)
     trainer = Trainer(model, train_cfg, run_dir, run_config=run_config)
     trainer.fit(batches(*data.ids["train"], config.batch_size, config.seed), batches(*data.ids["val"], 256),
                 resume=config.resume)
+    model.cpu()                             # evaluated, saved and reported on the CPU, wherever it trained
     train_seconds = sum(r.get("time", 0.0) for r in trainer.history.rows)   # every epoch's, resumes included
     if not distributed.is_main():           # rank 0 alone translates, writes and prints the results
         distributed.finish()

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from rnnkit.errors import InvalidArgumentError
+from rnnkit.training.device import check_device_name
 from rnnkit.training.losses import LOSSES
 from rnnkit.training.metrics import get_metric
 
@@ -28,7 +29,7 @@ __all__ = ["TrainConfig", "config_fingerprint", "diff_fingerprints"]
 
 OPTIMIZERS = ("rmsprop", "adam")
 # Fields that do not change the trajectory of the weights: a resume may change them.
-NOT_HASHED = ("epochs", "max_minutes", "quiet", "tensorboard")
+NOT_HASHED = ("epochs", "max_minutes", "quiet", "tensorboard", "device")
 
 
 @dataclass
@@ -71,7 +72,9 @@ class TrainConfig:
         steps_per_epoch: take at most this many training batches per epoch (default None = all).
         val_steps: take at most this many validation batches (default None = all).
         seed: seeds torch, numpy, ``random`` and the shuffle generator (default 0).
-        device: torch device (default ``"cpu"``).
+        device: ``"auto"`` (default: a CUDA GPU, else Apple MPS, else the CPU), ``"cpu"``,
+            ``"cuda"``, ``"cuda:N"`` or ``"mps"`` (:mod:`rnnkit.training.device`). Not part of the
+            resume fingerprint: a run may continue on another device.
         quiet: print nothing (default False).
         tensorboard: write TensorBoard event files in the run directory (default True).
     """
@@ -101,11 +104,13 @@ class TrainConfig:
     steps_per_epoch: int | None = None
     val_steps: int | None = None
     seed: int = 0
-    device: str = "cpu"
+    device: str = "auto"
     quiet: bool = False
     tensorboard: bool = True
 
     def __post_init__(self):
+        check_device_name(self.device)
+
         def positive_int(name, optional=False):
             v = getattr(self, name)
             if optional and v is None:
@@ -164,10 +169,10 @@ class TrainConfig:
         return json.loads(json.dumps(dataclasses.asdict(self), default=_name))
 
 
-# keys that only bound the training time, left out of the fingerprint wherever the run config
-# holds them (a task's job, a schedule chosen by the data size), as the TrainConfig's own are:
-# a resume may extend the budget
-BUDGET = ("epochs", "max_minutes")
+# keys that only bound the training time or say where it runs, left out of the fingerprint
+# wherever the run config holds them (a task's job, a schedule chosen by the data size), as the
+# TrainConfig's own are: a resume may extend the budget or move to another device
+BUDGET = ("epochs", "max_minutes", "device")
 
 
 def _without_budget(value):

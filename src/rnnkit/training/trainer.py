@@ -35,6 +35,7 @@ from rnnkit.errors import CheckpointError, DataError
 from rnnkit.training import distributed, manifest, steps, stopping
 from rnnkit.training.callbacks import Callback, EarlyStopping
 from rnnkit.training.checkpoint import atomic_write_json, load_state, save_state, save_weights
+from rnnkit.training.device import resolve_device
 from rnnkit.training.config import (TrainConfig, config_fingerprint, diff_fingerprints, fingerprint_hash,
                                     train_fingerprint)
 from rnnkit.training.history import History
@@ -85,8 +86,8 @@ class Trainer:
             config = TrainConfig(**{**config.__dict__, **overrides})
         self.config = config
         # under torchrun: the process group (None in one process); see rnnkit.training.distributed
-        self.dist = distributed.context(config.device)
-        self.device = torch.device(config.device)
+        self.device = resolve_device(config.device)      # "auto": CUDA, else MPS, else the CPU
+        self.dist = distributed.context(self.device)
         if self.dist is not None:
             self.device = self.dist.device(self.device)
         self.model = model.to(self.device)
@@ -270,7 +271,7 @@ class Trainer:
             self.dist.barrier()     # every rank has checked the run dir before rank 0 writes
         if self._out is not None:
             manifest.claim(self._out)
-            atomic_write_json(self._path("config.json"), {**self.run_config, "train": c.to_dict()})
+            atomic_write_json(self._path("config.json"), {**self.run_config, "train": c.to_dict() | {"device": str(self.device)}})
         self.history = History(self._out, c.tensorboard, rows)
         quiet = c.quiet or (self.dist is not None and not self.dist.is_main)
         show_bar = not quiet and stdout_is_tty()

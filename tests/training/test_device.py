@@ -1,0 +1,92 @@
+"""``--device`` / ``TrainConfig(device=...)`` (rnnkit.training.device): names, ``auto``, devices
+that are not here (one paragraph, exit 2, nothing written), the device recorded in config.json,
+and a resume on another device. No GPU is reachable here: CUDA's presence is patched where a test
+needs it, and nothing runs on it."""
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from rnnkit.cli import main
+from rnnkit.training import TrainConfig, Trainer
+from rnnkit.training.device import DeviceError, available_devices, check_device_name, resolve_device
+from tests.recipes.cli_helpers import _csv
+
+FIX = Path(__file__).resolve().parents[1] / "tasks" / "fixtures"
+no_gpu = pytest.mark.skipif(torch.cuda.is_available() or torch.backends.mps.is_available(),
+                            reason="the cases of a machine without a GPU")
+
+
+@pytest.mark.parametrize("name", ["auto", "cpu", "cuda", "cuda:0", "cuda:12", "mps"])
+def test_device_names_accepted(name):
+    assert check_device_name(name) == name
+
+
+@pytest.mark.parametrize("name", ["gpu", "CUDA", "cuda:", "cuda:x", "cpu:0", "", "auto "])
+def test_other_names_are_one_paragraph(name):
+    with pytest.raises(DeviceError, match="--device must be one of auto, cpu, cuda, cuda:N"):
+        check_device_name(name)
+    with pytest.raises(DeviceError):
+        TrainConfig(device=name)
+
+
+@no_gpu
+def test_auto_is_the_cpu_here_and_absent_devices_are_refused():
+    assert resolve_device("auto") == torch.device("cpu") and available_devices() == ["cpu"]
+    for name in ("cuda", "cuda:1", "mps"):
+        with pytest.raises(DeviceError, match="Devices here: cpu"):
+            resolve_device(name)
+
+
+def test_auto_takes_cuda_when_torch_sees_a_gpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert resolve_device("auto") == torch.device("cuda")
+    assert resolve_device("cuda:1") == torch.device("cuda", 1)
+    with pytest.raises(DeviceError, match="there are 2 CUDA GPU"):
+        resolve_device("cuda:2")
+    assert available_devices()[:2] == ["cuda:0", "cuda:1"]
+
+
+def _commands(tmp: Path) -> dict:
+    return {
+        "forecast": ["forecast", "--csv", str(_csv(tmp / "s.csv")), "--time-col", "time", "--target", "temp",
+                     "--units", "4", "--lookback", "12", "--steps-per-epoch", "2"],
+        "classify": ["classify", "--csv", str(FIX / "tiny_reviews.csv"), "--text-col", "review", "--label-col",
+                     "sentiment", "--units", "4", "--no-baselines"],
+        "tag": ["tag", "--conll", str(FIX / "tiny_ner.txt"), "--units", "4", "--embedding-dim", "4"],
+        "lm": ["lm", "train", "--text", str(FIX / "lm" / "tiny.txt"), "--bptt", "20", "--batch-size", "5",
+               "--windows-per-epoch", "2", "--embedding-dim", "8", "--hidden-size", "8", "--sample-length", "5"],
+        "translate": ["translate", "train", "--pairs", str(FIX / "translate" / "fra.txt"), "--embed", "8",
+                      "--units", "8", "--batch-size", "5"],
+    }
+
+
+@no_gpu
+@pytest.mark.parametrize("task", ["forecast", "classify", "tag", "lm", "translate"])
+def test_every_training_command_refuses_an_absent_device_before_writing(task, tmp_path, capsys):
+    out = tmp_path / "run"
+    capsys.readouterr()
+    assert main(_commands(tmp_path)[task] + ["--epochs", "1", "--device", "cuda:0", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rnnkit: error: --device cuda:0: ") and err.count("\n") == 1 and "Traceback" not in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("task", ["forecast", "tag"])
+def test_the_device_used_is_recorded_and_a_resume_may_change_the_device_name(task, tmp_path):
+    out = tmp_path / "run"
+    argv = _commands(tmp_path)[task] + ["--out", str(out), "--quiet"]
+    assert main(argv + ["--epochs", "1", "--device", "cpu"]) == 0
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["train"]["device"] == "cpu" and cfg["job"]["device"] == "cpu"
+    assert main(argv + ["--epochs", "2", "--device", "auto", "--resume"]) == 0
+    cfg = json.loads((out / "config.json").read_text())            # as the resume ran: asked auto, got the CPU
+    assert cfg["job"]["device"] == "auto" and cfg["train"]["device"] == str(resolve_device("auto"))
+
+
+def test_trainer_moves_the_model_to_the_resolved_device():
+    model = torch.nn.Linear(2, 1)
+    trainer = Trainer(model, TrainConfig(epochs=1, device="auto", quiet=True, tensorboard=False))
+    assert trainer.device == resolve_device("auto") and next(trainer.model.parameters()).device.type == trainer.device.type
