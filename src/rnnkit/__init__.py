@@ -6,7 +6,7 @@
     >>> tuple(out.shape), tuple(h.shape)
     ((4, 10, 32), (1, 4, 32))
 """
-__version__ = "0.1.0"
+from rnnkit._version import __version__
 
 from rnnkit.errors import CheckpointError, DataError, InvalidArgumentError, RnnkitError, StorageError
 from rnnkit.layers import (GRU, LSTM, RNN, AdditiveAttention, DotAttention, GRUCell, LSTMCell, SimpleRNN,
@@ -20,7 +20,20 @@ from rnnkit.training import (Callback, EarlyStopping, History, TrainConfig, Trai
 from rnnkit.load import Predictor, load_model, load_predictor
 from rnnkit.export.streaming import Streamer
 
+_API = ("forecast", "classify", "open_run", "Run")
+
+
+def __getattr__(name: str):
+    """The notebook API (:mod:`rnnkit.api`), imported on first use: ``rnnkit.forecast(df, ...)``."""
+    if name in _API:
+        from rnnkit import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'rnnkit' has no attribute {name!r}")
+
+
 __all__ = [
+    "forecast", "classify", "open_run", "Run",
     "__version__", "RnnkitError", "InvalidArgumentError", "DataError", "CheckpointError", "StorageError",
     "SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRUCell", "summary",
     "RNN", "TorchCell", "AdditiveAttention", "DotAttention",

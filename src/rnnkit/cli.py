@@ -20,7 +20,8 @@ import io
 import os
 import sys
 
-import rnnkit
+from rnnkit._version import __version__
+from rnnkit.layers import SimpleRNN, summary
 from rnnkit.errors import RnnkitError
 from rnnkit.training.device import resolve_device
 from rnnkit.export import cli as export_cli
@@ -41,8 +42,8 @@ def _predict(args) -> int:
 def _demo(args) -> int:
     import torch
     model = torch.nn.Sequential(
-        rnnkit.SimpleRNN(14, 16, return_sequences=False, return_state=False), torch.nn.Linear(16, 1))
-    rnnkit.summary(model, (240, 14))
+        SimpleRNN(14, 16, return_sequences=False, return_state=False), torch.nn.Linear(16, 1))
+    summary(model, (240, 14))
     print("prediction shape:", tuple(model(torch.randn(4, 240, 14)).shape))
     return 0
 
@@ -55,7 +56,7 @@ COMMAND_MODULES = (export_cli, tune_cli, compare_cli)
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rnnkit", description="Recurrent neural networks over sequences, on PyTorch.")
-    parser.add_argument("--version", action="version", version=f"rnnkit {rnnkit.__version__}")
+    parser.add_argument("--version", action="version", version=f"rnnkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for task in registry.TASKS.values():       # forecast, classify, tag, lm, translate, ...
         task.add_commands(sub)

@@ -63,10 +63,16 @@ def _flat(name: str, a) -> np.ndarray:
 
 def plot_history(path: str | os.PathLike, history, metrics: Sequence[str] | None = None,
                  title: str = "Training history", loss_label: str = "loss") -> None:
-    """Plot loss curves (training and validation) to a PNG, one panel per quantity.
+    """Plot loss curves (training and validation) to a PNG, one panel per quantity: the figure
+    of :func:`history_figure` (same arguments), saved to ``path``."""
+    _save(history_figure(history, metrics, title, loss_label), path)
+
+
+def history_figure(history, metrics: Sequence[str] | None = None, title: str = "Training history",
+                   loss_label: str = "loss"):
+    """The matplotlib figure of loss curves (training and validation), one panel per quantity.
 
     Args:
-        path: output PNG.
         history: a :class:`~rnnkit.training.history.History` or a list of epoch-row dicts.
         metrics: extra columns to plot in their own panels (e.g. ``["val_mae"]``); by default
             every column except epoch, loss/val_loss (drawn together), lr and time.
@@ -107,7 +113,7 @@ def plot_history(path: str | os.PathLike, history, metrics: Sequence[str] | None
         if ax.get_legend_handles_labels()[0]:
             ax.legend()
     fig.suptitle(title)
-    _save(fig, path)
+    return fig
 
 
 def plot_forecast(path: str | os.PathLike, truth, predictions: Mapping[str, object],
