@@ -24,30 +24,29 @@ from __future__ import annotations
 
 import copy
 import functools
-import os
 import time
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 import torch
 
-from rnnkit.errors import CheckpointError, DataError
+from rnnkit.errors import DataError
 from rnnkit.training import distributed, manifest, steps, stopping
+from rnnkit.training import resume as resume_
+from rnnkit.training.resume import BEST, LAST  # noqa: F401  (names kept here for callers)
 from rnnkit.training.callbacks import Callback, EarlyStopping
-from rnnkit.training.checkpoint import atomic_write_json, load_state, save_state, save_weights
+from rnnkit.training.checkpoint import atomic_write_json, save_weights
 from rnnkit.training.device import resolve_device
-from rnnkit.training.config import (TrainConfig, config_fingerprint, diff_fingerprints, fingerprint_hash,
-                                    train_fingerprint)
+from rnnkit.training.config import TrainConfig, config_fingerprint
 from rnnkit.training.history import History
 from rnnkit.training.losses import make_loss
 from rnnkit.training.metrics import accuracy, get_metric
 from rnnkit.training.progress import format_epoch, print_line, progress_bar, stdout_is_tty
-from rnnkit.training.rng import capture_rng_state, restore_rng_state, seed_everything
+from rnnkit.training.rng import seed_everything
 from rnnkit.training.plots import plot_history
 
 __all__ = ["Trainer", "fit"]
 
-LAST, BEST = "checkpoints/last.pt", "checkpoints/best.safetensors"
 ELEMENTWISE = ("mae", "l1", "mse", "huber", "bce", "bce_logits")
 
 
@@ -257,21 +256,13 @@ class Trainer:
         """
         c = self.config
         fp = config_fingerprint(c, self.run_config)
-        state = self._load_for_resume(fp, resume)  # may raise, writes nothing
-        if state is None:
-            seed_everything(c.seed)
-            if self.dist is not None:   # each rank its own dropout draws; shuffling stays common
-                torch.manual_seed((c.seed + self.dist.rank) % 2**63)
-            if self._own_generator:
-                self.generator.manual_seed(c.seed)
-            start, rows = 1, []
-        else:
-            start, rows = state["epoch"] + 1, state["history"]
+        start, rows = self._start(fp, resume)   # may raise, writes nothing
         if self.dist is not None:
             self.dist.barrier()     # every rank has checked the run dir before rank 0 writes
         if self._out is not None:
             manifest.claim(self._out)
-            atomic_write_json(self._path("config.json"), {**self.run_config, "train": c.to_dict() | {"device": str(self.device)}})
+            atomic_write_json(self._path("config.json"),
+                              {**self.run_config, "train": c.to_dict() | {"device": str(self.device)}})
         self.history = History(self._out, c.tensorboard, rows)
         quiet = c.quiet or (self.dist is not None and not self.dist.is_main)
         show_bar = not quiet and stdout_is_tty()
@@ -281,26 +272,8 @@ class Trainer:
             for epoch in range(start, c.epochs + 1):
                 if self.stop_reason in ("patience", "time"):
                     break
-                t0 = self.clock()
-                lr = self.optimizer.param_groups[0]["lr"]
-                loss = self._train_epoch(train_data, epoch, show_bar)
-                row = {"epoch": epoch, "loss": loss}
-                if val_data is not None:
-                    ev = self._run_eval(val_data, metric_fns, c.val_steps, epoch)
-                    row["val_loss"] = ev.pop("loss")
-                    row.update({f"val_{k}": v for k, v in ev.items()})
-                seconds = self.clock() - t0
-                if c.max_minutes and self.dist is not None:     # rank 0's clock decides for every rank
-                    seconds = self.dist.broadcast(seconds)
-                row.update(lr=lr, time=seconds)
-                self._end_of_epoch(epoch, self._monitored(row))
-                self.stop_reason = stopping.stop_reason(
-                    stopped_early=self.stopped_early, epoch=epoch, epochs=c.epochs, max_minutes=c.max_minutes,
-                    times=[r.get("time", 0.0) for r in self.history.rows] + [row["time"]])
-                if self.stop_reason:
-                    row["stop"] = self.stop_reason
-                self.history.append(row)
-                self._save_checkpoint(epoch, fp)
+                row = self._epoch(epoch, train_data, val_data, metric_fns, show_bar)
+                resume_.save_checkpoint(self, epoch, fp)
                 if not quiet:
                     print_line(format_epoch(row, c.epochs), show_bar)
                 for cb in self.callbacks:
@@ -326,6 +299,44 @@ class Trainer:
         return info
 
     # ------------------------------------------------------------------ internals of fit
+    def _start(self, fp: dict, resume: bool) -> tuple[int, list]:
+        """The first epoch to run and the history so far: a checkpoint's (restored into this
+        trainer), or epoch 1 with every RNG seeded."""
+        c = self.config
+        state = resume_.load_for_resume(self, fp, resume)
+        if state is not None:
+            return state["epoch"] + 1, state["history"]
+        seed_everything(c.seed)
+        if self.dist is not None:   # each rank its own dropout draws; shuffling stays common
+            torch.manual_seed((c.seed + self.dist.rank) % 2**63)
+        if self._own_generator:
+            self.generator.manual_seed(c.seed)
+        return 1, []
+
+    def _epoch(self, epoch: int, train_data, val_data, metric_fns, show_bar: bool) -> dict:
+        """Train one epoch, validate, step the schedule and early stopping; the history row
+        (appended to ``self.history``)."""
+        c = self.config
+        t0 = self.clock()
+        lr = self.optimizer.param_groups[0]["lr"]
+        row = {"epoch": epoch, "loss": self._train_epoch(train_data, epoch, show_bar)}
+        if val_data is not None:
+            ev = self._run_eval(val_data, metric_fns, c.val_steps, epoch)
+            row["val_loss"] = ev.pop("loss")
+            row.update({f"val_{k}": v for k, v in ev.items()})
+        seconds = self.clock() - t0
+        if c.max_minutes and self.dist is not None:     # rank 0's clock decides for every rank
+            seconds = self.dist.broadcast(seconds)
+        row.update(lr=lr, time=seconds)
+        self._end_of_epoch(epoch, self._monitored(row))
+        self.stop_reason = stopping.stop_reason(
+            stopped_early=self.stopped_early, epoch=epoch, epochs=c.epochs, max_minutes=c.max_minutes,
+            times=[r.get("time", 0.0) for r in self.history.rows] + [row["time"]])
+        if self.stop_reason:
+            row["stop"] = self.stop_reason
+        self.history.append(row)
+        return row
+
     def _monitored(self, row: dict) -> float:
         """The value early stopping and the LR schedule minimise: ``config.monitor`` (negated for
         ``monitor_mode`` ``"max"``), the training loss without validation data."""
@@ -354,117 +365,6 @@ class Trainer:
                 loss = self.config.loss if isinstance(self.config.loss, str) else "loss"
                 plot_history(self._path("loss.png"), self.history, loss_label=f"loss ({loss})",
                              title=self.run_dir.name)
-
-    def _save_checkpoint(self, epoch: int, fp: dict) -> None:
-        extra = {}
-        if self.dist is not None and self.run_dir is not None:   # every rank's RNG, for exact resume
-            extra = {"world_size": self.dist.world_size,
-                     "rng_ranks": self.dist.gather(capture_rng_state(self.generator))}
-            carried = distributed.extra_states(self.model)    # e.g. each rank's streams' hidden state
-            if carried:
-                extra["extra_state_ranks"] = self.dist.gather(carried)
-        if self._out is None:
-            return
-        save_state(self._path(LAST), {**extra,
-            "format": 1,
-            "epoch": epoch,
-            "config_hash": fingerprint_hash(fp),
-            "fingerprint": fp,
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict() if self.scheduler else None,
-            "early_stopping": self.early_stopping.state_dict() if self.early_stopping else None,
-            "best_model": self.best_state,
-            "stopped_early": self.stopped_early,
-            "stop_reason": self.stop_reason,
-            "rng": capture_rng_state(self.generator),
-            "history": self.history.rows,
-        })
-
-    def _check_fresh_start(self, fp: dict) -> None:
-        """``resume`` without a checkpoint starts the run from epoch 1: only in a directory
-        that holds nothing of value (a run killed before its first checkpoint, same config)."""
-        done = [n for n in ("model.safetensors", "metrics.json") if self._path(n).exists()]
-        if done:
-            raise CheckpointError(
-                f"Cannot resume the run in {self.run_dir}: it has no checkpoint ({LAST}) to continue from, "
-                f"but holds the results of a run ({', '.join(done)}), which starting over would overwrite. "
-                "Nothing was changed. Start a new run with a new --out directory.")
-        cfg = self._path("config.json")
-        if cfg.exists():
-            import json
-            try:
-                old = json.loads(cfg.read_text(encoding="utf-8"))
-                old_fp = train_fingerprint(old.pop("train"), old)    # normalised as fp is
-            except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
-                old_fp = {"run": "<unreadable config.json>"}  # not a run of this configuration
-            if fingerprint_hash(old_fp) != fingerprint_hash(fp):
-                diffs = diff_fingerprints(old_fp, fp)
-                raise CheckpointError(
-                    f"Cannot resume the run in {self.run_dir}: its config.json differs from the current "
-                    f"configuration: {'; '.join(diffs) or 'unknown difference'}. Nothing was changed. Resume "
-                    "with the same configuration, or start a new run with a new --out directory.")
-
-    def _load_for_resume(self, fp: dict, resume: bool) -> dict | None:
-        if self.run_dir is None:
-            if resume:
-                raise CheckpointError("resume=True needs a run directory: pass run_dir (--out).")
-            return None
-        if self.run_dir.exists() and not manifest.is_run_dir(self.run_dir) and (
-                not self.run_dir.is_dir() or any(self.run_dir.iterdir())):
-            raise manifest.not_a_run(self.run_dir)
-        last = self._path(LAST)
-        if not last.exists():
-            if resume:
-                self._check_fresh_start(fp)
-            return None
-        if not resume:
-            raise CheckpointError(
-                f"{self.run_dir} already holds a training checkpoint ({LAST}). Pass resume=True "
-                "(--resume) to continue that run, or choose a new --out directory.")
-        state = load_state(last)
-        manifest.verify(self.run_dir, [LAST])
-        _check_state_types(state, last)
-        if state.get("config_hash") != fingerprint_hash(fp):
-            diffs = diff_fingerprints(state.get("fingerprint", {}), fp)
-            raise CheckpointError(
-                f"Cannot resume the run in {self.run_dir}: its configuration differs from the "
-                f"current one: {'; '.join(diffs) or 'unknown difference'}. Resume with the same "
-                "configuration, or start a new run with a new --out directory.")
-        try:
-            self.model.load_state_dict(state["model"])
-            self.optimizer.load_state_dict(state["optimizer"])
-            if self.scheduler is not None:
-                self.scheduler.load_state_dict(state["scheduler"])
-            if self.early_stopping is not None:
-                self.early_stopping.load_state_dict(state["early_stopping"])
-            restore_rng_state(state["rng"], self.generator)
-            distributed.restore_rank_rng(self.dist, state, last, self.generator)
-            distributed.restore_rank_extra_state(self.dist, state, last, self.model)
-        except (KeyError, RuntimeError, ValueError, TypeError) as e:
-            raise CheckpointError(f"Checkpoint {last} does not match this model or trainer "
-                                  f"({type(e).__name__}: {str(e)[:200]}). Start a new run with a "
-                                  "new --out directory.") from None
-        self.best_state = state.get("best_model")
-        self.stopped_early = bool(state.get("stopped_early"))
-        return state
-
-
-_STATE_TYPES = {"epoch": int, "history": list, "model": dict, "optimizer": dict, "rng": dict}
-
-
-def _check_state_types(state: dict, path) -> None:
-    """A checkpoint read back is untrusted: every field the trainer uses has its type."""
-    for key, kind in _STATE_TYPES.items():
-        value = state.get(key)
-        if not isinstance(value, kind) or isinstance(value, bool):
-            raise CheckpointError(
-                f"Checkpoint {path} is not a valid rnnkit training checkpoint: its field {key!r} is "
-                f"{type(value).__name__ if key in state else 'missing'}, expected {kind.__name__}. Start a new run "
-                "with a new --out directory (or delete the checkpoints/ folder of this run).")
-    if state["epoch"] < 0 or not all(isinstance(r, dict) for r in state["history"]):
-        raise CheckpointError(f"Checkpoint {path} has a negative epoch or history rows that are not records. "
-                              "Start a new run with a new --out directory.")
 
 
 def fit(model: torch.nn.Module, train_data, val_data=None, config: TrainConfig | None = None,
