@@ -110,3 +110,12 @@ def test_native_is_wanted_off_the_cpu_or_when_forced(monkeypatch):
     assert not native.wanted(x) and native.wanted(torch.zeros(1, 1, 1, device="meta"))
     monkeypatch.setenv("RNNKIT_BACKEND", "native")
     assert native.wanted(x)
+
+
+def test_variational_dropout_off_the_cpu_warns_once_what_it_costs(monkeypatch):
+    monkeypatch.setattr(native, "_warned", set())
+    layer = rnnkit.GRU(5, 6, recurrent_dropout=0.3).train()
+    x = torch.zeros(2, 3, 5, device="meta")             # any device but the CPU: nothing is computed here
+    with pytest.warns(UserWarning, match=r"^rnnkit: variational .* reference scan") as seen:
+        assert not native.possible(layer, None, x) and not native.possible(layer, None, x)
+    assert len([w for w in seen if str(w.message).startswith("rnnkit: ")]) == 1

@@ -81,6 +81,7 @@ def test_the_device_used_is_recorded_and_a_resume_may_change_the_device_name(tas
     assert main(argv + ["--epochs", "1", "--device", "cpu"]) == 0
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["train"]["device"] == "cpu" and cfg["job"]["device"] == "cpu"
+    assert json.loads((out / "metrics.json").read_text())["training"]["device"] == "cpu"
     assert main(argv + ["--epochs", "2", "--device", "auto", "--resume"]) == 0
     cfg = json.loads((out / "config.json").read_text())            # as the resume ran: asked auto, got the CPU
     assert cfg["job"]["device"] == "auto" and cfg["train"]["device"] == str(resolve_device("auto"))
@@ -90,3 +91,10 @@ def test_trainer_moves_the_model_to_the_resolved_device():
     model = torch.nn.Linear(2, 1)
     trainer = Trainer(model, TrainConfig(epochs=1, device="auto", quiet=True, tensorboard=False))
     assert trainer.device == resolve_device("auto") and next(trainer.model.parameters()).device.type == trainer.device.type
+
+
+def test_the_device_used_is_printed_at_the_end_of_training(capsys):
+    x = torch.randn(8, 2)
+    trainer = Trainer(torch.nn.Linear(2, 1), TrainConfig(epochs=1, device="cpu", tensorboard=False))
+    trainer.fit([(x, x.sum(1, keepdim=True))])
+    assert "min on cpu" in capsys.readouterr().out.splitlines()[-1] and trainer.stop_info()["device"] == "cpu"

@@ -83,6 +83,8 @@ def stop_message(info: dict, monitored: str, epochs: int) -> str:
            "time": f"the time budget (max_minutes {info.get('max_minutes')})",
            "epochs": f"the epoch cap ({epochs})"}.get(reason, str(reason))
     text = f"stopped after epoch {n} by {why}; trained {info['train_minutes']:.1f} min"
+    if info.get("device"):
+        text += f" on {info['device']}"
     if "best_epoch" in info:
         text += (f"; best {monitored} {info['best_monitored']:.4f} at epoch {info['best_epoch']}"
                  + (", its weights restored" if info.get("best_weights_restored") else ""))

@@ -290,10 +290,11 @@ class Trainer:
     def stop_info(self) -> dict:
         """How training ended, for ``metrics.json``: ``stop_reason`` (``"patience"``, ``"time"``
         or ``"epochs"``; see :mod:`rnnkit.training.stopping`), ``epochs_run``, ``train_minutes``,
-        ``max_minutes`` and, with early stopping, ``best_epoch``, ``best_monitored`` and
-        ``best_weights_restored``."""
+        ``max_minutes``, ``device`` (the one this trainer used, e.g. ``"cpu"``, ``"cuda:0"``) and,
+        with early stopping, ``best_epoch``, ``best_monitored`` and ``best_weights_restored``."""
         info = stopping.stop_info(self.stop_reason, self.history.rows, self.early_stopping,
                                   self.config.restore_best and self.best_state is not None, self.config.max_minutes)
+        info["device"] = str(self.device)
         if self.config.monitor_mode == "max" and "best_monitored" in info:
             info["best_monitored"] = -info["best_monitored"]    # minimised negated
         return info
