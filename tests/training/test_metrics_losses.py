@@ -69,7 +69,7 @@ def test_evaluate_weights_uneven_batches_by_size():
 
 
 def test_config_rejects_bad_values_naming_them():
-    for kwargs, name in [({"epochs": 0}, "epochs"), ({"optimizer": "sgd"}, "optimizer"),
+    for kwargs, name in [({"epochs": 0}, "epochs"), ({"optimizer": "nadam"}, "optimizer"),
                          ({"loss": "hinge"}, "loss"), ({"clip_norm": -1.0}, "clip_norm"),
                          ({"lr": 0}, "lr"), ({"patience": 0}, "patience")]:
         with pytest.raises(InvalidArgumentError, match=f"`{name}`"):

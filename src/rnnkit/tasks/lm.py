@@ -34,14 +34,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from torch.nn import functional as F
 
 from rnnkit.data.shakespeare import load_embedded_shakespeare, split_text
 from rnnkit.data.streams import StreamBatches
 from rnnkit.errors import CheckpointError, InvalidArgumentError, as_cli_options
 from rnnkit.models.language_model import CELLS, LanguageModel
 from rnnkit.models.sampling import check_sampling
-from rnnkit.tasks.lm_text import LEVELS, TextCodec, read_text
+from rnnkit.tasks.lm_defaults import ADAPTIVE_FROM, CHOSEN, check_chosen, default_cutoffs, with_defaults
+from rnnkit.tasks.lm_text import LEVELS, TextCodec, looks_tokenized, read_text
 from rnnkit.training.device import resolve_device
 from rnnkit.tasks.options import option, optional_float, optional_int, zero_is_none, device_option
 from rnnkit.tasks.sizes import check_lm
@@ -64,28 +64,44 @@ class LMConfig:
     val: str | None = option(None, "validation text file (with --test; default: cut from --text)")
     test: str | None = option(None, "test text file (with --val)")
     level: str = option("char", "tokens", choices=LEVELS)
+    tokenized: bool | None = option(None, "word level: take the text as already tokenised (split on white space, "
+                                    "<eos> per line, its own <unk>; default: when it has <unk> tokens)")
     lower: bool = option(True, "lower-case words (word level)")
     max_tokens: int | None = option(None, "word vocabulary size, specials included (default all)", parse=optional_int)
     min_freq: int = option(1, "keep words seen at least this often (word level)")
     vocab_size: int = option(2000, "BPE vocabulary size (bpe level)")
-    bptt: int = option(100, "truncated BPTT window, in tokens")
-    batch_size: int = option(64, "parallel streams")
+    bptt: int | None = option(None, "truncated BPTT window, in tokens (default by level: 100 char, 35 word)",
+                              parse=optional_int)
+    batch_size: int | None = option(None, "parallel streams (default by level: 64 char, 20 word)", parse=optional_int)
     windows_per_epoch: int | None = option(None, "windows per epoch (default one pass over the text)", parse=optional_int)
     cell: str = option("lstm", "recurrent cell", choices=CELLS)
-    embedding_dim: int = option(64, "embedding size")
-    hidden_size: int = option(256, "recurrent units per layer")
+    embedding_dim: int | None = option(None, "embedding size (default 64 char; the hidden size for words)",
+                                       parse=optional_int)
+    hidden_size: int | None = option(None, "recurrent units per layer (default 256 char, 200 word)",
+                                     parse=optional_int)
     num_layers: int = option(2, "stacked recurrent layers")
-    dropout: float = option(0.1, "dropout of each layer's outputs")
+    dropout: float | None = option(None, "dropout of each layer's outputs (default 0.1 char; word: sized to "
+                                   "the model, 0.2 up to 256 units, 0.5 up to 1024, 0.65 above)", parse=optional_float)
     embedding_dropout: float = option(0.0, "drop whole token embeddings")
     input_dropout: float = option(0.0, "variational input dropout")
     recurrent_dropout: float = option(0.0, "variational recurrent dropout")
     weight_drop: float = option(0.0, "DropConnect on the recurrent weights")
-    tie_weights: bool = option(False, "tie the softmax weights to the embedding (embedding-dim = hidden-size)")
-    optimizer: str = option("adam", "optimizer", choices=("adam", "rmsprop"))
-    lr: float = option(2e-3, "learning rate")
-    clip_norm: float | None = option(1.0, "clip the gradient norm (none = off)", parse=optional_float)
-    lr_patience: int | None = option(None, "halve the learning rate after this many epochs without progress",
+    tie_weights: bool | None = option(None, "tie the softmax weights to the embedding (embedding-dim = "
+                                      "hidden-size; default: words with the full softmax)")
+    adaptive_softmax: bool | None = option(None, "adaptive softmax (torch's AdaptiveLogSoftmaxWithLoss) instead of "
+                                           f"the full one (default: word level with {ADAPTIVE_FROM:,}+ tokens)")
+    optimizer: str | None = option(None, "optimizer (default adam for char, sgd for word)",
+                                   choices=("adam", "rmsprop", "sgd"))
+    lr: float | None = option(None, "learning rate (default 2e-3 char with adam, 20 word with sgd)",
+                              parse=optional_float)
+    clip_norm: float | None = option(None, "clip the gradient norm (0 = off; default 1.0 char, 0.25 word)",
+                                     parse=optional_float)
+    lr_patience: int | None = option(None, "multiply the learning rate by --lr-factor after this many epochs "
+                                     "without progress + 1 (none: off for char, 0 for word; -1 = off)",
                                      parse=optional_int)
+    lr_factor: float | None = option(None, "that factor (default 0.5 char, 0.25 word)", parse=optional_float)
+    patience: int | None = option(None, "stop after this many epochs without progress, keeping the best weights "
+                                  "(default off for char, 3 for word; 0 = off)", parse=optional_int)
     epochs: int = option(20, "epochs")
     max_minutes: float | None = option(None, "stop after the epoch that ends past this wall time", parse=optional_float)
     device: str = device_option()
@@ -108,18 +124,19 @@ class LMConfig:
             raise InvalidArgumentError.for_argument("--text", None, "a training text when --val/--test are given")
         for name in ("bptt", "batch_size", "embedding_dim", "hidden_size", "num_layers", "epochs", "min_freq"):
             v = getattr(self, name)
+            if v is None and name in CHOSEN:
+                continue
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 fix = "It is the number of steps gradients flow back, e.g. 100 characters." if name == "bptt" else None
                 raise InvalidArgumentError.for_argument("--" + name.replace("_", "-"), v, "a positive integer", fix)
-        zero_is_none(self, "windows_per_epoch", "max_tokens", "lr_patience", "top_k")   # their 0 means none
-        for name in ("windows_per_epoch", "max_tokens", "lr_patience"):
+        zero_is_none(self, "windows_per_epoch", "max_tokens", "top_k")   # their 0 means none
+        for name in ("windows_per_epoch", "max_tokens"):
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
                 raise InvalidArgumentError.for_argument("--" + name.replace("_", "-"), v, "a positive integer or none")
         if not isinstance(self.sample_length, int) or self.sample_length < 0:
             raise InvalidArgumentError.for_argument("--sample-length", self.sample_length, "an integer >= 0")
-        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
-            raise InvalidArgumentError.for_argument("--lr", self.lr, "a positive number")
+        check_chosen(self)
         if self.max_minutes is not None and not self.max_minutes > 0:
             raise InvalidArgumentError.for_argument("--max-minutes", self.max_minutes, "a positive number of minutes")
         with as_cli_options():
@@ -128,15 +145,22 @@ class LMConfig:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
-    def model_kwargs(self) -> dict:
-        return dict(embedding_dim=self.embedding_dim, hidden_size=self.hidden_size, num_layers=self.num_layers,
+    def model_kwargs(self, vocab_size: int | None = None) -> dict:
+        """The model's arguments (after :func:`~rnnkit.tasks.lm_defaults.with_defaults`); the
+        adaptive softmax's cutoffs follow from ``vocab_size``."""
+        cutoffs = default_cutoffs(vocab_size) if self.adaptive_softmax and vocab_size else None
+        return dict(cutoffs=cutoffs, embedding_dim=self.embedding_dim, hidden_size=self.hidden_size, num_layers=self.num_layers,
                     cell=self.cell, dropout=self.dropout, embedding_dropout=self.embedding_dropout,
                     input_dropout=self.input_dropout, recurrent_dropout=self.recurrent_dropout,
-                    weight_drop=self.weight_drop, tie_weights=self.tie_weights)
+                    weight_drop=self.weight_drop, tie_weights=bool(self.tie_weights))
 
-    def train_config(self) -> TrainConfig:
-        return TrainConfig(epochs=self.epochs, optimizer=self.optimizer, lr=self.lr, loss="cross_entropy",
-                           clip_norm=self.clip_norm, lr_patience=self.lr_patience, lr_factor=0.5, seed=self.seed,
+    def train_config(self, loss=None) -> TrainConfig:
+        """The trainer's settings (after :func:`~rnnkit.tasks.lm_defaults.with_defaults`); ``loss`` is
+        the model's own (:meth:`LanguageModel.loss`: full or adaptive softmax)."""
+        return TrainConfig(epochs=self.epochs, optimizer=self.optimizer or "adam", lr=self.lr or 2e-3,
+                           loss=loss or "cross_entropy", clip_norm=self.clip_norm or None,
+                           lr_patience=None if self.lr_patience in (None, -1) else self.lr_patience,
+                           lr_factor=self.lr_factor or 0.5, patience=self.patience or None, seed=self.seed,
                            quiet=self.quiet, eps=1e-8, max_minutes=self.max_minutes, device=self.device)
 
 
@@ -145,7 +169,8 @@ def _sha(text: str) -> str:
 
 
 def prepare(cfg: LMConfig) -> dict:
-    """The three texts, the codec fitted on the training text, their ids and a record of the data."""
+    """The three texts, the codec fitted on the training text, their ids, a record of the data and
+    ``cfg`` with the options left unset chosen by the data (``"config"``, ``"chosen"``)."""
     if cfg.text is None:
         texts = dict(zip(("train", "val", "test"), split_text(load_embedded_shakespeare(), SPLIT)))
         source = {"text": "embedded:shakespeare", "split": list(SPLIT)}
@@ -156,14 +181,17 @@ def prepare(cfg: LMConfig) -> dict:
         texts = {"train": read_text(cfg.text, "--text"), "val": read_text(cfg.val, "--val"),
                  "test": read_text(cfg.test, "--test")}
         source = {"text": cfg.text, "val": cfg.val, "test": cfg.test}
+    tokenized = cfg.tokenized if cfg.tokenized is not None else (
+        cfg.level == "word" and looks_tokenized(texts["train"]))
     codec = TextCodec.fit(cfg.level, texts["train"], max_tokens=cfg.max_tokens, min_freq=cfg.min_freq,
-                          vocab_size=cfg.vocab_size, lower=cfg.lower)
+                          vocab_size=cfg.vocab_size, lower=cfg.lower, tokenized=tokenized)
+    cfg, chosen = with_defaults(cfg, len(codec), tokenized)
     ids = {k: torch.tensor(codec.encode(t), dtype=torch.long) for k, t in texts.items()}
     record = {**source, "sha256": {k: _sha(t) for k, t in texts.items()},
               "characters": {k: len(t) for k, t in texts.items()}, "tokens": {k: int(v.numel()) for k, v in ids.items()},
               "unknown_tokens": {k: int((v == 1).sum()) for k, v in ids.items() if k != "train"},
               "vocab_size": len(codec), "start": codec.decode(ids["train"][:1].tolist())}
-    return {"texts": texts, "codec": codec, "ids": ids, "record": record}
+    return {"texts": texts, "codec": codec, "ids": ids, "record": record, "config": cfg, "chosen": chosen}
 
 
 def eval_streams(ids: torch.Tensor, batch_size: int, bptt: int) -> int:
@@ -183,8 +211,8 @@ def evaluate_ids(model: LanguageModel, ids: torch.Tensor, batch_size: int, bptt:
     state, total, n, chars = None, 0.0, 0, 0
     cpt = torch.tensor(chars_per_token) if chars_per_token is not None else None
     for (x, _), y in streams:
-        logits, state = model.forward_state(x, state)
-        total += float(F.cross_entropy(logits.reshape(-1, logits.shape[-1]).double(), y.reshape(-1), reduction="sum"))
+        nll, state = model.nll(x, y, state)
+        total += float(nll)
         n += y.numel()
         if cpt is not None:
             chars += int(cpt[y].sum())
@@ -219,15 +247,33 @@ def plot_curve(path: Path, rows: list[dict], title: str, level: str) -> None:
     _save(fig, path)
 
 
+def summary(cfg: LMConfig, chosen: dict) -> str:
+    """One line of the model and schedule, the values the data chose marked with ``*``."""
+    def show(name):
+        return f"{name}={getattr(cfg, name)}" + ("*" if name in chosen else "")
+    names = ("tokenized", "bptt", "batch_size", "embedding_dim", "hidden_size", "num_layers", "dropout",
+             "tie_weights", "adaptive_softmax", "optimizer", "lr", "clip_norm", "lr_patience", "lr_factor", "patience")
+    return "model and schedule (* = chosen by the data): " + ", ".join(show(n) for n in names if hasattr(cfg, n))
+
+
+def _loss(model: LanguageModel):
+    """The trainer's loss: the model's own (full or adaptive softmax), averaged over tokens."""
+    def loss(out, y):
+        return model.loss(out, y)
+    loss.mean_over_tokens = True
+    loss.__name__ = "cross_entropy"
+    return loss
+
+
 def run_lm(cfg: LMConfig, log=print) -> dict:
     """Train, evaluate and sample; returns ``{"run_dir", "val", "test", "sample"}``."""
     if not distributed.is_main():           # torchrun: rank 0 prints
         log = lambda *a, **k: None  # noqa: E731
     say = (lambda *a, **k: None) if cfg.quiet else log
-    cfg.train_config()
     resolve_device(cfg.device)              # a device that is not here: refused before any read or write
     data = prepare(cfg)
-    codec, ids, record = data["codec"], data["ids"], data["record"]
+    codec, ids, record, cfg = data["codec"], data["ids"], data["record"], data["config"]
+    cfg.train_config()
     train = StreamBatches(ids["train"], cfg.batch_size, cfg.bptt, windows_per_epoch=cfg.windows_per_epoch,
                           seed=cfg.seed, what="the training text")
     val_b = eval_streams(ids["val"], cfg.batch_size, cfg.bptt)
@@ -236,9 +282,11 @@ def run_lm(cfg: LMConfig, log=print) -> dict:
     say(f"data: {record['text']}, level {cfg.level}, vocabulary {len(codec)}, tokens train "
         f"{record['tokens']['train']} val {record['tokens']['val']} test {record['tokens']['test']}; "
         f"{cfg.batch_size} streams x windows of {cfg.bptt}, {train.windows_per_epoch} windows per epoch")
-    check_lm(len(codec), cfg.batch_size, cfg.bptt, **cfg.model_kwargs())   # memory, before allocating
+    say(summary(cfg, data["chosen"]))
+    kwargs = cfg.model_kwargs(len(codec))
+    check_lm(len(codec), cfg.batch_size, cfg.bptt, **kwargs)   # memory, before allocating
     torch.manual_seed(cfg.seed)
-    model = LanguageModel(len(codec), **cfg.model_kwargs())
+    model = LanguageModel(len(codec), **kwargs, banned=codec.banned())
 
     def create():                            # rank 0 only under torchrun; every rank gets the path
         run_dir = create_run_dir("lm", cfg.out, exist_ok=cfg.resume)
@@ -248,8 +296,9 @@ def run_lm(cfg: LMConfig, log=print) -> dict:
 
     run_dir = distributed.on_main(create)
     job = {k: v for k, v in cfg.to_dict().items() if k not in RUN_ONLY}
-    run_config = {"task": "lm", "job": job, "model": {"vocab_size": len(codec), **cfg.model_kwargs()}, "data": record}
-    trainer = Trainer(model, cfg.train_config(), run_dir, run_config=run_config)
+    run_config = {"task": "lm", "job": job, "model": {"vocab_size": len(codec), **kwargs}, "data": record,
+                  "chosen_by_data": sorted(data["chosen"])}
+    trainer = Trainer(model, cfg.train_config(_loss(model)), run_dir, run_config=run_config)
     t0 = time.perf_counter()
     history = trainer.fit(train, val, resume=cfg.resume)
     model.cpu()                             # evaluated, sampled and saved on the CPU, wherever it trained
@@ -301,7 +350,7 @@ def load_lm(run_dir) -> tuple[LanguageModel, TextCodec, LMConfig, dict]:
         vocab = model_cfg.get("vocab_size")
         if isinstance(vocab, bool) or not isinstance(vocab, int):
             raise InvalidArgumentError(f"vocab_size {vocab!r} is not an integer")
-        model = LanguageModel(vocab, **lm_cfg.model_kwargs())
+        model = LanguageModel(vocab, **lm_cfg.model_kwargs(vocab))
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"{run_dir}/config.json does not describe a valid language model ({e}). "
                               "Use the run directory as rnnkit wrote it.") from None
@@ -312,7 +361,9 @@ def load_lm(run_dir) -> tuple[LanguageModel, TextCodec, LMConfig, dict]:
                               f"describes ({str(e)[:200]}).") from None
     if manifest.is_run_dir(run_dir):
         manifest.verify(run_dir, [TextCodec.file_name(lm_cfg.level)])
-    codec = TextCodec.load(run_dir, lm_cfg.level, lm_cfg.lower, expected_size=model.vocab_size)
+    codec = TextCodec.load(run_dir, lm_cfg.level, lm_cfg.lower, expected_size=model.vocab_size,
+                           tokenized=bool(lm_cfg.tokenized))
+    model.banned = codec.banned()
     model.eval()
     return model, codec, lm_cfg, cfg
 

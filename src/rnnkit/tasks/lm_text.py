@@ -1,4 +1,4 @@
-"""Text <-> token ids for the language models at three levels, saved in the run directory.
+r"""Text <-> token ids for the language models at three levels, saved in the run directory.
 
 =========  ============================================================================  ====================
 level      tokens                                                                        vocabulary file
@@ -16,6 +16,19 @@ error names the characters) and becomes ``[UNK]`` in a validation or test text (
 its loss counted); an unknown word becomes ``[UNK]`` everywhere, with a warning for a prompt;
 byte-level BPE has no unknown input.
 
+**Pre-tokenised corpora** (``tokenized=True``, word level; :func:`looks_tokenized` detects one by
+its own ``<unk>`` token): the text is taken as it is, as in the literature's word-level
+benchmarks: each line is split on white space and ends with an ``<eos>`` token, nothing is
+lower-cased or re-split, and the corpus's own ``<unk>`` is the unknown id (``[UNK]`` when the
+corpus has none). The vocabulary is every token of the training text plus ``[PAD]`` (id 0,
+never a target, never sampled), so perplexities are those of the corpus.
+
+    >>> t = TextCodec.fit("word", "the cat 's <unk>\nthe dog\n", tokenized=True)
+    >>> t.table.tokens
+    ['[PAD]', '<unk>', 'the', '<eos>', 'cat', "'s", 'dog']
+    >>> t.encode("the bird\n"), t.decode(t.encode("the cat\nthe dog\n"))
+    ([2, 1, 3], 'the cat\nthe dog\n')
+
     >>> c = TextCodec.fit("char", "to be or not to be")
     >>> c.encode("to be"), c.decode(c.encode("to be"))
     ([4, 3, 2, 5, 6], 'to be')
@@ -31,11 +44,13 @@ from pathlib import Path
 
 from rnnkit.data import bpe
 from rnnkit.data.tokenize import word_tokens
-from rnnkit.data.vocabulary import Vocabulary
+from rnnkit.data.vocabulary import PAD, UNK, Vocabulary
 from rnnkit.errors import CheckpointError, DataError, InvalidArgumentError
 from rnnkit.training.checkpoint import atomic_write_text
 
-__all__ = ["TextCodec", "LEVELS", "read_text"]
+__all__ = ["TextCodec", "LEVELS", "read_text", "looks_tokenized", "EOS", "CORPUS_UNK"]
+
+EOS, CORPUS_UNK = "<eos>", "<unk>"
 
 LEVELS = ("char", "word", "bpe")
 FILES = {"char": "vocabulary.json", "word": "vocabulary.json", "bpe": "tokenizer.json"}
@@ -62,21 +77,51 @@ def read_text(path: str | os.PathLike, argument: str) -> str:
     return text
 
 
+def looks_tokenized(text: str) -> bool:
+    r"""True when ``text`` is a pre-tokenised corpus: one of its white-space tokens is ``<unk>``.
+
+        >>> looks_tokenized("a <unk> b\n"), looks_tokenized("a <unk>, b")
+        (True, False)
+    """
+    return CORPUS_UNK in set(text.split())
+
+
+def _split_lines(text: str) -> list[str]:
+    """Every line's white-space tokens and ``<eos>`` (a blank line too, as the corpus reader of
+    PyTorch's word-language-model example counts it)."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    out: list[str] = []
+    for line in lines:
+        out.extend(line.split())
+        out.append(EOS)
+    return out
+
+
 class TextCodec:
     """Encode and decode text at one level; build with :meth:`fit`, store with :meth:`save`."""
 
-    def __init__(self, level: str, table, lower: bool = True):
+    def __init__(self, level: str, table, lower: bool = True, tokenized: bool = False):
         self.level, self.table, self.lower = level, table, lower
+        self.tokenized = bool(tokenized) and level == "word"
         if level == "bpe":
             self._pieces = [bpe.decode(table, [i]) for i in range(bpe.vocab_size(table))]
 
     @classmethod
     def fit(cls, level: str, text: str, *, max_tokens: int | None = None, min_freq: int = 1,
-            vocab_size: int = 2000, lower: bool = True) -> "TextCodec":
+            vocab_size: int = 2000, lower: bool = True, tokenized: bool = False) -> "TextCodec":
         if level not in LEVELS:
             raise InvalidArgumentError.for_argument("level", level, f"one of {LEVELS}")
         if level == "bpe":
             return cls(level, bpe.train_bpe([text], vocab_size=vocab_size), lower)
+        if tokenized and level == "word":
+            tokens = _split_lines(text)
+            if not tokens:
+                raise DataError("The training text has no tokens. Pass a longer text.")
+            unk = CORPUS_UNK if CORPUS_UNK in set(tokens) else UNK
+            return cls(level, Vocabulary.build([tokens], max_tokens=max_tokens, min_freq=min_freq,
+                                               specials=(PAD, unk)), lower, tokenized=True)
         tokens = list(text) if level == "char" else word_tokens(text, lower=lower, punctuation="keep")
         if not tokens:
             raise DataError("The training text has no tokens at this level. Pass a longer text.")
@@ -86,6 +131,8 @@ class TextCodec:
         return bpe.vocab_size(self.table) if self.level == "bpe" else len(self.table)
 
     def tokens(self, text: str) -> list[str]:
+        if self.tokenized:
+            return _split_lines(text)
         return list(text) if self.level == "char" else word_tokens(text, lower=self.lower, punctuation="keep")
 
     def encode(self, text: str) -> list[int]:
@@ -114,18 +161,32 @@ class TextCodec:
             warnings.warn(f"prompt words outside the vocabulary, read as [UNK]: {', '.join(bad[:10])}", stacklevel=2)
         return self.encode(text)
 
+    def banned(self) -> list[int]:
+        """Ids never to sample: ``[PAD]``, and ``[UNK]`` where training never shows it (char level;
+        a tokenised corpus's unknown id is its own ``<unk>``, which it shows)."""
+        if self.level == "bpe":
+            return []
+        out = [i for i in (0,) if self.table.id_to_token(i) == PAD]
+        if self.level == "char" or (self.tokenized and self.table.id_to_token(1) == UNK):
+            out.append(1)
+        return out
+
     def piece(self, i: int) -> str:
         """The text of one id, for printing as it is generated (words get a leading space; a
         BPE byte that is part of a multi-byte character shows as U+FFFD alone)."""
         if self.level == "bpe":
             return self._pieces[i]
         tok = self.table.id_to_token(i)
+        if self.tokenized and tok == EOS:
+            return "\n"
         return tok if self.level == "char" else " " + tok
 
     def decode(self, ids) -> str:
         if self.level == "bpe":
             return bpe.decode(self.table, list(ids))
         text = "".join(self.piece(int(i)) for i in ids)
+        if self.tokenized:
+            return "\n".join(line[1:] if line.startswith(" ") else line for line in text.split("\n"))
         return text[1:] if self.level == "word" and text else text
 
     def chars_per_token(self) -> list[int] | None:
@@ -144,7 +205,8 @@ class TextCodec:
         return path
 
     @classmethod
-    def load(cls, run_dir, level: str, lower: bool = True, expected_size: int | None = None) -> "TextCodec":
+    def load(cls, run_dir, level: str, lower: bool = True, expected_size: int | None = None,
+             tokenized: bool = False) -> "TextCodec":
         """The codec a run saved; CheckpointError when the file is missing or does not match
         the model's ``expected_size`` ids."""
         if level not in LEVELS:
@@ -153,7 +215,7 @@ class TextCodec:
         if not path.is_file():
             raise CheckpointError(f"{path} is missing: the run has no vocabulary to read its weights with.")
         table = bpe.load_bpe(path) if level == "bpe" else Vocabulary.load(path)
-        codec = cls(level, table, lower)
+        codec = cls(level, table, lower, tokenized)
         if expected_size is not None and len(codec) != expected_size:
             raise CheckpointError(
                 f"The vocabulary file {path} has {len(codec)} tokens but the model's weights are for "

@@ -27,7 +27,7 @@ from rnnkit.training.metrics import get_metric
 
 __all__ = ["TrainConfig", "config_fingerprint", "diff_fingerprints"]
 
-OPTIMIZERS = ("rmsprop", "adam")
+OPTIMIZERS = ("rmsprop", "adam", "sgd")
 # Fields that do not change the trajectory of the weights: a resume may change them.
 NOT_HASHED = ("epochs", "max_minutes", "quiet", "tensorboard", "device")
 
@@ -38,7 +38,8 @@ class TrainConfig:
 
     Args:
         epochs: maximum number of epochs (default 20).
-        optimizer: ``"rmsprop"`` (default) or ``"adam"``.
+        optimizer: ``"rmsprop"`` (default), ``"adam"`` or ``"sgd"`` (plain, no momentum: the
+            word-level language models' lr 20 with clipping).
         lr: learning rate (default 1e-3).
         rho: RMSprop moving-average decay, torch's ``alpha`` (default 0.9, as Keras).
         eps: optimizer epsilon (default 1e-7, as Keras; torch's default is 1e-8).
@@ -62,7 +63,7 @@ class TrainConfig:
         restore_best: at the end, load the weights of the best epoch (default True; only
             with ``patience``).
         lr_patience: ReduceLROnPlateau patience in epochs, on the same monitored loss
-            (default None = off).
+            (default None = off; 0 drops the rate after the first epoch without progress).
         lr_factor: ReduceLROnPlateau factor (default 0.1).
         min_lr: ReduceLROnPlateau lower bound (default 0.0).
         max_minutes: training-time budget of the whole run, resumes included (default None = none):
@@ -131,8 +132,11 @@ class TrainConfig:
                     + (" or None" if optional else ""))
 
         positive_int("epochs")
-        for n in ("patience", "lr_patience", "steps_per_epoch", "val_steps"):
+        for n in ("patience", "steps_per_epoch", "val_steps"):
             positive_int(n, optional=True)
+        if self.lr_patience is not None and (isinstance(self.lr_patience, bool) or not isinstance(
+                self.lr_patience, int) or self.lr_patience < 0):
+            raise InvalidArgumentError.for_argument("lr_patience", self.lr_patience, "an integer >= 0 or None")
         for n in ("lr", "eps", "huber_delta"):
             positive(n)
         for n in ("clip_norm", "clip_value", "max_minutes"):

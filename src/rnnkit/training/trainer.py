@@ -106,7 +106,7 @@ class Trainer:
         self.optimizer = self._make_optimizer()
         self.scheduler = (torch.optim.lr_scheduler.ReduceLROnPlateau(
             self.optimizer, mode="min", factor=config.lr_factor, patience=config.lr_patience,
-            min_lr=config.min_lr) if config.lr_patience else None)
+            min_lr=config.min_lr) if config.lr_patience is not None else None)
         self.early_stopping = (EarlyStopping(config.patience, config.min_delta)
                                if config.patience else None)
         self.best_state: dict | None = None
@@ -120,6 +120,8 @@ class Trainer:
         if c.optimizer == "adam":
             return torch.optim.Adam(params, lr=c.lr, betas=c.betas, eps=c.eps,
                                     weight_decay=c.weight_decay)
+        if c.optimizer == "sgd":
+            return torch.optim.SGD(params, lr=c.lr, weight_decay=c.weight_decay)
         return torch.optim.RMSprop(params, lr=c.lr, alpha=c.rho, eps=c.eps,
                                    weight_decay=c.weight_decay)
 

@@ -1,0 +1,99 @@
+"""The language model's defaults, chosen by the data: the level (characters or words) and the vocabulary.
+
+An option left unset (None) in :class:`~rnnkit.tasks.lm.LMConfig` is filled here once the
+training text is read; the values chosen are what ``config.json`` records and the summary prints.
+
+==================  ======================  =================================================
+option              char (and bpe)          word
+==================  ======================  =================================================
+bptt, batch_size    100, 64                 35, 20
+hidden_size         256                     200
+embedding_dim       64                      = hidden_size (tied)
+dropout             0.1                     0.2 up to 256 units, 0.5 up to 1024, 0.65 above
+tie_weights         no                      yes with the full softmax and equal sizes
+adaptive_softmax    no                      from ``ADAPTIVE_FROM`` ids on (cutoffs 2k, 10k, 50k)
+optimizer, lr       adam 2e-3               sgd 20
+clip_norm           1.0                     0.25
+lr_patience/factor  off / 0.5               0 / 0.25 (lr / 4 after an epoch without progress)
+patience            off                     3 (best weights restored)
+==================  ======================  =================================================
+
+The word column is PyTorch's word-language-model example (2 x 200 LSTM, SGD lr 20, clip 0.25,
+bptt 35, batch 20, lr / 4 on a validation plateau) with tying and an adaptive softmax for large
+vocabularies; the char column is rnnkit's char-LSTM (seed 002).
+
+    >>> from rnnkit.tasks.lm import LMConfig
+    >>> cfg, chosen = with_defaults(LMConfig(level="word"), vocab_size=10_001)
+    >>> cfg.bptt, cfg.batch_size, cfg.hidden_size, cfg.embedding_dim, cfg.optimizer, cfg.lr, cfg.adaptive_softmax
+    (35, 20, 200, 200, 'sgd', 20.0, True)
+    >>> default_cutoffs(10_001), default_cutoffs(60_000)
+    ([2000], [2000, 10000, 50000])
+    >>> with_defaults(LMConfig(), vocab_size=65)[0].bptt
+    100
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from rnnkit.errors import InvalidArgumentError
+
+__all__ = ["with_defaults", "default_cutoffs", "check_chosen", "CHOSEN", "ADAPTIVE_FROM"]
+
+ADAPTIVE_FROM = 5000
+CHOSEN = ("tokenized", "bptt", "batch_size", "embedding_dim", "hidden_size", "dropout", "tie_weights",
+          "adaptive_softmax", "optimizer", "lr", "clip_norm", "lr_patience", "lr_factor", "patience")
+CHAR = {"bptt": 100, "batch_size": 64, "hidden_size": 256, "embedding_dim": 64, "dropout": 0.1,
+        "tie_weights": False, "adaptive_softmax": False, "optimizer": "adam", "lr": 2e-3, "clip_norm": 1.0,
+        "lr_patience": -1, "lr_factor": 0.5, "patience": 0}
+WORD = {"bptt": 35, "batch_size": 20, "hidden_size": 200, "optimizer": "sgd", "lr": 20.0, "clip_norm": 0.25,
+        "lr_patience": 0, "lr_factor": 0.25, "patience": 3}
+
+
+def default_cutoffs(vocab_size: int) -> list[int]:
+    """The adaptive softmax's cluster starts for ``vocab_size`` ids: 2k, 10k, 50k below the end."""
+    return [c for c in (2000, 10000, 50000) if c < vocab_size - 1000] or [max(1, vocab_size // 5)]
+
+
+def word_dropout(hidden_size: int) -> float:
+    """Dropout sized to the model (Zaremba et al.'s small, medium and large: 0, 0.5, 0.65; 0.2 for
+    the PyTorch example's 200 units)."""
+    return 0.2 if hidden_size <= 256 else 0.5 if hidden_size <= 1024 else 0.65
+
+
+def with_defaults(cfg, vocab_size: int, tokenized: bool = False):
+    """``(config with every unset option chosen, {option: value chosen})`` for a training text of
+    ``vocab_size`` ids (``tokenized``: what :func:`~rnnkit.tasks.lm_text.looks_tokenized` found)."""
+    given = {k: getattr(cfg, k) for k in CHOSEN if getattr(cfg, k) is not None}
+    if cfg.level != "word":
+        values = dict(CHAR, tokenized=False)
+    else:
+        hidden = given.get("hidden_size", WORD["hidden_size"])
+        adaptive = given.get("adaptive_softmax", vocab_size >= ADAPTIVE_FROM)
+        tie = given.get("tie_weights", not adaptive and given.get("embedding_dim", hidden) == hidden)
+        values = dict(WORD, tokenized=tokenized, dropout=word_dropout(hidden), adaptive_softmax=adaptive,
+                      tie_weights=tie, embedding_dim=hidden if tie else given.get("embedding_dim", hidden))
+    chosen = {k: v for k, v in values.items() if k not in given}
+    return dataclasses.replace(cfg, **chosen), chosen
+
+
+def _bad(name: str, value, expected: str):
+    return InvalidArgumentError.for_argument("--" + name.replace("_", "-"), value, expected)
+
+
+def check_chosen(cfg) -> None:
+    """Refuse a given value of a data-chosen option that can never be right (None: chosen later)."""
+    num = (int, float)
+    checks = {"lr": lambda v: isinstance(v, num) and v > 0, "clip_norm": lambda v: isinstance(v, num) and v >= 0,
+              "lr_factor": lambda v: isinstance(v, num) and 0 < v < 1,
+              "dropout": lambda v: isinstance(v, num) and 0 <= v < 1,
+              "lr_patience": lambda v: isinstance(v, int) and v >= -1, "patience": lambda v: isinstance(v, int) and v >= 0}
+    expected = {"lr": "a positive number", "clip_norm": "a number >= 0 (0 = off)", "lr_factor": "a number in (0, 1)",
+                "dropout": "a rate in [0, 1)", "lr_patience": "an integer >= -1 (-1 = off)",
+                "patience": "an integer >= 0 (0 = off)"}
+    for name, ok in checks.items():
+        v = getattr(cfg, name)
+        if v is not None and (isinstance(v, bool) or not ok(v)):
+            raise _bad(name, v, expected[name])
+    if cfg.tokenized and cfg.level != "word":
+        raise InvalidArgumentError.for_argument("--tokenized", True, "--level word",
+                                                "A pre-tokenised corpus is read word by word: add --level word.")
