@@ -32,7 +32,7 @@ import unicodedata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PEER = ROOT.parent / "shared" / "peers" / "word_language_model"
+PEER = ROOT.parent / "shared" / "peers" / "word_language_model"     # ../shared/peers beside the checkout
 WORD = re.compile(r"[a-z]+(?=n't\b)|n't|'[a-z]+|[a-z]+|\d+(?:[.,]\d+)*")
 SENT = re.compile(r"(?<=[.!?])\s+")
 
@@ -94,10 +94,10 @@ def timed(cmd: list[str], cwd: Path, env: dict, log: Path) -> tuple[float, str]:
     return seconds, text
 
 
-def run_peer(corpus: Path, work: Path, epochs: int, tied: bool, env: dict) -> tuple[float, float]:
+def run_peer(peer: Path, corpus: Path, work: Path, epochs: int, tied: bool, env: dict) -> tuple[float, float]:
     cmd = [sys.executable, "main.py", "--data", str(corpus), "--epochs", str(epochs), "--save",
            str(work / f"peer{'-tied' if tied else ''}.pt")] + (["--tied"] if tied else [])
-    seconds, text = timed(cmd, PEER, env, work / f"peer{'-tied' if tied else ''}.log")
+    seconds, text = timed(cmd, peer, env, work / f"peer{'-tied' if tied else ''}.log")
     ppl = float(re.findall(r"test ppl\s+([\d.]+)", text)[-1])
     return ppl, seconds
 
@@ -117,8 +117,9 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--corpus", type=Path, default=Path(tempfile.gettempdir()) / "rnnkit-imdb-word-corpus")
     p.add_argument("--epochs", type=int, default=6)
+    p.add_argument("--peer", type=Path, default=PEER, help="the folder of the example's main.py")
     p.add_argument("--variants", default="untied", help="the example's runs: untied, tied or untied,tied")
-    p.add_argument("--rnnkit-args", default="", help="extra options of the rnnkit run, e.g. '--hidden-size 256'")
+    p.add_argument("--rnnkit-args", default="", help="extra options of the rnnkit run, e.g. --rnnkit-args='--hidden-size 256'")
     p.add_argument("--skip-peer", action="store_true", help="run rnnkit only")
     p.add_argument("--corpus-only", action="store_true")
     args = p.parse_args(argv)
@@ -133,7 +134,7 @@ def main(argv=None) -> None:
     rows = []
     if not args.skip_peer:
         for v in args.variants.split(","):
-            ppl, s = run_peer(corpus, work, args.epochs, v == "tied", env)
+            ppl, s = run_peer(args.peer, corpus, work, args.epochs, v == "tied", env)
             rows.append((f"pytorch example ({v})", ppl, s))
             print(f"{rows[-1][0]:32s} test ppl {ppl:8.2f}  {s:7.0f} s", flush=True)
     ppl, s, chosen = run_rnnkit(corpus, work, args.epochs, env, args.rnnkit_args.split())
