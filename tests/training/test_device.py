@@ -98,3 +98,25 @@ def test_the_device_used_is_printed_at_the_end_of_training(capsys):
     trainer = Trainer(torch.nn.Linear(2, 1), TrainConfig(epochs=1, device="cpu", tensorboard=False))
     trainer.fit([(x, x.sum(1, keepdim=True))])
     assert "min on cpu" in capsys.readouterr().out.splitlines()[-1] and trainer.stop_info()["device"] == "cpu"
+
+
+def _recipe_names():
+    from rnnkit.recipes.registry import RECIPES, get_recipe
+    get_recipe("seed001")                               # loads the recipe modules that register themselves
+    return sorted(RECIPES)
+
+
+@pytest.mark.parametrize("name", _recipe_names())
+def test_every_recipe_takes_device_with_the_default_auto(name):
+    from rnnkit.recipes.registry import get_recipe, recipe_parser
+    assert recipe_parser(get_recipe(name)).parse_args([]).device == "auto"
+
+
+@no_gpu
+@pytest.mark.parametrize("name", _recipe_names())
+def test_every_recipe_refuses_an_absent_device_before_writing(name, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["recipe", name, "--device", "cuda:1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rnnkit: error: --device cuda:1: ") and err.count("\n") == 1
+    assert not out.exists()

@@ -24,6 +24,7 @@ import pandas as pd
 
 from rnnkit.errors import InvalidArgumentError
 from rnnkit.tasks.classify import ClassifyConfig, run_classify
+from rnnkit.tasks.options import add_options
 from rnnkit.training import atomic_write_text, create_run_dir, distributed
 from rnnkit.training.manifest import has_content
 
@@ -59,6 +60,7 @@ def add_common_arguments(p: argparse.ArgumentParser, models: tuple, epochs: int)
     p.add_argument("--epochs", type=int, default=epochs, help=f"maximum epochs per model (default {epochs})")
     p.add_argument("--quick", action="store_true", help="smoke test: 1 epoch per model on a small part of the data")
     p.add_argument("--seed", type=int, default=0)
+    add_options(p, ClassifyConfig, only=("device",))     # --device, as every training command
     p.add_argument("--out", help="output directory, new or empty (default runs/<recipe>-<time>)")
     p.add_argument("--quiet", action="store_true", help="print only the comparison table")
 

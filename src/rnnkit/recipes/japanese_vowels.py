@@ -50,7 +50,7 @@ def _run(args) -> int:
     chosen = check_models(args.models, MODELS)
     if args.epochs < 1:
         raise InvalidArgumentError.for_argument("--epochs", args.epochs, "a positive integer")
-    base = base_config(epochs=1 if args.quick else args.epochs, seed=args.seed, quiet=args.quiet)
+    base = base_config(epochs=1 if args.quick else args.epochs, seed=args.seed, quiet=args.quiet, device=args.device)
     train, test = japanese_vowels(args.data)
     data = series_data(tuple(train[:2]), tuple(test[:2]), split=base.split, seed=base.seed,
                        where="JapaneseVowels_TRAIN.ts", test_where="JapaneseVowels_TEST.ts")

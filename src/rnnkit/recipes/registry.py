@@ -28,6 +28,7 @@ from rnnkit.recipes.seed001 import (DEFAULT_JOB, MODEL_NAMES, _units, check_mode
                                    run_seed001)
 from rnnkit.recipes.seed001 import DEFAULT_JOB as J
 from rnnkit.training import create_run_dir
+from rnnkit.training.device import resolve_device
 from rnnkit.recipes.stations import compare_station_models
 from rnnkit.tasks.forecast_config import ForecastJob
 from rnnkit.tasks.options import add_options, check_seed
@@ -39,7 +40,7 @@ __all__ = ["Recipe", "RECIPES", "get_recipe", "list_recipes", "recipe_parser", "
 # seed 001
 
 _SEED001_OPTIONS = ("lookback", "step", "delay", "epochs", "steps_per_epoch", "batch_size", "lr", "patience", "seed",
-                    "out", "quiet")
+                    "out", "quiet", "device")
 
 
 def _seed001_arguments(p: argparse.ArgumentParser) -> None:
@@ -72,7 +73,7 @@ def _seed001_job(args):
     return dataclasses.replace(
         DEFAULT_JOB, **data_fields(args), lookback=args.lookback, step=args.step,
         delay=args.delay, epochs=epochs, steps_per_epoch=steps, batch_size=args.batch_size, lr=args.lr,
-        patience=args.patience, seed=args.seed, quiet=args.quiet)
+        patience=args.patience, seed=args.seed, quiet=args.quiet, device=args.device)
 
 
 def _seed001_run(args) -> int:
@@ -171,6 +172,8 @@ def _recipe_command(args) -> int:
     recipe = get_recipe(args.name)
     recipe_args = recipe_parser(recipe).parse_args(args.args)
     check_seed(getattr(recipe_args, "seed", None))      # the recipe's own --seed: as every command's
+    if getattr(recipe_args, "device", None) is not None:
+        resolve_device(recipe_args.device)              # an absent device: one paragraph, before anything is written
     return recipe.run(recipe_args)
 
 

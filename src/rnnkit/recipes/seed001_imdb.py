@@ -93,7 +93,8 @@ def _run(name, source, models, make_config):
         chosen = check_models(args.models, models)
         if args.epochs < 1:
             raise InvalidArgumentError.for_argument("--epochs", args.epochs, "a positive integer")
-        base = make_config(epochs=1 if args.quick else args.epochs, seed=args.seed, quiet=args.quiet)
+        base = make_config(epochs=1 if args.quick else args.epochs, seed=args.seed, quiet=args.quiet,
+                           device=args.device)
         glove = args.glove or args.data or "package"
         chosen = [dataclasses.replace(m, fields={**m.fields, "glove": glove}) if "glove" in m.fields else m
                   for m in chosen]

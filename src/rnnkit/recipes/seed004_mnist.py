@@ -48,7 +48,7 @@ def _run(args) -> int:
     chosen = check_models(args.models, MODELS)
     if args.epochs < 1:
         raise InvalidArgumentError.for_argument("--epochs", args.epochs, "a positive integer")
-    base = base_config(epochs=1 if args.quick else args.epochs, seed=args.seed, quiet=args.quiet)
+    base = base_config(epochs=1 if args.quick else args.epochs, seed=args.seed, quiet=args.quiet, device=args.device)
     if args.idx:
         x_tr, y_tr, x_te, y_te = load_mnist_idx(args.idx)
         if args.quick:

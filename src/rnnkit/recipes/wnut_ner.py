@@ -24,6 +24,7 @@ import argparse
 
 from rnnkit.recipes.recipe import Recipe
 from rnnkit.tasks.tag import TagConfig, run_tag
+from rnnkit.tasks.options import add_options
 from rnnkit.data.conll import wnut16
 from rnnkit.errors import InvalidArgumentError
 
@@ -50,6 +51,7 @@ def _arguments(p) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="run directory, new or empty (default runs/wnut-ner-<time>)")
     p.add_argument("--quiet", action="store_true", help="print only the results")
+    add_options(p, TagConfig, only=("device",))     # --device, as every training command
 
 
 def _run(args) -> int:
@@ -58,7 +60,7 @@ def _run(args) -> int:
     config = base_config(epochs=1 if args.quick else args.epochs, seed=args.seed, quiet=args.quiet, out=args.out,
                          crf=args.crf, char_features=args.char_features,
                          glove=None if args.no_glove else (args.glove or args.data or "package"),
-                         train_embedding=not args.no_glove, name="wnut-ner")
+                         train_embedding=not args.no_glove, name="wnut-ner", device=args.device)
     sentences = wnut16(args.data)
     if args.quick:
         sentences = sentences[:600]     # 300 left an I-geo-loc in the test part only (an error)
