@@ -120,3 +120,22 @@ def test_every_recipe_refuses_an_absent_device_before_writing(name, tmp_path, ca
     err = capsys.readouterr().err
     assert err.startswith("rnnkit: error: --device cuda:1: ") and err.count("\n") == 1
     assert not out.exists()
+
+
+def test_evaluate_and_predict_bring_batches_to_where_the_model_is_now():
+    """Tasks move a trained model to the CPU before evaluating it: the trainer's evaluate and
+    predict then feed it CPU batches, wherever it trained (the training device is stood in for by
+    'meta' here: a batch sent there would fail against CPU weights)."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(12, 3, generator=g)
+    batches = [(x[:6], x[:6, :1]), (x[6:], x[6:, :1])]
+    model = torch.nn.Linear(3, 1)
+    trainer = Trainer(model, TrainConfig(epochs=1, device="cpu", loss="mse", quiet=True, tensorboard=False,
+                                                       metrics=("mae",)))
+    trainer.device = torch.device("meta")
+    with torch.no_grad():
+        want = model(x)
+    torch.testing.assert_close(trainer.predict([b[0] for b in batches]), want)
+    got = trainer.evaluate(batches)
+    assert got["loss"] == pytest.approx(float(((want - x[:, :1]) ** 2).mean()), rel=1e-6)
+    assert got["mae"] == pytest.approx(float((want - x[:, :1]).abs().mean()), rel=1e-6)

@@ -135,6 +135,12 @@ class Trainer:
             fns[n if isinstance(n, str) else getattr(n, "__name__", "metric")] = fn
         return fns
 
+    def _model_device(self) -> torch.device:
+        """Where the model's weights are now: evaluation and prediction bring batches (and a loss
+        module's tensors) there, so a model a task moved to the CPU after training on a GPU works."""
+        p = next(self.model.parameters(), None)
+        return self.device if p is None else p.device
+
     def _path(self, rel: str) -> Path:
         return self.run_dir / rel
 
@@ -196,6 +202,8 @@ class Trainer:
     @torch.no_grad()
     def _run_eval(self, data, metrics: dict[str, Callable], max_steps=None, epoch: int = 0):
         self.model.eval()
+        device = self._model_device()
+        loss_fn = self.loss_fn.to(device) if isinstance(self.loss_fn, torch.nn.Module) else self.loss_fn
         total, count, preds, targets = 0.0, 0, [], []
         it = steps.batches(data, epoch)
         if self.dist is not None:   # batch i on rank i % world_size (stream data: each rank its streams)
@@ -204,12 +212,12 @@ class Trainer:
             if max_steps and i >= max_steps:
                 break
             batch, n = item if self.dist is not None else (item, None)
-            x, y = steps.split_batch(batch, self.device)
+            x, y = steps.split_batch(batch, device)
             pred = steps.forward(self.model, x)
             steps.check_shapes(pred, y, self._elementwise)
             if n is None:
                 n = y.shape[0] if y.ndim else 1
-            total, count = total + self.loss_fn(pred, y).item() * n, count + n
+            total, count = total + loss_fn(pred, y).item() * n, count + n
             if metrics:
                 preds.append(pred.cpu())
                 targets.append(y.cpu())
@@ -240,7 +248,8 @@ class Trainer:
         """Concatenated predictions (CPU) over batches ``(x, y)`` (``y`` ignored) or bare
         input Tensors, in eval mode."""
         self.model.eval()
-        outs = [steps.forward(self.model, steps.split_batch(b, self.device, with_target=False)[0]).cpu()
+        device = self._model_device()
+        outs = [steps.forward(self.model, steps.split_batch(b, device, with_target=False)[0]).cpu()
                 for b in steps.batches(data, 0)]
         if not outs:
             raise DataError("The prediction data yielded no batch.")
