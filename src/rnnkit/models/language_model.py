@@ -10,8 +10,8 @@ A large vocabulary can use an adaptive softmax instead of the full one (``cutoff
 2017, :class:`torch.nn.AdaptiveLogSoftmaxWithLoss`): the frequent ids (below the first cutoff) are
 scored at full width, the rarer ones in clusters of smaller width, so the output layer no longer
 dominates a training step. The stateful ``forward`` then returns the top layer's features and
-:meth:`loss` scores them; :meth:`forward_state` still returns full log-probabilities
-(``log_prob``) for sampling and export, and :meth:`nll` sums exact negative log-likelihoods.
+:meth:`LanguageModel.loss` scores them; :meth:`forward_state` still returns full log-probabilities
+(``log_prob``) for sampling and export, and :meth:`LanguageModel.nll` sums exact negative log-likelihoods.
 
 Stateful truncated BPTT: ``model(x, reset)`` starts from the state the previous call left
 (detached, so gradients stop at the window boundary) unless ``reset`` is true. Training and
