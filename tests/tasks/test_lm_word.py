@@ -98,14 +98,14 @@ def test_special_tokens_are_never_sampled():
 
 def test_word_defaults_are_chosen_by_the_data_and_char_defaults_stay():
     word, chosen = with_defaults(LMConfig(level="word"), vocab_size=10_001, tokenized=True)
-    assert (word.bptt, word.batch_size, word.hidden_size, word.embedding_dim, word.dropout) == (35, 20, 200, 200, 0.2)
+    assert (word.bptt, word.batch_size, word.units, word.embedding_dim, word.dropout) == (35, 20, 200, 200, 0.2)
     assert (word.optimizer, word.lr, word.clip_norm, word.lr_patience, word.lr_factor) == ("sgd", 20.0, 0.25, 0, 0.25)
     assert word.adaptive_softmax and not word.tie_weights and word.tokenized and "bptt" in chosen
     assert word.model_kwargs(10_001)["cutoffs"] == default_cutoffs(10_001) == [2000]
-    small, _ = with_defaults(LMConfig(level="word", hidden_size=650), vocab_size=3000)
+    small, _ = with_defaults(LMConfig(level="word", units=650), vocab_size=3000)
     assert small.tie_weights and small.embedding_dim == 650 and small.dropout == 0.5 and not small.adaptive_softmax
     char, _ = with_defaults(LMConfig(), vocab_size=65)          # seed 002's: unchanged by this issue
-    assert (char.bptt, char.batch_size, char.embedding_dim, char.hidden_size, char.num_layers, char.dropout) == (
+    assert (char.bptt, char.batch_size, char.embedding_dim, char.units, char.layers, char.dropout) == (
         100, 64, 64, 256, 2, 0.1)
     tc = char.train_config()
     assert (tc.optimizer, tc.lr, tc.clip_norm, tc.lr_patience, tc.lr_factor, tc.patience) == (
@@ -122,7 +122,7 @@ def word_run(tmp_path_factory):
     out = d / "run"
     logs = []
     res = run_lm(LMConfig(text=str(d / "train.txt"), val=str(d / "valid.txt"), test=str(d / "test.txt"), level="word",
-                          epochs=2, windows_per_epoch=3, hidden_size=16, adaptive_softmax=True, sample_length=15,
+                          epochs=2, windows_per_epoch=3, units=16, adaptive_softmax=True, sample_length=15,
                           out=str(out)), log=logs.append)
     return d, out, res, logs
 
@@ -133,10 +133,10 @@ def test_word_run_records_its_chosen_defaults(word_run):
     job = cfg["job"]
     assert job["tokenized"] is True and (job["bptt"], job["batch_size"], job["optimizer"], job["lr"]) == (35, 20, "sgd", 20.0)
     assert job["adaptive_softmax"] is True and job["tie_weights"] is False and cfg["model"]["cutoffs"] == [2]
-    assert {"bptt", "tokenized", "optimizer", "lr"} <= set(cfg["chosen_by_data"]) and "hidden_size" not in cfg["chosen_by_data"]
+    assert {"bptt", "tokenized", "optimizer", "lr"} <= set(cfg["chosen_by_data"]) and "units" not in cfg["chosen_by_data"]
     assert cfg["data"]["vocab_size"] == 14                    # 11 words + <unk> + <eos> + [PAD]
     line = next(s for s in logs if s.startswith("model and schedule"))
-    assert "bptt=35*" in line and "hidden_size=16," in line and "adaptive_softmax=True," in line
+    assert "bptt=35*" in line and "units=16," in line and "adaptive_softmax=True," in line
     assert "[PAD]" not in res["sample"]
 
 

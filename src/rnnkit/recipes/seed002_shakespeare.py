@@ -18,20 +18,20 @@ from __future__ import annotations
 import argparse
 
 from rnnkit.recipes.recipe import Recipe
-from rnnkit.tasks.options import add_options, add_run_arguments, config_from_args
+from rnnkit.tasks.options import config_from_args
 from rnnkit.tasks.lm import LMConfig, run_lm
+from rnnkit.tasks.lm_cli import add_train_options
 
 __all__ = ["RECIPES", "DEFAULTS", "minutes_to"]
 
-DEFAULTS = dict(level="char", cell="lstm", num_layers=2, hidden_size=256, embedding_dim=64, bptt=50,
+DEFAULTS = dict(level="char", cell="lstm", layers=2, units=256, embedding_dim=64, bptt=50,
                 batch_size=64, windows_per_epoch=80, dropout=0.1, lr=3e-3, clip_norm=1.0, lr_patience=2, epochs=1000,
                 max_minutes=5.0, sample_length=600, prompt="HAMLET.\n", temperature=0.8)
 THRESHOLDS = (1.88, 1.60)
 
 
 def _arguments(p: argparse.ArgumentParser) -> None:
-    add_options(p, LMConfig, defaults=DEFAULTS)
-    add_run_arguments(p)
+    add_train_options(p, defaults=DEFAULTS)
 
 
 def minutes_to(rows: list[dict], threshold: float) -> float | None:

@@ -1,8 +1,9 @@
-"""``rnnkit lm train`` and ``rnnkit lm generate``: the language-model commands.
+"""``rnnkit lm`` (train; ``rnnkit lm train`` is the same) and ``rnnkit lm generate``.
 
-    $ rnnkit lm train                                  # char-LSTM on the embedded Shakespeare
+    $ rnnkit lm                                        # char-LSTM on the embedded Shakespeare
+    $ rnnkit lm --text train.txt --val valid.txt --test test.txt --level word   # word-level defaults
     $ rnnkit lm train --text corpus.txt --level bpe --vocab-size 4000 --bptt 64 --out runs/mine
-    $ rnnkit lm train ... --out runs/mine --resume     # continue an interrupted run exactly
+    $ rnnkit lm ... --out runs/mine --resume           # continue an interrupted run exactly
     $ rnnkit lm generate --run runs/mine --prompt "ROMEO." --length 400 --temperature 0.7 --top-p 0.9
 
     >>> import argparse
@@ -10,17 +11,18 @@
     >>> args = p.parse_args(["lm", "train", "--level", "word", "--bptt", "35"])
     >>> train_config(args).level, train_config(args).bptt
     ('word', 35)
+    >>> train_config(p.parse_args(["lm", "--level", "word", "--hidden-size", "64"])).units   # older names too
+    64
 """
 from __future__ import annotations
 
 import argparse
 
 from rnnkit.tasks.options import add_options, add_run_arguments, config_from_args, optional_float, optional_int
-from rnnkit.tasks.base import ModuleTask
-from rnnkit.tasks.lm import LMConfig, generate, load_model, run_lm
+from rnnkit.tasks.lm import LMConfig, LMTask, generate, run_lm
 from rnnkit.errors import InvalidArgumentError, as_cli_options
 
-__all__ = ["add_commands", "predict_command", "train_config"]
+__all__ = ["add_commands", "add_train_options", "predict_command", "train_config"]
 
 
 def train_config(args):
@@ -48,22 +50,36 @@ def add_generate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=None, help="seed of the draws (default: a fresh one)")
 
 
+TRAIN = ("Train an LSTM/GRU language model on one long text (default: the embedded Shakespeare slice), report "
+         "nats per token, bits per character or perplexity on validation and test, and write a run directory with "
+         "a generated sample. Options left unset are chosen by the level (char or word) and the vocabulary.")
+
+
+def add_train_options(p: argparse.ArgumentParser, defaults: dict | None = None) -> None:
+    """The training options of :class:`LMConfig` (``defaults``: a recipe's), ``--resume``, and
+    ``--hidden-size``/``--num-layers``, the older names of ``--units``/``--layers``."""
+    add_options(p, LMConfig, defaults=defaults)
+    add_run_arguments(p)
+    for old, new in (("--hidden-size", "units"), ("--num-layers", "layers")):
+        p.add_argument(old, dest=new, type=optional_int, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+
+def _train_options(p: argparse.ArgumentParser) -> None:
+    add_train_options(p)
+    p.set_defaults(func=_train)
+
+
 def add_commands(sub) -> None:
-    lm = sub.add_parser("lm", help="language models: train on a long text, generate from a run",
-                        description="Character, word or BPE language models trained with stateful truncated BPTT.")
-    lm_sub = lm.add_subparsers(dest="lm_command", metavar="SUBCOMMAND")
-    t = lm_sub.add_parser("train", help="train a language model and write a run directory",
-                          description="Train an LSTM/GRU language model on one long text (default: the embedded "
-                                      "Shakespeare slice), report nats per token, bits per character or perplexity "
-                                      "on validation and test, and write a run directory with a generated sample.")
-    add_options(t, LMConfig)
-    add_run_arguments(t)
-    t.set_defaults(func=_train)
+    lm = sub.add_parser("lm", help="language models: train on a long text (rnnkit lm [options]), generate from a run",
+                        description=TRAIN + " `rnnkit lm train [options]` is the same command; "
+                                            "`rnnkit lm generate --run DIR` generates from a run.")
+    _train_options(lm)
+    lm_sub = lm.add_subparsers(dest="lm_command", metavar="{train,generate}")
+    _train_options(lm_sub.add_parser("train", help="the same as rnnkit lm [options]", description=TRAIN))
     g = lm_sub.add_parser("generate", help="generate text with a trained run, printed as it comes",
                           description="Read the prompt once, then generate one token at a time from the carried state.")
     add_generate_arguments(g)
     g.set_defaults(func=_generate)
-    lm.set_defaults(func=lambda args: (lm.print_help(), 0)[1])
 
 
 def predict_command(args) -> int:
@@ -77,6 +93,17 @@ def predict_command(args) -> int:
     return 0
 
 
-# the lm task, as the registry (rnnkit.tasks.registry) serves it
-TASK = ModuleTask("lm", LMConfig, exporter="onnx_lm", load=load_model, predict=predict_command,
-                  add_commands=add_commands, train=lambda config, log=print, given=None: run_lm(config, log))
+class LMCommands(LMTask):
+    """The lm task with its commands, as the registry (:mod:`rnnkit.tasks.registry`) serves it."""
+
+    def predict(self, args) -> int:
+        return predict_command(args)
+
+    def add_commands(self, sub) -> None:
+        add_commands(sub)
+
+    def train(self, config, log=print, given=None) -> dict:
+        return run_lm(config, log)
+
+
+TASK = LMCommands()

@@ -7,8 +7,8 @@ training text is read; the values chosen are what ``config.json`` records and th
 option              char (and bpe)          word
 ==================  ======================  =================================================
 bptt, batch_size    100, 64                 35, 20
-hidden_size         256                     200
-embedding_dim       64                      = hidden_size (tied)
+units               256                     200
+embedding_dim       64                      = units (tied)
 dropout             0.1                     0.2 up to 256 units, 0.5 up to 1024, 0.65 above
 tie_weights         no                      yes with the full softmax and equal sizes
 adaptive_softmax    no                      from ``ADAPTIVE_FROM`` ids on (cutoffs 2k, 10k, 50k)
@@ -24,7 +24,7 @@ vocabularies; the char column is rnnkit's char-LSTM (seed 002).
 
     >>> from rnnkit.tasks.lm import LMConfig
     >>> cfg, chosen = with_defaults(LMConfig(level="word"), vocab_size=10_001)
-    >>> cfg.bptt, cfg.batch_size, cfg.hidden_size, cfg.embedding_dim, cfg.optimizer, cfg.lr, cfg.adaptive_softmax
+    >>> cfg.bptt, cfg.batch_size, cfg.units, cfg.embedding_dim, cfg.optimizer, cfg.lr, cfg.adaptive_softmax
     (35, 20, 200, 200, 'sgd', 20.0, True)
     >>> default_cutoffs(10_001), default_cutoffs(60_000)
     ([2000], [2000, 10000, 50000])
@@ -40,12 +40,12 @@ from rnnkit.errors import InvalidArgumentError
 __all__ = ["with_defaults", "default_cutoffs", "check_chosen", "CHOSEN", "ADAPTIVE_FROM"]
 
 ADAPTIVE_FROM = 5000
-CHOSEN = ("tokenized", "bptt", "batch_size", "embedding_dim", "hidden_size", "dropout", "tie_weights",
+CHOSEN = ("tokenized", "bptt", "batch_size", "embedding_dim", "units", "dropout", "tie_weights",
           "adaptive_softmax", "optimizer", "lr", "clip_norm", "lr_patience", "lr_factor", "patience")
-CHAR = {"bptt": 100, "batch_size": 64, "hidden_size": 256, "embedding_dim": 64, "dropout": 0.1,
+CHAR = {"bptt": 100, "batch_size": 64, "units": 256, "embedding_dim": 64, "dropout": 0.1,
         "tie_weights": False, "adaptive_softmax": False, "optimizer": "adam", "lr": 2e-3, "clip_norm": 1.0,
         "lr_patience": -1, "lr_factor": 0.5, "patience": 0}
-WORD = {"bptt": 35, "batch_size": 20, "hidden_size": 200, "optimizer": "sgd", "lr": 20.0, "clip_norm": 0.25,
+WORD = {"bptt": 35, "batch_size": 20, "units": 200, "optimizer": "sgd", "lr": 20.0, "clip_norm": 0.25,
         "lr_patience": 0, "lr_factor": 0.25, "patience": 3}
 
 
@@ -67,7 +67,7 @@ def with_defaults(cfg, vocab_size: int, tokenized: bool = False):
     if cfg.level != "word":
         values = dict(CHAR, tokenized=False)
     else:
-        hidden = given.get("hidden_size", WORD["hidden_size"])
+        hidden = given.get("units", WORD["units"])
         adaptive = given.get("adaptive_softmax", vocab_size >= ADAPTIVE_FROM)
         tie = given.get("tie_weights", not adaptive and given.get("embedding_dim", hidden) == hidden)
         values = dict(WORD, tokenized=tokenized, dropout=word_dropout(hidden), adaptive_softmax=adaptive,

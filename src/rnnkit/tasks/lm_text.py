@@ -199,9 +199,13 @@ class TextCodec:
     def file_name(level: str) -> str:
         return FILES[level]
 
+    def file_text(self) -> str:
+        """The text of the vocabulary file (:meth:`file_name`) as :meth:`save` writes it."""
+        return self.table.to_str() if self.level == "bpe" else self.table.to_json()
+
     def save(self, run_dir) -> Path:
         path = Path(run_dir) / FILES[self.level]
-        atomic_write_text(path, self.table.to_str() if self.level == "bpe" else self.table.to_json())
+        atomic_write_text(path, self.file_text())
         return path
 
     @classmethod
