@@ -139,3 +139,23 @@ def test_evaluate_and_predict_bring_batches_to_where_the_model_is_now():
     got = trainer.evaluate(batches)
     assert got["loss"] == pytest.approx(float(((want - x[:, :1]) ** 2).mean()), rel=1e-6)
     assert got["mae"] == pytest.approx(float((want - x[:, :1]).abs().mean()), rel=1e-6)
+
+
+def test_the_cuda_rng_states_are_checkpointed_and_restored_once_cuda_is_in_use(monkeypatch):
+    """Dropout on a GPU draws from the GPUs' generators: captured with the others when CUDA is in
+    use, restored on a resume on as many GPUs (CUDA's functions are stood in for here)."""
+    from rnnkit.training.rng import capture_rng_state, restore_rng_state
+    assert "cuda" not in capture_rng_state()                  # CUDA not in use: nothing touches it
+    states = [torch.arange(4, dtype=torch.uint8), torch.arange(4, 8, dtype=torch.uint8)]
+    restored = []
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_rng_state_all", lambda: states)
+    monkeypatch.setattr(torch.cuda, "set_rng_state_all", restored.append)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    saved = capture_rng_state()
+    assert all(torch.equal(a, b) for a, b in zip(saved["cuda"], states))
+    restore_rng_state(saved)
+    assert len(restored) == 1 and all(torch.equal(a, b) for a, b in zip(restored[0], states))
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)  # a resume on other GPUs: left as they are
+    restore_rng_state(saved)
+    assert len(restored) == 1

@@ -136,7 +136,7 @@ class Task:
         """Print the test table and write the task's plots and tables into ``run_dir``."""
 
     def train(self, config, log=print, given=None) -> dict:
-        """The whole run: :func:`run` by default."""
+        """The whole run: :func:`rnnkit.tasks.base.run` by default."""
         return run(self, config, log=log, given=given)
 
     # -- reading back and commands ------------------------------------------------------------

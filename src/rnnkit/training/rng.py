@@ -27,8 +27,9 @@ def seed_everything(seed: int) -> None:
 
 
 def capture_rng_state(generator: torch.Generator | None = None) -> dict:
-    """All RNG states a training run draws from: torch (CPU), numpy, Python ``random`` and the
-    shuffle ``generator``, as tensors and plain values (loadable with ``weights_only=True``)."""
+    """All RNG states a training run draws from: torch (CPU, and every CUDA GPU's once CUDA is in
+    use), numpy, Python ``random`` and the shuffle ``generator``, as tensors and plain values
+    (loadable with ``weights_only=True``)."""
     version, internal, gauss = random.getstate()
     name, keys, pos, has_gauss, cached = np.random.get_state()
     state = {
@@ -40,6 +41,8 @@ def capture_rng_state(generator: torch.Generator | None = None) -> dict:
     }
     if generator is not None:
         state["generator"] = generator.get_state()
+    if torch.cuda.is_initialized():         # dropout on a GPU draws from its own generator
+        state["cuda"] = [s.cpu() for s in torch.cuda.get_rng_state_all()]
     return state
 
 
@@ -53,3 +56,6 @@ def restore_rng_state(state: dict, generator: torch.Generator | None = None) -> 
                          n["cached"]))
     if generator is not None and "generator" in state:
         generator.set_state(state["generator"])
+    cuda = state.get("cuda")
+    if isinstance(cuda, list) and torch.cuda.is_initialized() and len(cuda) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda)  # the same GPUs: their dropout continues as it would have
