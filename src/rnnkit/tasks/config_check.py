@@ -24,9 +24,9 @@ import argparse
 import dataclasses
 
 from rnnkit.errors import CheckpointError, InvalidArgumentError
-from rnnkit.tasks.options import _base_type, _default, _fields, add_options, config_from_args
+from rnnkit.tasks.options import add_options, config_from_args
 
-__all__ = ["config_from_json", "bad_field", "without"]
+__all__ = ["config_from_json", "bad_field", "renamed", "without"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,10 +35,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _text(value) -> str | None:
+    """A saved value as it would be typed on the command line (lists and ``{k: v}`` comma-joined)."""
     if isinstance(value, (int, float, str)) and not isinstance(value, bool):
         return str(value)
     if isinstance(value, list) and all(isinstance(v, (int, float, str)) and not isinstance(v, bool) for v in value):
         return ",".join(map(str, value))
+    if isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        return ",".join(f"{k}={v}" for k, v in value.items())
     return None
 
 
@@ -54,43 +57,84 @@ def bad_field(where, name, value, why, prog, what: str = "field") -> CheckpointE
         "command-line options. Retrain the model, or fix the field.")
 
 
-def config_from_json(config_cls, fields: dict, where: str, prog: str, ignore: tuple = ()):
-    """The ``config_cls`` instance of a saved dict, every field parsed by its command-line option."""
+def config_from_json(config_cls, fields: dict, where: str, prog: str, ignore: tuple = (), *,
+                     aliases: dict | None = None, add=None, build=None):
+    """The ``config_cls`` instance of a saved dict, every field parsed by its command-line option.
+
+    Args:
+        config_cls: the task's config dataclass.
+        fields: the saved dict (untrusted).
+        where: the file named in errors (``config.json``).
+        prog: the command named in errors (``rnnkit classify``).
+        ignore: saved fields that are not options (checked by the caller, or not at all).
+        aliases: old field names still read, by old name -> today's name (``{"maxlen": "max_len"}``).
+        add: adds the options to a parser (default: :func:`~rnnkit.tasks.options.add_options` of
+            ``config_cls``).
+        build: ``build(args, nones)`` makes the config from the parsed options; ``nones`` are the
+            fields saved as null whose option default is not null (default:
+            :func:`~rnnkit.tasks.options.config_from_args`, the dataclass checks them).
+    """
     if not isinstance(fields, dict):
         raise CheckpointError(f"{where}: the job is {type(fields).__name__}, not an object of fields. The run "
                               f"directory was not written by {prog} (or was edited).")
+    fields = renamed(fields, aliases or {}, where)
     parser = _Parser(prog=prog, add_help=False)
-    add_options(parser, config_cls)
-    options = {f.name: f for f in _fields(config_cls)}
+    (add or (lambda p: add_options(p, config_cls)))(parser)
+    options = {a.dest: a for a in parser._actions if a.option_strings}
     unknown = sorted(set(fields) - set(options) - set(ignore))
     if unknown:
         raise CheckpointError(f"{where}: unknown field(s) {unknown!r}. The run was written by another rnnkit version "
                               "or edited; retrain it with this version.")
+    argv, nones = _argv(fields, options, ignore, where, prog)
+    try:
+        args = parser.parse_args(argv)
+        if build is None:
+            return config_from_args(config_cls, args, **nones)
+        return build(args, nones)
+    except (InvalidArgumentError, TypeError, ValueError) as e:
+        name = next((n for n in fields if n in options and options[n].option_strings[0] in str(e)), None) or next(
+            (n for n in fields if f"`{n}`" in str(e)), None)
+        raise bad_field(where, name, fields.get(name), str(e), prog) from None
+
+
+def renamed(fields: dict, aliases: dict, where: str) -> dict:
+    """``fields`` with old names (``aliases``: old -> new) under today's names; both at once is refused.
+
+        >>> renamed({"maxlen": 5}, {"maxlen": "max_len"}, "config.json")
+        {'max_len': 5}
+    """
+    out = dict(fields)
+    for old, new in aliases.items():
+        if old in out:
+            if new in out:
+                raise CheckpointError(f"{where}: both `{old}` and `{new}` are given; `{old}` is the old name of "
+                                      f"`{new}`. Keep one of them.")
+            out[new] = out.pop(old)
+    return out
+
+
+def _argv(fields: dict, options: dict, ignore: tuple, where: str, prog: str) -> tuple[list, dict]:
+    """The command line of the saved ``fields``, and the fields saved as null whose default is not."""
     argv, nones = [], {}
     for name, value in fields.items():
         if name in ignore:
             continue
-        flag = "--" + name.replace("_", "-")
-        kind = _base_type(options[name].type)        # bool | None: a switch that may be left unset
+        action = options[name]
+        flag = action.option_strings[0]
         if value is None:
-            if _default(options[name]) is not None:
+            if action.default is not None:
                 nones[name] = None          # checked by the dataclass itself
             continue
-        if isinstance(_default(options[name]), bool) or kind is bool:
+        if isinstance(action, argparse.BooleanOptionalAction):
             if not isinstance(value, bool):
                 raise bad_field(where, name, value, f"{flag}: expected true or false", prog)
-            argv.append(flag if value else "--no-" + name.replace("_", "-"))
+            argv.append(flag if value else action.option_strings[1])
             continue
         text = _text(value)
         if text is None:
             raise bad_field(where, name, value, "expected a value of the type its option takes", prog)
         argv.append(f"{flag}={text}")
-    try:
-        args = parser.parse_args(argv)
-        return config_from_args(config_cls, args, **nones)
-    except (InvalidArgumentError, TypeError, ValueError) as e:
-        name = next((n for n in fields if f"--{n.replace('_', '-')}" in str(e) or f"`{n}`" in str(e)), None)
-        raise bad_field(where, name, fields.get(name), str(e), prog) from None
+    return argv, nones
 
 
 def without(config, **fields) -> dict:

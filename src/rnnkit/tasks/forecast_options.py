@@ -9,11 +9,12 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 from rnnkit.data.times import parse_duration
-from rnnkit.errors import InvalidArgumentError, CheckpointError
+from rnnkit.errors import InvalidArgumentError
 from rnnkit.tasks.forecast_config import ForecastJob, check_windows
-from rnnkit.tasks.config_check import bad_field
+from rnnkit.tasks.config_check import bad_field, config_from_json
 from rnnkit.tasks.options import add_options, add_run_arguments, config_from_args, names_arg
 
 JENA_TARGET = "T (degC)"
@@ -95,18 +96,11 @@ def forecast_job(args: argparse.Namespace):
 _NOT_OPTIONS = ("time_features", "lr_patience", "name", "quiet", "out", "resume")
 
 
-class _ConfigParser(argparse.ArgumentParser):
-    """The forecast options' parser raising an error instead of exiting (for config.json)."""
-
-    def error(self, message):
-        raise InvalidArgumentError(message)
-
-
 def job_from_config(fields: dict, where: str = "config.json"):
     """The :class:`~rnnkit.tasks.forecast.ForecastJob` of a run's ``config.json`` "job" dict,
-    checked exactly like command-line input: every field is turned back into its option and
-    parsed by the same parser and the same checks as ``rnnkit forecast`` (a run directory is
-    data, not trust). Errors are :class:`~rnnkit.errors.CheckpointError` naming ``where``.
+    checked exactly like command-line input by the one
+    :func:`~rnnkit.tasks.config_check.config_from_json` of every task: each field goes back through
+    the ``rnnkit forecast`` option, parser and checks (a run directory is data, not trust).
 
         >>> from rnnkit.tasks.forecast import ForecastJob
         >>> job_from_config(ForecastJob(units=8, stations=["JFK"]).to_dict()).units
@@ -114,43 +108,25 @@ def job_from_config(fields: dict, where: str = "config.json"):
         >>> job_from_config({"units": "8; rm -rf ~"})
         Traceback (most recent call last):
         ...
-        rnnkit.errors.CheckpointError: config.json: the job field `units` is not valid as rnnkit forecast input: argument --units: invalid int value: '8; rm -rf ~'...
+        rnnkit.errors.CheckpointError: config.json: the field `units` is not valid as rnnkit forecast input: argument --units: invalid int value: '8; rm -rf ~'...
     """
-
-    if not isinstance(fields, dict):
-        raise CheckpointError(f"{where}: 'job' is {type(fields).__name__}, not an object of job fields. "
-                              "The run directory was not written by rnnkit forecast (or was edited).")
-    parser = _ConfigParser(prog="rnnkit forecast", add_help=False)
-    add_forecast_arguments(parser)
-    options = {a.dest: a for a in parser._actions if a.option_strings}
-    known = set(options) | set(_NOT_OPTIONS)
-    unknown = sorted(set(fields) - known)
-    if unknown:
-        raise CheckpointError(f"{where}: unknown job field(s) {unknown!r}. The run was written by another rnnkit "
-                              "version or edited; retrain it with this version.")
-    argv, field_of = [], {}
-    for name, value in fields.items():
-        if name in _NOT_OPTIONS or value is None:
-            continue
-        action = options[name]
-        flag = action.option_strings[0]
-        field_of[flag] = name
-        if isinstance(action, argparse.BooleanOptionalAction):
-            if not isinstance(value, bool):
-                raise _bad(where, name, value, f"{flag}: expected true or false")
-            argv.append(flag if value else action.option_strings[1])
-            continue
-        argv.append(f"{flag}={_as_option_text(name, value, where)}")
-    try:
-        args = parser.parse_args(argv)
+    def build(args, nones):
         job = forecast_job(args)
         job.train_config()
         check_windows(job)
-    except InvalidArgumentError as e:
-        name = next((f for flag, f in field_of.items() if flag in str(e)), None) or next(
-            (f for f in field_of.values() if f"`{f}`" in str(e)), None)
-        raise _bad(where, name, fields.get(name), str(e)) from None
+        return job
+
+    job = config_from_json(ForecastJob, fields, where, "rnnkit forecast", ignore=_NOT_OPTIONS,
+                           add=add_forecast_arguments, build=build)
     rest = {k: fields[k] for k in _NOT_OPTIONS if k in fields and k not in ("quiet", "out", "resume")}
+    _check_rest(rest, where)
+    job = dataclasses.replace(job, **{k: tuple(v) if k == "time_features" else v for k, v in rest.items()})
+    job.train_config()
+    return job
+
+
+def _check_rest(rest: dict, where: str) -> None:
+    """The saved job fields that have no option: ``time_features``, ``lr_patience``, ``name``."""
     if "time_features" in rest and not (isinstance(rest["time_features"], list)
                                         and set(rest["time_features"]) <= {"day", "year"}):
         raise _bad(where, "time_features", rest["time_features"], "expected a list of 'day' and 'year'")
@@ -159,22 +135,7 @@ def job_from_config(fields: dict, where: str = "config.json"):
         raise _bad(where, "lr_patience", rest["lr_patience"], "expected a positive integer or null")
     if "name" in rest and not isinstance(rest["name"], str):
         raise _bad(where, "name", rest["name"], "expected a string")
-    import dataclasses
-    job = dataclasses.replace(job, **{k: tuple(v) if k == "time_features" else v for k, v in rest.items()})
-    job.train_config()
-    return job
-
-
-def _as_option_text(name: str, value, where: str) -> str:
-    """A config value as it would be typed on the command line (lists comma-joined)."""
-    if isinstance(value, bool) or isinstance(value, (int, float, str)):
-        return str(value)
-    if isinstance(value, list) and all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value):
-        return ",".join(map(str, value))
-    if isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        return ",".join(f"{k}={v}" for k, v in value.items())
-    raise _bad(where, name, value, "expected a value of the type its option takes")
 
 
 def _bad(where: str, name, value, why: str):
-    return bad_field(where, name, value, why, "rnnkit forecast", what="job field")
+    return bad_field(where, name, value, why, "rnnkit forecast")
