@@ -231,6 +231,6 @@ def test_padding_that_cannot_fit_is_refused_with_the_figure_and_the_option(monke
     with pytest.raises(memory.MemoryBudgetError) as e:
         DIGITS.encode(long)
     msg = str(e.value)
-    assert "padding 10 texts to 2,000 tokens" in msg.lower() and "160.0 kB" in msg and "--maxlen" in msg, msg
+    assert "padding 10 texts to 2,000 tokens" in msg.lower() and "160.0 kB" in msg and "--max-len" in msg, msg
     ids, _ = DIGITS.encode(long, maxlen=100)                 # 8 kB: fits
     assert ids.shape == (10, 100)

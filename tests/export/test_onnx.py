@@ -74,9 +74,9 @@ def test_variable_lengths_in_the_graph_match_packed_torch_nn(cls, nn_cls, kw, tm
 @pytest.mark.parametrize("config", [
     dict(cell="lstm", units=8, horizon=3, residual_index=0),
     dict(cell="gru", units=8, layers=2, dense_units=4),
-    dict(cell="gru", units=6, conv_filters=4, conv_kernel=3, pool=2),
-    dict(cell="lstm", units=5, conv_filters=3, conv_kernel=4, pool=3, residual_index=1),
-    dict(cell="conv", units=4, conv_kernel=3, pool=2, layers=2, n_steps=12),
+    dict(cell="gru", units=6, conv_filters=4, conv_kernel=3, pool_size=2),
+    dict(cell="lstm", units=5, conv_filters=3, conv_kernel=4, pool_size=3, residual_index=1),
+    dict(cell="conv", units=4, conv_kernel=3, pool_size=2, layers=2, n_steps=12),
     dict(cell="dense", units=4, n_steps=12)])
 def test_forecaster_parity_with_onnxruntime(config, tmp_path):
     torch.manual_seed(0)

@@ -29,7 +29,7 @@ def test_window_max_is_max_pool1d(ceil_mode):
 def test_conv_front_end_on_padded_rows_gives_the_rows_alone(kernel, pool):
     torch.manual_seed(0)
     model = Forecaster(ForecasterConfig(n_features=3, cell="gru", units=5, conv_filters=4, conv_kernel=kernel,
-                                        pool=pool)).eval()
+                                        pool_size=pool)).eval()
     T, lengths = 13, torch.tensor([13, 7, 1, 4, 6, 2, 12])
     x = torch.randn(7, T, 3)
     x[torch.arange(T) >= lengths.unsqueeze(1)] = 1e3       # padding that would dominate any max

@@ -61,3 +61,34 @@ def test_bad_values_are_refused():
 
 def test_help_shows_the_default():
     assert "(default 10000)" in parser().format_help()
+
+
+# -- the naming rule: a renamed field keeps its former name readable ----------------------------------
+
+def test_a_former_field_name_is_still_read_from_config_json_and_the_command_line():
+    """classify's maxlen is max_len, tag's output_dropout is head_dropout (Keras-style names, the
+    same in every task): a run directory or a script with the old name still works, both names
+    at once is refused in one message."""
+    import argparse
+    from rnnkit.errors import CheckpointError
+    from rnnkit.tasks.classify import ClassifyConfig
+    from rnnkit.tasks.config_check import config_from_json
+    from rnnkit.tasks.options import add_options
+    from rnnkit.tasks.tag import TagConfig
+    assert config_from_json(ClassifyConfig, {"maxlen": 7}, "config.json", "rnnkit classify").max_len == 7
+    assert config_from_json(TagConfig, {"output_dropout": 0.25}, "config.json", "rnnkit tag").head_dropout == 0.25
+    with pytest.raises(CheckpointError, match="both `maxlen` and `max_len`"):
+        config_from_json(ClassifyConfig, {"maxlen": 7, "max_len": 8}, "config.json", "rnnkit classify")
+    p = argparse.ArgumentParser()
+    add_options(p, ClassifyConfig)
+    assert p.parse_args(["--maxlen", "20"]).max_len == 20
+    assert p.parse_args(["--max-len", "none"]).max_len is None
+    assert p.parse_args([]).max_len == 500
+    assert "--maxlen" not in p.format_help() and "--max-len" in p.format_help()
+
+
+def test_the_forecaster_config_reads_its_former_pool():
+    from rnnkit.models.forecaster import ForecasterConfig
+    old = ForecasterConfig(n_features=2, conv_filters=4, pool_size=2).to_dict()
+    old["pool"] = old.pop("pool_size")
+    assert ForecasterConfig.from_dict(old).pool_size == 2

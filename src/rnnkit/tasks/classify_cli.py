@@ -1,7 +1,7 @@
 """``rnnkit classify`` (options generated from :class:`~rnnkit.tasks.classify.ClassifyConfig`) and
 ``rnnkit predict --run DIR`` for classify runs.
 
-    $ rnnkit classify --csv reviews.csv --text-col text --label-col label --maxlen 500 --out runs/imdb
+    $ rnnkit classify --csv reviews.csv --text-col text --label-col label --max-len 500 --out runs/imdb
     $ rnnkit classify --idx mnist/ --cell rnn --units 150
     $ rnnkit classify --ts JapaneseVowels_TRAIN.ts --test-ts JapaneseVowels_TEST.ts
     $ rnnkit predict --run runs/imdb --csv new_reviews.csv [--output predictions.csv]

@@ -24,7 +24,7 @@ import argparse
 import dataclasses
 
 from rnnkit.errors import CheckpointError, InvalidArgumentError
-from rnnkit.tasks.options import add_options, config_from_args
+from rnnkit.tasks.options import add_options, config_from_args, old_names
 
 __all__ = ["config_from_json", "bad_field", "renamed", "without"]
 
@@ -67,7 +67,8 @@ def config_from_json(config_cls, fields: dict, where: str, prog: str, ignore: tu
         where: the file named in errors (``config.json``).
         prog: the command named in errors (``rnnkit classify``).
         ignore: saved fields that are not options (checked by the caller, or not at all).
-        aliases: old field names still read, by old name -> today's name (``{"maxlen": "max_len"}``).
+        aliases: old field names still read, by old name -> today's name (``{"maxlen": "max_len"}``),
+            beside those the fields declare (``option(old=...)``).
         add: adds the options to a parser (default: :func:`~rnnkit.tasks.options.add_options` of
             ``config_cls``).
         build: ``build(args, nones)`` makes the config from the parsed options; ``nones`` are the
@@ -77,10 +78,13 @@ def config_from_json(config_cls, fields: dict, where: str, prog: str, ignore: tu
     if not isinstance(fields, dict):
         raise CheckpointError(f"{where}: the job is {type(fields).__name__}, not an object of fields. The run "
                               f"directory was not written by {prog} (or was edited).")
-    fields = renamed(fields, aliases or {}, where)
+    fields = renamed(fields, old_names(config_cls) | (aliases or {}), where)
     parser = _Parser(prog=prog, add_help=False)
     (add or (lambda p: add_options(p, config_cls)))(parser)
-    options = {a.dest: a for a in parser._actions if a.option_strings}
+    options = {}
+    for a in parser._actions:
+        if a.option_strings:
+            options.setdefault(a.dest, a)       # the option itself, not a former name of it
     unknown = sorted(set(fields) - set(options) - set(ignore))
     if unknown:
         raise CheckpointError(f"{where}: unknown field(s) {unknown!r}. The run was written by another rnnkit version "

@@ -28,7 +28,9 @@ from rnnkit.data._checks import shown
 from rnnkit.data.weather import load_stations
 from rnnkit.errors import CheckpointError, InvalidArgumentError, RnnkitError
 from rnnkit.models import Forecaster, ForecasterConfig
+from rnnkit.models.forecaster import FORMER_NAMES
 from rnnkit.training.quantile_metrics import point_forecast
+from rnnkit.tasks.config_check import renamed
 from rnnkit.tasks.forecast_options import job_from_config
 from rnnkit.tasks.forecast_config import ForecastJob, is_remote
 from rnnkit.tasks.forecast_data import prepare, time_step
@@ -54,6 +56,7 @@ def load_forecaster(run_dir) -> tuple[Forecaster, ForecastJob, dict]:
     model_cfg = cfg["model"]
     if not isinstance(model_cfg, dict):
         raise CheckpointError(f"{where}: 'model' is {type(model_cfg).__name__}, not an object.")
+    model_cfg = renamed(model_cfg, FORMER_NAMES, where)
     try:
         expected = job.model_config(model_cfg.get("n_features", 0), model_cfg.get("residual_index")).to_dict()
     except (InvalidArgumentError, TypeError, ValueError) as e:   # TypeError: e.g. a list for residual_index

@@ -28,11 +28,12 @@ from rnnkit.errors import InvalidArgumentError
 
 __all__ = ["option", "add_options", "config_from_args", "int_list", "float_list", "str_list",
            "add_run_arguments", "check_minutes", "check_seed", "optional_int", "optional_float", "zero_is_none",
-           "split_arg", "names_arg", "aggregations_arg"]
+           "split_arg", "names_arg", "aggregations_arg", "old_names"]
 
 
 def option(default: Any, help: str, *, choices=None, parse: Callable[[str], Any] | None = None,
-           metavar: str | None = None, cli: bool = True, flag: str | None = None, group: str | None = None):
+           metavar: str | None = None, cli: bool = True, flag: str | None = None, group: str | None = None,
+           old: tuple[str, ...] = ()):
     """A dataclass field with its command-line help.
 
     Args:
@@ -44,9 +45,12 @@ def option(default: Any, help: str, *, choices=None, parse: Callable[[str], Any]
         cli: False keeps the field out of the command line (set by code or recipes only).
         flag: the option's name when it is not ``--`` + the field name with dashes.
         group: the ``--help`` section the option is listed in (see :func:`add_options`).
+        old: former names of the field (``("maxlen",)``), still read from a saved ``config.json``
+            (:func:`~rnnkit.tasks.config_check.config_from_json`) and still taken on the command
+            line (``--maxlen``, not listed in ``--help``): the naming rule renames, never breaks.
     """
     meta = {"help": help, "choices": choices, "parse": parse, "metavar": metavar, "cli": cli, "flag": flag,
-            "group": group}
+            "group": group, "old": tuple(old)}
     if isinstance(default, (list, dict, set)):
         return dataclasses.field(default_factory=lambda: type(default)(default), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
@@ -148,13 +152,30 @@ def _add_one(parser, f: dataclasses.Field, defaults: dict, help: str | None = No
     flag = meta.get("flag") or "--" + f.name.replace("_", "-")
     help_text = (help or meta["help"]) + ("" if default in (None, False) else f" (default {_shown(default)})")
     help_text = help_text.replace("%", "%%")
+    olds = ["--" + name.replace("_", "-") for name in meta.get("old", ())]
     if kind is bool:
         parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=default,
                             help=help_text)
+        for old in olds:
+            parser.add_argument(old, dest=f.name, action=argparse.BooleanOptionalAction,
+                                default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         return
     parse = meta.get("parse") or (kind if kind in (int, float, str) else str)
     parser.add_argument(flag, dest=f.name, type=parse, default=default, choices=meta.get("choices"),
                         metavar=meta.get("metavar"), help=help_text)
+    for old in olds:        # the former name, hidden; it sets the same field
+        parser.add_argument(old, dest=f.name, type=parse, default=argparse.SUPPRESS, choices=meta.get("choices"),
+                            help=argparse.SUPPRESS)
+
+
+def old_names(config_cls) -> dict[str, str]:
+    """The former field names of ``config_cls`` (``option(old=...)``): old name -> today's name.
+
+        >>> from rnnkit.tasks.classify import ClassifyConfig
+        >>> old_names(ClassifyConfig)["maxlen"]
+        'max_len'
+    """
+    return {old: f.name for f in dataclasses.fields(config_cls) for old in f.metadata.get("old", ())}
 
 
 def config_from_args(config_cls, args: argparse.Namespace, **overrides):

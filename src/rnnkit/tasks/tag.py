@@ -70,7 +70,7 @@ class TagConfig:
     bidirectional: bool = option(True, "read the sentences both ways")
     dropout: float = option(0.5, "variational input dropout")
     recurrent_dropout: float = option(0.0, "variational recurrent dropout")
-    output_dropout: float = option(0.5, "dropout before the output layer")
+    head_dropout: float = option(0.5, "dropout before the output layer", old=("output_dropout",))
     crf: bool | None = option(None, "a CRF output layer (Viterbi decoding, invalid IOB2 moves forbidden); "
                               "default: on when the tags are IOB2/BIO (O, B-TYPE, I-TYPE)")
     char_features: bool = option(True, "character features per token (a char-CNN with max-pooling) beside the "
@@ -118,7 +118,7 @@ class TagConfig:
                             freeze_embedding=bool(self.glove) and not self.train_embedding, cell=self.cell,
                             units=self.units, layers=self.layers, bidirectional=self.bidirectional,
                             dropout=self.dropout, recurrent_dropout=self.recurrent_dropout,
-                            output_dropout=self.output_dropout, crf=crf, tag_names=list(tags) if crf and tags else None,
+                            output_dropout=self.head_dropout, crf=crf, tag_names=list(tags) if crf and tags else None,
                             chars=list(chars) if self.char_features and chars is not None else None)
 
     def schedule(self, n_train: int) -> dict:
