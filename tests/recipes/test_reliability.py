@@ -16,7 +16,7 @@ import pytest
 
 from rnnkit.cli import main
 from rnnkit.errors import CheckpointError, StorageError
-from rnnkit.training import Trainer, TrainConfig, atomic_write_bytes, create_run_dir, load_state, manifest
+from rnnkit.training import RunDir, Trainer, TrainConfig, atomic_write_bytes, create_run_dir, load_state, manifest
 
 from tests.recipes.cli_helpers import TINY, _csv, _snapshot  # noqa: F401
 
@@ -487,7 +487,9 @@ def test_a_checkpoint_with_fields_of_the_wrong_type_is_refused(good_run, tmp_pat
     shutil.copytree(out, copy)
     state = load_state(copy / "checkpoints" / "last.pt")
     state["epoch"] = "1"
+    run = RunDir.reopen(copy)                                  # written as rnnkit writes its runs
     save_state(copy / "checkpoints" / "last.pt", state)       # recorded in the manifest: only the type is wrong
+    run.release()
     before = _snapshot(copy)
     assert _forecast(csv, copy, "--resume") == 2
     _one_paragraph(capsys, "last.pt", "'epoch'", "str")

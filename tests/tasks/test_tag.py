@@ -72,7 +72,7 @@ def test_bad_tag_input_exit_2_and_out_untouched(tmp_path, capsys):
 def test_crf_and_characters_by_default_old_model_one_option_away_and_old_runs_load(tmp_path, capsys):
     from rnnkit.tasks.tag import load_tagger
     from rnnkit.tasks.tag_cli import tag_text
-    from rnnkit.training import atomic_write_json
+    from rnnkit.training import RunDir
 
     new, old = tmp_path / "new", tmp_path / "old"
     assert main(["tag", "--conll", str(FIX / "tiny_ner.txt"), "--out", str(new), *TINY]) == 0
@@ -95,7 +95,7 @@ def test_crf_and_characters_by_default_old_model_one_option_away_and_old_runs_lo
         del cfg["job"][key]
     for key in ("crf", "tag_names", "chars", "char_dim", "char_filters", "char_kernel"):
         del cfg["model"][key]
-    atomic_write_json(old / "config.json", cfg)            # through rnnkit: the manifest agrees
+    RunDir.reopen(old).write_json("config.json", cfg)      # through rnnkit: the manifest agrees
     model, job, _, _ = load_tagger(old)
     assert model.crf is None and model.chars is None and job.crf is False and job.char_features is False
     assert tag_text(old, sentences) == before

@@ -12,7 +12,7 @@ import sacrebleu
 from rnnkit.cli import main
 from rnnkit.data.vocabulary import Vocabulary
 from rnnkit.errors import CheckpointError, InvalidArgumentError
-from rnnkit.training.checkpoint import atomic_write_text
+from rnnkit.training.run_dir import RunDir
 from rnnkit.tasks.translate import TranslateConfig, load_translator, normalise, run_translate
 
 FRA = Path(__file__).parent / "fixtures" / "translate" / "fra.txt"
@@ -106,7 +106,7 @@ def test_vocabulary_that_does_not_match_the_weights(run_dir, tmp_path):
     shutil.rmtree(copy)
     shutil.copytree(run_dir, copy)
     vocab = Vocabulary(["<pad>", "<unk>", "<go>", "<eos>", "le", "chat"], specials=["<pad>", "<unk>", "<go>", "<eos>"])
-    atomic_write_text(copy / "target_vocabulary.json", vocab.to_json() + "\n")     # the run-directory writer
+    RunDir.reopen(copy).write_text("target_vocabulary.json", vocab.to_json() + "\n")     # the run-directory writer
     with pytest.raises(CheckpointError, match=r"holds 6 tokens but the weights' target embedding has \d+ rows"):
         load_translator(copy)
 

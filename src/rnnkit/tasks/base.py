@@ -51,9 +51,9 @@ from typing import Any
 import torch
 
 from rnnkit.tasks.options import add_options, add_run_arguments, config_from_args
-from rnnkit.training import Trainer, create_run_dir, distributed, save_run
+from rnnkit.training import Trainer, distributed, save_run
 from rnnkit.training.device import resolve_device
-from rnnkit.training.checkpoint import atomic_write_text
+from rnnkit.training.run_dir import RunDir
 
 __all__ = ["Task", "ModuleTask", "run", "silent"]
 
@@ -162,10 +162,10 @@ class Task:
 
 
 def _create(task: Task, config, data):
-    run_dir = create_run_dir(config.name, config.out, exist_ok=config.resume)
+    run = RunDir.create(config.name, config.out, exist_ok=config.resume)
     for name, text in task.files(config, data).items():
-        atomic_write_text(run_dir / name, text)
-    return run_dir
+        run.write_text(name, text)
+    return run.path
 
 
 def run(task: Task, config, log=print, given=None) -> dict:

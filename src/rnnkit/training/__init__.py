@@ -17,6 +17,7 @@ from rnnkit.training.losses import make_loss
 from rnnkit.training.metrics import accuracy, get_metric, mae, mape, mse, rmse
 from rnnkit.training.plots import plot_forecast, plot_history
 from rnnkit.training.rng import capture_rng_state, restore_rng_state, seed_everything
+from rnnkit.training.run_dir import RunDir
 from rnnkit.training.runs import create_run_dir, load_run, save_run, write_config, write_metrics
 from rnnkit.training.trainer import Trainer, fit
 
@@ -24,7 +25,7 @@ __all__ = [
     "Trainer", "TrainConfig", "fit", "History", "read_history_csv", "EarlyStopping", "Callback",
     "make_loss", "mae", "mse", "rmse", "mape", "accuracy", "get_metric",
     "plot_history", "plot_forecast", "seed_everything", "capture_rng_state", "restore_rng_state",
-    "create_run_dir", "save_run", "load_run", "write_config", "write_metrics",
+    "RunDir", "create_run_dir", "save_run", "load_run", "write_config", "write_metrics",
     "save_weights", "load_weights", "read_weights", "save_state", "load_state",
     "atomic_write_bytes", "atomic_write_text", "atomic_write_json",
 ]

@@ -22,7 +22,6 @@ which refuses arbitrary pickled objects.
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import pickle
@@ -32,8 +31,9 @@ from typing import Any
 import torch
 
 from rnnkit import _io
-from rnnkit.errors import CheckpointError, RnnkitError, StorageError
+from rnnkit.errors import CheckpointError
 from rnnkit.training import manifest
+from rnnkit.training.run_dir import RunDir
 
 __all__ = [
     "atomic_write_bytes", "atomic_write_text", "atomic_write_json",
@@ -45,30 +45,17 @@ __all__ = [
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (:func:`rnnkit._io.atomic_write_bytes`).
 
-    Inside an rnnkit run directory (see :mod:`rnnkit.training.manifest`) the file's sha256 is
-    recorded in the run's manifest: the new checksum before the file is replaced, the old one
-    dropped after. A failed write (disk full, no permission...) leaves the old file as it was
+    Inside a run directory this process has open (created or reopened, its lock held:
+    :meth:`RunDir.owning <rnnkit.training.run_dir.RunDir.owning>`) the write is the run's
+    :meth:`~rnnkit.training.run_dir.RunDir.write_bytes`, which records the file's sha256 in the
+    manifest; anywhere else, nothing is recorded. A failed write (disk full, no permission...) leaves the old file as it was
     and raises :class:`~rnnkit.errors.StorageError` naming the file and the fix.
     """
-    path = Path(path)
-    root = None if path.name == manifest.MANIFEST else manifest.run_root(path)
-    if root is None:
+    run = None if Path(path).name == manifest.MANIFEST else RunDir.owning(path)
+    if run is None:
         _io.atomic_write_bytes(path, data)
-        return
-    digest = hashlib.sha256(data).hexdigest()
-    try:
-        manifest.record_pending(root, path, digest)
-    except OSError as e:
-        raise StorageError.for_write(path, e, len(data)) from None
-    try:
-        _io.atomic_write_bytes(path, data)
-    except StorageError:
-        try:
-            manifest.record_done(root, path, None)
-        except (OSError, RnnkitError):
-            pass  # the pending entry accepts the old file and the new one: still valid
-        raise
-    manifest.record_done(root, path, digest)
+    else:
+        run.write_bytes(Path(os.path.abspath(path)), data)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

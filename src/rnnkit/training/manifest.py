@@ -3,7 +3,7 @@
 ``create_run_dir`` writes ``manifest.json`` into every directory it creates. rnnkit writes
 only into a directory that has one (or into a new or empty directory, which it then claims),
 so ``--out`` pointing at someone's folder can never overwrite it. Every file written into a
-run directory by :func:`rnnkit.training.checkpoint.atomic_write_bytes` is recorded with its
+run directory by :meth:`rnnkit.training.run_dir.RunDir.write_bytes` is recorded with its
 sha256; :func:`verify` checks them when a run is read back, so a flipped byte in
 ``model.safetensors`` is an error, not a silently different forecast.
 
@@ -13,17 +13,18 @@ dropped after, so a run killed at any instant still verifies.
 
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp()) / "run"
-    >>> claim(d)
+    >>> from rnnkit.training.run_dir import RunDir
+    >>> run = RunDir.claim(d)
     >>> is_run_dir(d)
     True
-    >>> from rnnkit.training.checkpoint import atomic_write_text
-    >>> atomic_write_text(d / "config.json", "{}")
+    >>> run.write_text("config.json", "{}")
     >>> verify(d, ["config.json"])
     >>> _ = (d / "config.json").write_text("{ }")
     >>> verify(d, ["config.json"])
     Traceback (most recent call last):
     ...
     rnnkit.errors.CheckpointError: ...config.json has changed since rnnkit wrote it...
+    >>> run.release()
 """
 from __future__ import annotations
 

@@ -31,7 +31,8 @@ from typing import Callable, Sequence
 import torch
 
 from rnnkit.errors import DataError
-from rnnkit.training import distributed, manifest, steps, stopping
+from rnnkit.training import distributed, steps, stopping
+from rnnkit.training.run_dir import RunDir
 from rnnkit.training import resume as resume_
 from rnnkit.training.resume import BEST, LAST  # noqa: F401  (names kept here for callers)
 from rnnkit.training.callbacks import Callback, EarlyStopping
@@ -271,7 +272,7 @@ class Trainer:
         if self.dist is not None:
             self.dist.barrier()     # every rank has checked the run dir before rank 0 writes
         if self._out is not None:
-            manifest.claim(self._out)
+            RunDir.claim(self._out)      # this process writes the run: its lock, its manifest
             atomic_write_json(self._path("config.json"),
                               {**self.run_config, "train": c.to_dict() | {"device": str(self.device)}})
         self.history = History(self._out, c.tensorboard, rows)
