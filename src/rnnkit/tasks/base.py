@@ -70,6 +70,7 @@ class Task:
     Attributes:
         name: the task's name: its command, the ``"task"`` of its runs' ``config.json``.
         help: one line for ``rnnkit --help``.
+        description: the paragraph at the top of ``rnnkit NAME --help`` (default: ``help``).
         config_class: its ``<Task>Config`` dataclass (fields made with
             :func:`rnnkit.tasks.options.option`; the CLI options are generated from it).
         exporter: the module of :mod:`rnnkit.export` exporting its runs to ONNX (a name: the
@@ -79,6 +80,7 @@ class Task:
 
     name: str = ""
     help: str = ""
+    description: str = ""
     config_class: type | None = None
     exporter: str | None = None
     tune: Any = None
@@ -151,7 +153,7 @@ class Task:
     def add_commands(self, sub) -> None:
         """Add the task's commands to the ``rnnkit`` subparsers ``sub``; by default one command,
         ``rnnkit NAME``, whose options are generated from :attr:`config_class` (plus ``--resume``)."""
-        p = sub.add_parser(self.name, help=self.help, description=self.help)
+        p = sub.add_parser(self.name, help=self.help, description=self.description or self.help)
         add_options(p, self.config_class)
         add_run_arguments(p)
         p.set_defaults(func=self._train_command)

@@ -27,8 +27,7 @@ import pandas as pd
 
 from rnnkit.data._checks import listing
 from rnnkit.errors import InvalidArgumentError
-from rnnkit.tasks.classify import ClassifyConfig, ClassifyTask, load_classifier, predict_proba, run_classify
-from rnnkit.tasks.options import add_options, add_run_arguments, config_from_args
+from rnnkit.tasks.classify import ClassifyConfig, ClassifyTask, load_classifier, predict_proba
 from rnnkit.data.series import read_table
 from rnnkit.data.ucr import pad_series, read_ts
 from rnnkit.tasks.classify_data import scale_series
@@ -36,23 +35,7 @@ from rnnkit.data.mnist_idx import IMAGES_MAGIC, read_idx
 from rnnkit.tasks.output import check_output
 from rnnkit.training import atomic_write_text
 
-__all__ = ["add_commands", "predict_command", "predict_table"]
-
-
-def _classify(args) -> int:
-    run_classify(config_from_args(ClassifyConfig, args, resume=args.resume))
-    return 0
-
-
-def add_commands(sub) -> None:
-    p = sub.add_parser("classify", help="train a sequence classifier (texts, images row by row, series)",
-                       description="Train a sequence classifier on texts (--csv), MNIST-layout IDX images read row "
-                                   "by row (--idx) or UEA/UCR series (--ts); print test accuracy and macro-F1 beside "
-                                   "the majority-class (and, for text, TF-IDF logistic-regression) baseline; write a "
-                                   "run directory.")
-    add_options(p, ClassifyConfig)
-    add_run_arguments(p)
-    p.set_defaults(func=_classify)
+__all__ = ["predict_command", "predict_table"]
 
 
 def _inputs(kind: str, job: ClassifyConfig, run_cfg: dict, encoder, path: str):
@@ -142,11 +125,13 @@ def predict_command(args) -> int:
 class ClassifyCommands(ClassifyTask):
     """The classify task with its commands: ``rnnkit classify`` and ``rnnkit predict`` for its runs."""
 
+    help = "train a sequence classifier (texts, images row by row, series)"
+    description = ("Train a sequence classifier on texts (--csv), MNIST-layout IDX images read row by row (--idx) "
+                   "or UEA/UCR series (--ts); print test accuracy and macro-F1 beside the majority-class (and, for "
+                   "text, TF-IDF logistic-regression) baseline; write a run directory.")
+
     def predict(self, args) -> int:
         return predict_command(args)
-
-    def add_commands(self, sub) -> None:
-        add_commands(sub)
 
 
 # the classify task, as the registry (rnnkit.tasks.registry) serves it

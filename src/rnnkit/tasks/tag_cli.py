@@ -19,29 +19,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from rnnkit.errors import DataError, InvalidArgumentError
-from rnnkit.tasks.options import add_options, add_run_arguments, config_from_args
-from rnnkit.tasks.tag import TagConfig, TagTask, encode_sentences, load_tagger, predict_tags, run_tag
+from rnnkit.tasks.tag import TagConfig, TagTask, encode_sentences, load_tagger, predict_tags
 from rnnkit.data.conll import read_conll
 from rnnkit.tasks.output import check_output
 from rnnkit.training import atomic_write_text
 
-__all__ = ["add_commands", "predict_command", "read_sentences", "tag_text"]
-
-
-def _tag(args) -> int:
-    run_tag(config_from_args(TagConfig, args, resume=args.resume))
-    return 0
-
-
-def add_commands(sub) -> None:
-    p = sub.add_parser("tag", help="train a sequence tagger (one tag per token, e.g. named entities)",
-                       description="Train a bidirectional recurrent tagger (character features and, for IOB2/BIO "
-                                   "tags, a CRF output layer by default) on CoNLL column files; print entity-level "
-                                   "precision/recall/F1 (seqeval), token accuracy and a per-type table beside the "
-                                   "most-frequent-tag baseline; write a run directory.")
-    add_options(p, TagConfig)
-    add_run_arguments(p)
-    p.set_defaults(func=_tag)
+__all__ = ["predict_command", "read_sentences", "tag_text"]
 
 
 def read_sentences(path) -> list[list[str]]:
@@ -86,11 +69,13 @@ def predict_command(args) -> int:
 class TagCommands(TagTask):
     """The tag task with its commands: ``rnnkit tag`` and ``rnnkit predict`` for its runs."""
 
+    description = ("Train a bidirectional recurrent tagger (character features and, for IOB2/BIO tags, a CRF "
+                   "output layer by default) on CoNLL column files; print entity-level precision/recall/F1 "
+                   "(seqeval), token accuracy and a per-type table beside the most-frequent-tag baseline; write a "
+                   "run directory.")
+
     def predict(self, args) -> int:
         return predict_command(args)
-
-    def add_commands(self, sub) -> None:
-        add_commands(sub)
 
 
 # the tag task, as the registry (rnnkit.tasks.registry) serves it
