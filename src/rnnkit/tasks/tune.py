@@ -191,13 +191,9 @@ def _optimize(study, objective, trials: int, seed: int, timeout: float | None, l
                        callbacks=[lambda s, t: log(_trial_line(t))])
 
 
-def run_tune(task: TuneTask, base_job, *, trials: int, space: str | None, out=None, resume: bool = False,
-             timeout: float | None = None, seed: int = 0, final: bool = True, log=print) -> dict:
-    """Search ``trials`` trials (counting those of a resumed study), then run the best job once.
-
-    Returns ``{"run_dir", "best_params", "best_value", "best_job", "command", "final"}``."""
-    optuna = _optuna()
-
+def _checked_params(task: TuneTask, base_job, trials, space, timeout, log) -> list:
+    """The parameters of ``--space``, every choice and both ends of each range checked as options
+    (before anything is written); refuses torchrun, a bad ``--trials`` or ``--timeout``."""
     if env_world_size() > 1:
         raise RnnkitError("rnnkit tune runs its trials one after another in one process; start it without torchrun "
                           "(train the best configuration under torchrun with the command it prints).")
@@ -209,20 +205,18 @@ def run_tune(task: TuneTask, base_job, *, trials: int, space: str | None, out=No
     if not params:
         raise InvalidArgumentError.for_argument("--space", space, "at least one NAME=SPEC",
                                                 f"e.g. --space {task.default_space}")
-    for p in params:        # every choice and both ends of each range are valid options (before any write)
+    for p in params:
         for value in p.choices if p.kind == "choice" else (_cast(p, p.low), _cast(p, p.high)):
             task.apply(base_job, {p.name: value})
     defaults = type(base_job)()
     given = [p.name for p in params if getattr(base_job, p.name) != getattr(defaults, p.name)]
     if given:
         log(f"note: --space searches {', '.join(given)}: the value(s) given as options are not used")
-    run_dir = create_run_dir(f"tune-{task.name}", out, exist_ok=resume)
-    study = _open_study(run_dir, resume, seed)
-    if resume:
-        again = _requeue_interrupted(study, [p.name for p in params])
-        if again:
-            log(f"resume: {again} interrupted trial(s) run again with their parameters")
+    return params
 
+
+def _objective(task: TuneTask, base_job, params):
+    """One trial: the job with the trial's parameters, trained; its attributes recorded."""
     def objective(trial):
         t0 = time.perf_counter()
         try:
@@ -236,11 +230,36 @@ def run_tune(task: TuneTask, base_job, *, trials: int, space: str | None, out=No
             if k != "value":
                 trial.set_user_attr(k, v)
         return result["value"]
+    return objective
 
+
+def run_tune(task: TuneTask, base_job, *, trials: int, space: str | None, out=None, resume: bool = False,
+             timeout: float | None = None, seed: int = 0, final: bool = True, log=print) -> dict:
+    """Search ``trials`` trials (counting those of a resumed study), then run the best job once.
+
+    Returns ``{"run_dir", "best_params", "best_value", "best_job", "command", "final"}``."""
+    _optuna()                                   # a missing optuna is named before anything is written
+    params = _checked_params(task, base_job, trials, space, timeout, log)
+    run_dir = create_run_dir(f"tune-{task.name}", out, exist_ok=resume)
+    study = _open_study(run_dir, resume, seed)
+    if resume:
+        again = _requeue_interrupted(study, [p.name for p in params])
+        if again:
+            log(f"resume: {again} interrupted trial(s) run again with their parameters")
     remaining = trials - _counted(study)
     if remaining > 0:
         log(f"tune {task.name}: {remaining} trial(s) into {run_dir / STUDY_FILE}")
-        _optimize(study, objective, trials, seed, timeout, log)
+        _optimize(study, _objective(task, base_job, params), trials, seed, timeout, log)
+    result = _best(task, base_job, study, params, run_dir, log)
+    if final:
+        log("\nthe best configuration on the test split (its only use):")
+        result["final"] = task.final(result["best_job"], run_dir / "best", resume=resume)
+        atomic_write_json(run_dir / "final_metrics.json", result["final"])
+    return result
+
+
+def _best(task: TuneTask, base_job, study, params, run_dir, log) -> dict:
+    """The trials' table and plot, and the best trial's job and command, written into ``run_dir``."""
     rows = trial_rows(study, params)
     value_name = getattr(task, "value_name", "val value")
     table = format_table(rows, params, value_name)
@@ -257,13 +276,8 @@ def run_tune(task: TuneTask, base_job, *, trials: int, space: str | None, out=No
     write_best(run_dir, best.params, best_job, command, best.value, value_name)
     log(f"best trial {best.number}: {value_name} {best.value:.4f} with {best.params}\n"
         f"best configuration: {run_dir / 'best_config.json'}\n  {command}")
-    result = {"run_dir": str(run_dir), "best_params": best.params, "best_value": best.value,
-              "best_job": best_job, "command": command, "final": None}
-    if final:
-        log("\nthe best configuration on the test split (its only use):")
-        result["final"] = task.final(best_job, run_dir / "best", resume=resume)
-        atomic_write_json(run_dir / "final_metrics.json", result["final"])
-    return result
+    return {"run_dir": str(run_dir), "best_params": best.params, "best_value": best.value,
+            "best_job": best_job, "command": command, "final": None}
 
 
 def get_task(name: str) -> TuneTask:
