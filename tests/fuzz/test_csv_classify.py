@@ -23,7 +23,7 @@ CSV_BYTES = file_bytes(st.one_of(csv_text(["text", "label"], valid_row=valid_row
                                  csv_text(["text", "label"], st.one_of(TEXT, LABEL), max_rows=8),
                                  csv_text(["label", "text", "text"], FIELDS, max_rows=6)), gz=True)
 OPTIONS = st.fixed_dictionaries({
-    "level": st.sampled_from(("word", "char")), "maxlen": st.sampled_from((None, 1, 5, 500)),
+    "level": st.sampled_from(("word", "char")), "max_len": st.sampled_from((None, 1, 5, 500)),
     "max_tokens": st.sampled_from((None, 3, 20000)), "min_freq": st.sampled_from((1, 2, 100)),
     "encoding": st.sampled_from((None, None, "latin-1", "utf-16")), "truncating": st.sampled_from(("post", "pre"))})
 

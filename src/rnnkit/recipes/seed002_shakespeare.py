@@ -10,7 +10,7 @@ numbers, a sample, and writes the curve (validation loss against wall time) to
 ``val_loss_time.png`` in the run directory. Every ``rnnkit lm train`` option is accepted.
 
     >>> p = __import__("argparse").ArgumentParser(); _arguments(p)
-    >>> a = p.parse_args([]); (a.level, a.num_layers, a.hidden_size, a.max_minutes)
+    >>> a = p.parse_args([]); (a.level, a.layers, a.units, a.max_minutes)
     ('char', 2, 256, 5.0)
 """
 from __future__ import annotations

@@ -14,7 +14,7 @@ and its probability, and writes nothing into the run directory.
 
     >>> import argparse
     >>> sub = argparse.ArgumentParser().add_subparsers()
-    >>> add_commands(sub)
+    >>> TASK.add_commands(sub)
     >>> sorted(sub.choices)
     ['classify']
 """

@@ -10,7 +10,7 @@ tag (CoNLL layout: token TAB tag, a blank line between sentences). Nothing is wr
 
     >>> import argparse
     >>> sub = argparse.ArgumentParser().add_subparsers()
-    >>> add_commands(sub)
+    >>> TASK.add_commands(sub)
     >>> sorted(sub.choices)
     ['tag']
 """
