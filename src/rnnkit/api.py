@@ -163,10 +163,11 @@ def _config(config_cls, where: str, options: dict, **data):
 
 def _train(name: str, config, data) -> Run:
     task = registry.get(name)
-    result = task.train(config)
-    path = Path(result["run_dir"])
-    run_lock.release(path)              # the command's lock ends with the call, as with the CLI's process
-    return Run(path, data)
+    try:
+        result = task.train(config)
+    finally:                            # the command's lock ends with the call (also when it fails), as with the CLI
+        run_lock.release_all()
+    return Run(Path(result["run_dir"]), data)
 
 
 def forecast(data: pd.DataFrame, *, target: str, time_col: str, **options) -> Run:
