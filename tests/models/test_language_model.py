@@ -13,12 +13,7 @@ from rnnkit.training.checkpoint import read_weights, save_weights
 V, E, H, L = 11, 6, 7, 2
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")   # tests/conftest.py
 
 
 def model(cell="lstm", **kw):

@@ -21,12 +21,7 @@ SMALL = dict(text=str(TINY), bptt=20, batch_size=4, windows_per_epoch=5, embeddi
              num_layers=1, sample_length=20, quiet=True)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")   # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

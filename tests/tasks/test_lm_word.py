@@ -16,12 +16,7 @@ from rnnkit.tasks.lm_text import TextCodec, looks_tokenized
 from rnnkit.training import TrainConfig, Trainer
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")   # tests/conftest.py
 
 
 def corpus(n_lines: int, seed: int) -> str:
