@@ -27,6 +27,7 @@ the run records that file's checksum, and the file is removed afterwards.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import json
@@ -131,20 +132,13 @@ def _texts(values) -> list[str]:
     return texts
 
 
-class _csv_of:
-    """A temporary CSV holding ``frame`` (the path as the context value), removed on exit."""
-
-    def __init__(self, frame: pd.DataFrame):
-        self.frame = frame
-
-    def __enter__(self) -> str:
-        self._dir = tempfile.TemporaryDirectory(prefix="rnnkit-data-")
-        path = str(Path(self._dir.name) / "data.csv")
-        self.frame.to_csv(path, index=False)
-        return path
-
-    def __exit__(self, *exc) -> None:
-        self._dir.cleanup()
+@contextlib.contextmanager
+def _csv_of(frame: pd.DataFrame):
+    """A temporary CSV holding ``frame`` (its path as the context value), removed on exit."""
+    with tempfile.TemporaryDirectory(prefix="rnnkit-data-") as folder:
+        path = str(Path(folder) / "data.csv")
+        frame.to_csv(path, index=False)
+        yield path
 
 
 def _config(config_cls, where: str, options: dict, **data):
