@@ -2,9 +2,9 @@
 and on every worker of torch's thread pool while a kernel runs (in its loops and in the GEMMs of
 each backend), and the caller's floating-point mode as it was afterwards.
 
-The floating-point mode of torch's OpenMP workers is per process and inherited: a worker started
-while its creator had FTZ on (e.g. after an in-process `rnnkit.cli.main`, which flushes for the
-command) keeps it. So these tests run in a fresh interpreter: in the suite, one case runs this
+The floating-point mode of torch's OpenMP workers is inherited: a worker started while its creator
+had FTZ on keeps it (tests/test_subnormals.py checks that commands run in-process leave none such).
+So these tests run in a fresh interpreter: in the suite, one case runs this
 file again in a subprocess (pytest, RNNKIT_FTZ_FRESH=1) and checks that every case passed there."""
 import os
 import platform
