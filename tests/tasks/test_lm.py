@@ -55,7 +55,7 @@ def test_char_run_metrics_equal_an_independent_recomputation(char_run):
     with torch.no_grad():
         logits = model.forward_state(x)[0]
     want = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).double(), y.reshape(-1)).item()
-    assert metrics["val"]["loss_nats"] == pytest.approx(want, rel=1e-9)
+    assert metrics["val"]["loss_nats"] == pytest.approx(want, rel=1e-6)    # float32 terms, float64 sum
     assert metrics["val"]["tokens"] == B * L
     assert (out / "sample.txt").read_text().strip() and (out / "val_loss_time.png").stat().st_size > 1000
     assert (out / "vocabulary.json").exists()

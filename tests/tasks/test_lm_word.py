@@ -11,7 +11,7 @@ from torch import nn
 
 from rnnkit.models.language_model import LanguageModel
 from rnnkit.tasks.lm import LMConfig, load_lm, run_lm
-from rnnkit.tasks.lm_defaults import default_cutoffs, with_defaults
+from rnnkit.tasks.lm_defaults import ADAPTIVE_FROM, default_cutoffs, with_defaults
 from rnnkit.tasks.lm_text import TextCodec, looks_tokenized
 from rnnkit.training import TrainConfig, Trainer
 
@@ -95,8 +95,12 @@ def test_word_defaults_are_chosen_by_the_data_and_char_defaults_stay():
     word, chosen = with_defaults(LMConfig(level="word"), vocab_size=10_001, tokenized=True)
     assert (word.bptt, word.batch_size, word.units, word.embedding_dim, word.dropout) == (35, 20, 200, 200, 0.2)
     assert (word.optimizer, word.lr, word.clip_norm, word.lr_patience, word.lr_factor) == ("sgd", 20.0, 0.25, 0, 0.25)
-    assert word.adaptive_softmax and not word.tie_weights and word.tokenized and "bptt" in chosen
-    assert word.model_kwargs(10_001)["cutoffs"] == default_cutoffs(10_001) == [2000]
+    assert not word.adaptive_softmax and word.tie_weights and word.tokenized and "bptt" in chosen
+    assert word.model_kwargs(10_001)["cutoffs"] is None and default_cutoffs(10_001) == [2000]
+    large, _ = with_defaults(LMConfig(level="word"), vocab_size=ADAPTIVE_FROM)
+    assert large.adaptive_softmax and not large.tie_weights and large.model_kwargs(ADAPTIVE_FROM)["cutoffs"] == [
+        2000, 10000]
+    assert not with_defaults(LMConfig(level="word"), vocab_size=ADAPTIVE_FROM - 1)[0].adaptive_softmax
     small, _ = with_defaults(LMConfig(level="word", units=650), vocab_size=3000)
     assert small.tie_weights and small.embedding_dim == 650 and small.dropout == 0.5 and not small.adaptive_softmax
     char, _ = with_defaults(LMConfig(), vocab_size=65)          # seed 002's: unchanged by this issue

@@ -163,7 +163,16 @@ class Vocabulary:
 
     def token_to_id(self, token: str) -> int:
         """The id of ``token``: ``[NUM]``/``[URL]`` when replaced, ``unk_id`` when unknown."""
-        return self._lookup()[token]
+        i = self._index.get(token)
+        return i if i is not None else self._lookup()[token]
+
+    def ids(self, tokens: Iterable[str]) -> list[int]:
+        """The ids of ``tokens``, as :meth:`token_to_id` of each (one lookup table for them all).
+
+        >>> Vocabulary.build([["a", "b", "a"]]).ids(["a", "c", "b"])
+        [2, 1, 3]
+        """
+        return list(map(self._lookup().__getitem__, tokens))
 
     def id_to_token(self, i: int) -> str:
         """The token of id ``i``; an id out of range is an error."""

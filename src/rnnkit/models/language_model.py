@@ -49,6 +49,7 @@ from rnnkit.layers.gru import GRU
 from rnnkit.layers.lstm import LSTM
 from rnnkit.layers.recurrent import _check_rate
 from rnnkit.models.sampling import check_sampling, next_token_probs
+from rnnkit.models.softmax_loss import softmax_cross_entropy
 
 __all__ = ["LanguageModel", "CELLS"]
 
@@ -167,17 +168,18 @@ class LanguageModel(nn.Module):
         the adaptive softmax) against ``targets`` (B, T): the trainer's loss of this model."""
         if self.cutoffs:
             return self.adaptive(out.reshape(-1, out.shape[-1]), targets.reshape(-1)).loss
-        return F.cross_entropy(out.reshape(-1, out.shape[-1]), targets.reshape(-1))
+        return softmax_cross_entropy(out.reshape(-1, out.shape[-1]), targets.reshape(-1))
 
     def nll(self, tokens: Tensor, targets: Tensor, state=None):
-        """``(sum of -log p(target), state)`` in float64 over a window, exact for both softmaxes."""
+        """``(sum of -log p(target), state)`` over a window: each token's term in float32 (the
+        arithmetic of training), the sum in float64, for both softmaxes."""
         feats, state = self.features(tokens, state)
         if self.cutoffs:
             lp = self.adaptive(feats.reshape(-1, feats.shape[-1]), targets.reshape(-1)).output
             return -lp.double().sum(), state
         logits = self.decoder(feats)
-        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).double(), targets.reshape(-1),
-                               reduction="sum"), state
+        per_token = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="none")
+        return per_token.double().sum(), state
 
     # ------------------------------------------------------------------ stateful form
     def forward(self, tokens: Tensor, reset: Tensor | bool | None = None) -> Tensor:

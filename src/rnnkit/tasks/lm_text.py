@@ -139,8 +139,7 @@ class TextCodec:
         """Ids of ``text``; unknown characters/words become ``[UNK]`` (see the module doc)."""
         if self.level == "bpe":
             return bpe.encode(self.table, text)
-        look = self.table.token_to_id
-        return [look(t) for t in self.tokens(text)]
+        return self.table.ids(self.tokens(text))
 
     def unknown(self, text: str) -> list[str]:
         """The distinct tokens of ``text`` outside the vocabulary, in order of appearance."""
