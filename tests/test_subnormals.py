@@ -75,3 +75,24 @@ def test_flushing_reports_this_threads_mode(before):
         assert flushing() is before
     finally:
         torch.set_flush_denormal(was)
+
+
+def test_a_notebook_call_flushes_while_it_runs_and_leaves_no_thread_flushing(tmp_path):
+    # rnnkit.classify and Run.predict run as the command does (rnnkit.api._common.flushing_subnormals)
+    out = _fresh(f"""
+        import torch
+        torch.set_num_threads(2)
+        import pandas as pd, rnnkit, rnnkit.api.calls as calls, rnnkit.api.run as run_module
+        from rnnkit._subnormals import flushing
+        seen = []
+        train, table = calls.train, run_module.predict_table
+        calls.train = lambda *a: (seen.append(flushing()), train(*a))[1]
+        run_module.predict_table = lambda *a: (seen.append(flushing()), table(*a))[1]
+        reviews = pd.read_csv("tests/tasks/fixtures/tiny_reviews.csv")
+        run = rnnkit.classify(reviews, text_col="review", label_col="sentiment", units=4, epochs=1, quiet=True,
+                              out={str(tmp_path / "run")!r})
+        assert not flushing()
+        run.predict(["a fine film"])
+        assert seen == [True, True], seen
+    """)
+    assert out == "flushed 0 caller False"

@@ -29,7 +29,7 @@ from rnnkit.export import cli as export_cli
 from rnnkit.export.follow import follow_command
 from rnnkit.recipes.registry import add_recipe_commands
 from rnnkit.tasks import compare_cli, registry, tune_cli
-from rnnkit.tasks.options import check_seed
+from rnnkit.tasks.options import add_device_argument, check_seed
 from rnnkit.training import run_lock
 
 
@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--follow", metavar="FILE",
                    help="forecasting runs: print a forecast for the end of FILE, then one per row appended to it "
                         "(Ctrl-C stops)")
+    add_device_argument(p, note="; --follow steps on the CPU, one row at a time")
     p.set_defaults(func=_predict)
     demo = sub.add_parser("demo", help="a tiny layer demo: the seed 003 model summary")
     demo.set_defaults(func=_demo)

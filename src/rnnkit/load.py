@@ -32,22 +32,26 @@ from rnnkit.tasks.forecast_predict import load_forecaster, forecast_from_run
 from rnnkit.data.scaling import Scaler
 from rnnkit.tasks.base import Task
 from rnnkit.tasks.registry import run_task, task_of
+from rnnkit.training.device import resolve_device
 
 __all__ = ["load_model", "load_predictor", "Predictor", "run_task"]
 
 
-def load_model(run_dir) -> torch.nn.Module:
-    """The trained module of the run in ``run_dir``, in eval mode, ready to call.
+def load_model(run_dir, device: str = "cpu") -> torch.nn.Module:
+    """The trained module of the run in ``run_dir``, in eval mode, ready to call, on ``device``
+    (``"cpu"`` by default; ``"auto"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"`` as ``--device`` takes
+    them, a device that is not here refused with a :class:`~rnnkit.training.device.DeviceError`).
 
     Raises CheckpointError for a directory that is not a complete rnnkit run, a file whose
     checksum differs from the manifest, a config that rnnkit would not have written, or a task
     with no loader in this rnnkit."""
+    where = resolve_device(device)
     task = task_of(run_dir)
     if type(task).load is Task.load:
         raise CheckpointError(
             f"{run_dir} is a {task.name!r} run, but this rnnkit has no loader for {task.name!r} runs (its task "
             "does not implement load). Upgrade rnnkit to a version that trains that task.")
-    return task.load(run_dir).eval()
+    return task.load(run_dir).eval().to(where)
 
 
 class Predictor:

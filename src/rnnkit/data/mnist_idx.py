@@ -89,6 +89,10 @@ def read_idx(path, expect_magic: int | None = None) -> np.ndarray:
     return arr.astype(dtype.newbyteorder("="))
 
 
+def _has(folder: Path, name: str) -> bool:
+    return any(c.is_file() for c in (folder / name, folder / name[:-3], folder / name.replace("-idx", ".idx")))
+
+
 def _find(folder: Path, name: str) -> Path:
     for candidate in (folder / name, folder / name[:-3], folder / name.replace("-idx", ".idx")):
         if candidate.is_file():
@@ -97,14 +101,18 @@ def _find(folder: Path, name: str) -> Path:
                     f"{', '.join(MNIST_FILES)}.")
 
 
-def load_mnist_idx(folder) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def load_mnist_idx(folder, test_optional: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(x_train uint8 [N, 28, 28], y_train int64 [N], x_test, y_test)`` from the four canonical
-    files of ``folder`` (gzipped or not). Image/label count mismatch -> ``DataError``."""
+    files of ``folder`` (gzipped or not). Image/label count mismatch -> ``DataError``.
+    ``test_optional``: a folder with neither ``t10k`` file gives None for ``x_test`` and ``y_test``."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"{folder} is not a folder: pass the folder holding {', '.join(MNIST_FILES)}.")
     out = []
     for images_name, labels_name in (MNIST_FILES[:2], MNIST_FILES[2:]):
+        if test_optional and images_name == MNIST_FILES[2] and not _has(folder, images_name) \
+                and not _has(folder, labels_name):
+            return tuple(out) + (None, None)
         ip, lp = _find(folder, images_name), _find(folder, labels_name)
         x, y = read_idx(ip, IMAGES_MAGIC), read_idx(lp, LABELS_MAGIC)
         if x.ndim != 3 or y.ndim != 1:

@@ -49,6 +49,7 @@ from rnnkit.data.ucr import read_ts
 from rnnkit.tasks.pretrained import pretrained_embedding
 from rnnkit.training.manifest import file_sha256
 from rnnkit.training import load_run, manifest, TrainConfig
+from rnnkit.training.device import device_of
 from rnnkit.tasks.config_check import config_from_json, without
 from rnnkit.data.text_encoder import TextEncoder
 
@@ -64,7 +65,8 @@ class ClassifyConfig:
     label_col: str = option("label", "the CSV column holding the labels")
     test_csv: str | None = option(None, "CSV of test texts (same columns; default: a part of --csv)", metavar="FILE")
     encoding: str | None = option(None, "text encoding of the CSV files (default UTF-8), e.g. latin-1")
-    idx: str | None = option(None, "directory with the four MNIST-layout IDX files: images read row by row",
+    idx: str | None = option(None, "directory with the MNIST-layout IDX files: images read row by row (without "
+                             "the two t10k files, the test images are a part of the training ones, by --split)",
                              metavar="DIR")
     ts: str | None = option(None, "UEA/UCR .ts file of training series", metavar="TRAIN.ts")
     test_ts: str | None = option(None, "UEA/UCR .ts file of test series", metavar="TEST.ts")
@@ -193,7 +195,7 @@ def prepare_classify(config: ClassifyConfig):
                             maxlen=config.max_len, max_tokens=config.max_tokens, min_freq=config.min_freq,
                             level=config.level, lower=config.lower, truncating=config.truncating)
     if config.idx:
-        x_tr, y_tr, x_te, y_te = load_mnist_idx(config.idx)
+        x_tr, y_tr, x_te, y_te = load_mnist_idx(config.idx, test_optional=True)   # no t10k files: --split
         return cd.image_data(x_tr, y_tr, x_te, y_te, split=config.split, seed=config.seed)
     if config.ts:
         train = read_ts(config.ts)[:2]
@@ -225,11 +227,11 @@ def batches(part, batch_size: int, binary: bool, shuffle_seed: int | None = None
 def predict_proba(model: SequenceClassifier, x: np.ndarray, lengths: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Class probabilities ``[N, n_classes]`` in eval mode."""
     model.eval()
-    out = []
+    out, where = [], device_of(model)                  # the batches go where the model is
     for i in range(0, len(lengths), batch_size):
         ln = lengths[i:i + batch_size]
         xb = torch.from_numpy(np.ascontiguousarray(x[i:i + batch_size, :int(ln.max())]))
-        out.append(model.predict_proba(xb, torch.from_numpy(ln)).numpy())
+        out.append(model.predict_proba(xb.to(where), torch.from_numpy(ln).to(where)).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, model.config.n_classes), np.float32)
 
 

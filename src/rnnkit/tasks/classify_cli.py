@@ -34,6 +34,7 @@ from rnnkit.tasks.classify_data import scale_series
 from rnnkit.data.mnist_idx import IMAGES_MAGIC, read_idx
 from rnnkit.tasks.output import check_output
 from rnnkit.training import atomic_write_text
+from rnnkit.training.device import resolve_device
 
 __all__ = ["predict_command", "predict_table"]
 
@@ -94,9 +95,12 @@ def _idx_images(path: str, run_cfg: dict):
     return (x.astype(np.float32) / divide), np.full(len(x), n, np.int64)
 
 
-def predict_table(run_dir, path: str) -> pd.DataFrame:
-    """``row, label, probability`` for every input of ``path`` (see the module docstring)."""
+def predict_table(run_dir, path: str, device: str = "cpu") -> pd.DataFrame:
+    """``row, label, probability`` for every input of ``path`` (see the module docstring), the
+    model run on ``device`` (a ``--device`` name)."""
+    where = resolve_device(device)
     model, job, cfg, encoder = load_classifier(run_dir)
+    model.to(where)
     if path is None:
         raise InvalidArgumentError.for_argument("--csv", None, "the file to classify",
                                                 "Pass --csv FILE (a .ts file for a series run).")
@@ -115,7 +119,7 @@ def predict_command(args) -> int:
 
     if args.output:
         check_output(args.output, args.run, args.force)
-    table = predict_table(args.run, args.csv)
+    table = predict_table(args.run, args.csv, getattr(args, "device", "cpu"))
     if args.output:
         atomic_write_text(Path(args.output), table.to_csv(index=False))
     print(table.to_string(index=False))

@@ -132,7 +132,7 @@ class ForecastTask(Task):
         each series (``--follow`` is the streaming predictor's, in :mod:`rnnkit.export.follow`)."""
         if args.output:
             check_output(args.output, args.run, args.force)
-        table = forecast_from_run(args.run, args.csv)
+        table = forecast_from_run(args.run, args.csv, getattr(args, "device", "cpu"))
         if args.output:
             atomic_write_text(args.output, table.to_csv(index=False))
         print(table.to_string(index=False))

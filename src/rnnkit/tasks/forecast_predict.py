@@ -35,6 +35,7 @@ from rnnkit.tasks.forecast_options import job_from_config
 from rnnkit.tasks.forecast_config import ForecastJob, is_remote
 from rnnkit.tasks.forecast_data import prepare, time_step
 from rnnkit.training import load_run
+from rnnkit.training.device import resolve_device
 from rnnkit.training.manifest import file_sha256
 from rnnkit.data.scaling import Scaler
 
@@ -162,10 +163,13 @@ def _duration(seconds: float) -> str:
     return str(pd.Timedelta(seconds=seconds)).replace("0 days ", "")
 
 
-def forecast_from_run(run_dir, csv: str | None = None) -> pd.DataFrame:
-    """One row per series and horizon step: the forecast in the target's own units."""
+def forecast_from_run(run_dir, csv: str | None = None, device: str = "cpu") -> pd.DataFrame:
+    """One row per series and horizon step: the forecast in the target's own units; the model runs
+    on ``device`` (a ``--device`` name, checked by :func:`~rnnkit.training.device.resolve_device`)."""
+    where = resolve_device(device)
     model, job, cfg = load_forecaster(run_dir)
     prepared = _prepare_for_prediction(job, cfg, csv)
+    model.to(where)
     n_steps = job.lookback // job.step
     rows, short = [], []
     for i, (a, b) in enumerate(prepared.last_segments()):
@@ -177,7 +181,7 @@ def forecast_from_run(run_dir, csv: str | None = None) -> pd.DataFrame:
         if prepared.static is not None:
             x = torch.cat([x, torch.from_numpy(prepared.static[i]).expand(n_steps, -1)], -1)
         with torch.no_grad():
-            y = model(x.unsqueeze(0))
+            y = model(x.unsqueeze(0).to(where)).cpu()
         qs = model.config.quantiles       # a quantile model's output has a last axis of quantiles
         if y.dim() == (4 if qs else 3):  # a seq2seq model: its outputs at every input step; the last is the forecast
             y = y[:, -1]

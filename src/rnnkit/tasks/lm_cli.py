@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import argparse
 
-from rnnkit.tasks.options import add_options, add_run_arguments, config_from_args, optional_float, optional_int
+from rnnkit.tasks.options import (add_device_argument, add_options, add_run_arguments, config_from_args, optional_float,
+                                  optional_int)
 from rnnkit.tasks.lm import LMConfig, LMTask, generate, run_lm
 from rnnkit.errors import InvalidArgumentError, as_cli_options
 
@@ -36,7 +37,8 @@ def _train(args) -> int:
 
 def _generate(args) -> int:
     with as_cli_options():                 # `--length`, not `length`
-        generate(args.run, args.prompt, args.length, args.temperature, args.top_k or None, args.top_p, args.seed)
+        generate(args.run, args.prompt, args.length, args.temperature, args.top_k or None, args.top_p, args.seed,
+                 device=args.device)
     return 0
 
 
@@ -48,6 +50,7 @@ def add_generate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--top-k", type=optional_int, default=None, help="sample among the k most probable tokens (0 or none: all)")
     p.add_argument("--top-p", type=optional_float, default=None, help="nucleus sampling mass in (0, 1]")
     p.add_argument("--seed", type=int, default=None, help="seed of the draws (default: a fresh one)")
+    add_device_argument(p, "generate on")
 
 
 TRAIN = ("Train an LSTM/GRU language model on one long text (default: the embedded Shakespeare slice), report "
@@ -89,7 +92,7 @@ def predict_command(args) -> int:
         raise InvalidArgumentError.for_argument(
             "--csv/--output", args.csv or args.output, "nothing for a language-model run",
             f"Generate text with: rnnkit lm generate --run {args.run} [--prompt TEXT] [--length N].")
-    generate(args.run, length=200, seed=0)
+    generate(args.run, length=200, seed=0, device=getattr(args, "device", "cpu"))
     return 0
 
 

@@ -14,6 +14,7 @@ from rnnkit.models.sampling import check_sampling
 from rnnkit.tasks.lm_config import LMConfig
 from rnnkit.tasks.lm_text import LEVELS, TextCodec
 from rnnkit.training import manifest
+from rnnkit.training.device import resolve_device
 from rnnkit.training.runs import load_run
 
 __all__ = ["load_lm", "load_model", "generate", "ALIASES"]
@@ -64,13 +65,16 @@ def load_model(run_dir) -> LanguageModel:
 
 
 def generate(run_dir, prompt: str = "", length: int = 500, temperature: float = 0.8, top_k: int | None = None,
-             top_p: float | None = None, seed: int | None = None, write=None) -> str:
+             top_p: float | None = None, seed: int | None = None, write=None, device: str = "cpu") -> str:
     """Generate ``length`` tokens after ``prompt`` with a trained run, writing each piece (and
-    flushing) as it comes; returns the prompt and the generated text."""
+    flushing) as it comes; returns the prompt and the generated text. The model runs on ``device``
+    (a ``--device`` name; the draws of a seed are the same on a device only)."""
     check_sampling(temperature, top_k, top_p)      # every option checked before anything is written
     if isinstance(length, bool) or not isinstance(length, int) or length < 0:
         raise InvalidArgumentError.for_argument("length", length, "a number of tokens >= 0")
+    where = resolve_device(device)
     model, codec, _, cfg = load_lm(run_dir)
+    model.to(where)
     if write is None:
         def write(s):
             sys.stdout.write(s)

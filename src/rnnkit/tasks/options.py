@@ -28,7 +28,8 @@ from rnnkit.errors import InvalidArgumentError
 
 __all__ = ["option", "add_options", "config_from_args", "int_list", "float_list", "str_list",
            "add_run_arguments", "check_minutes", "check_seed", "optional_int", "optional_float", "zero_is_none",
-           "split_arg", "names_arg", "aggregations_arg", "old_names"]
+           "split_arg", "names_arg", "aggregations_arg", "old_names", "device_option",
+           "add_device_argument"]
 
 
 def option(default: Any, help: str, *, choices=None, parse: Callable[[str], Any] | None = None,
@@ -61,6 +62,15 @@ def device_option(group: str | None = None):
     (name and presence) by :func:`rnnkit.training.device.resolve_device` before a command runs."""
     return option("auto", "the device to train on: auto (a CUDA GPU, else Apple MPS, else the CPU), cpu, cuda, "
                   "cuda:N or mps", metavar="DEVICE", group=group)
+
+
+def add_device_argument(p: argparse.ArgumentParser, verb: str = "predict on", note: str = "") -> None:
+    """``--device`` on a command that reads a trained run (``rnnkit predict``, ``rnnkit lm generate``,
+    ``rnnkit translate run``): the names and ``auto`` of training's ``--device``, checked the same way
+    before the command runs (a device that is not here: one paragraph, exit 2, nothing written)."""
+    p.add_argument("--device", default="auto", metavar="DEVICE",
+                   help=f"the device to {verb}: auto (a CUDA GPU, else Apple MPS, else the CPU), cpu, cuda, cuda:N "
+                        f"or mps (default auto){note}")
 
 
 def _split(text: str) -> list[str]:

@@ -38,6 +38,7 @@ from rnnkit.tasks.options import check_minutes, float_list, option, device_optio
 from rnnkit.data.conll import read_conll
 from rnnkit.data.vocabulary import Vocabulary
 from rnnkit.training import load_run, manifest, TrainConfig
+from rnnkit.training.device import device_of
 from rnnkit.tasks.base import Task, run, silent
 from rnnkit.tasks.pretrained import pretrained_embedding
 from rnnkit.tasks.tag_report import describe, entity_scores, f1_metric, format_table, most_frequent_tag, per_type
@@ -192,14 +193,14 @@ def predict_tags(model: Tagger, ids: np.ndarray, lengths: np.ndarray, tags: list
     model.eval()
     if model.alphabet is not None and tokens is None:
         raise InvalidArgumentError.for_argument("tokens", None, "the sentences' tokens (the model reads characters)")
-    out = []
+    out, where = [], device_of(model)                  # the batches go where the model is
     for i in range(0, len(lengths), batch_size):
         ln = lengths[i:i + batch_size]
         w = int(ln.max())
-        x = torch.from_numpy(np.ascontiguousarray(ids[i:i + batch_size, :w]))
-        chars = model.encode_chars(tokens[i:i + batch_size], w) if model.alphabet is not None else None
-        lt = torch.from_numpy(ln)
-        best = model.decode(model(x, lt, chars), lt).numpy()
+        x = torch.from_numpy(np.ascontiguousarray(ids[i:i + batch_size, :w])).to(where)
+        chars = model.encode_chars(tokens[i:i + batch_size], w).to(where) if model.alphabet is not None else None
+        lt = torch.from_numpy(ln).to(where)
+        best = model.decode(model(x, lt, chars), lt).cpu().numpy()
         out.extend([[tags[j] for j in row[:n]] for row, n in zip(best, ln)])
     return out
 

@@ -23,6 +23,7 @@ from rnnkit.tasks.tag import TagConfig, TagTask, encode_sentences, load_tagger, 
 from rnnkit.data.conll import read_conll
 from rnnkit.tasks.output import check_output
 from rnnkit.training import atomic_write_text
+from rnnkit.training.device import resolve_device
 
 __all__ = ["predict_command", "read_sentences", "tag_text"]
 
@@ -42,9 +43,11 @@ def read_sentences(path) -> list[list[str]]:
     return [line.split() for line in text.splitlines() if line.strip()]
 
 
-def tag_text(run_dir, path) -> list[list[tuple[str, str]]]:
-    """``[[(token, tag), ...], ...]`` for every sentence of ``path``."""
+def tag_text(run_dir, path, device: str = "cpu") -> list[list[tuple[str, str]]]:
+    """``[[(token, tag), ...], ...]`` for every sentence of ``path``, the model run on ``device``."""
+    where = resolve_device(device)
     model, job, tags, vocab = load_tagger(run_dir)
+    model.to(where)
     if path is None:
         raise InvalidArgumentError.for_argument("--csv", None, "a text file of sentences to tag")
     sentences = read_sentences(path)
@@ -59,7 +62,8 @@ def tag_text(run_dir, path) -> list[list[tuple[str, str]]]:
 def predict_command(args) -> int:
     if args.output:
         check_output(args.output, args.run, args.force)
-    text = "\n\n".join("\n".join(f"{tok}\t{tag}" for tok, tag in s) for s in tag_text(args.run, args.csv)) + "\n"
+    tagged = tag_text(args.run, args.csv, getattr(args, "device", "cpu"))
+    text = "\n\n".join("\n".join(f"{tok}\t{tag}" for tok, tag in s) for s in tagged) + "\n"
     if args.output:
         atomic_write_text(Path(args.output), text)
     print(text, end="")

@@ -28,7 +28,7 @@ import torch
 
 from rnnkit.errors import InvalidArgumentError
 
-__all__ = ["DeviceError", "check_device_name", "resolve_device", "available_devices"]
+__all__ = ["DeviceError", "check_device_name", "resolve_device", "available_devices", "device_of"]
 
 _NAME = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
@@ -73,3 +73,10 @@ def resolve_device(name: str = "auto") -> torch.device:
         raise DeviceError(f"--device mps: Apple's MPS is not available here (it needs a Mac with Apple silicon and "
                           f"a torch build with MPS). Devices here: {', '.join(here)}. Pass --device cpu or auto.")
     return torch.device(name)
+
+
+def device_of(module: torch.nn.Module) -> torch.device:
+    """Where ``module``'s parameters are (the CPU for a module without any): prediction code
+    sends its batches there, so a model moved with ``.to(resolve_device(name))`` predicts there."""
+    first = next(module.parameters(), None)
+    return torch.device("cpu") if first is None else first.device
