@@ -1,7 +1,7 @@
 """What every notebook call shares: its options checked against the task's config, the data
 written to a temporary file in the command's format, subnormal floats flushed while it runs (as the
-``rnnkit`` command does) with the caller's floating-point mode back afterwards, and the run lock
-released at its end (also when it fails)."""
+``rnnkit`` command does) with the caller's floating-point mode back afterwards, and a training
+call's run lock released at its end (also when it fails)."""
 from __future__ import annotations
 
 import contextlib
@@ -19,15 +19,11 @@ from rnnkit.training import run_lock
 
 def flushing_subnormals(call):
     """``call`` run as a command runs: subnormals flushed inside, the caller's mode restored after
-    (see :mod:`rnnkit._subnormals`), and the run lock released at its end, as ``rnnkit.cli.main``
-    does."""
+    (see :mod:`rnnkit._subnormals`)."""
     @functools.wraps(call)
     def wrapped(*args, **kwargs):
         with subnormals_flushed():
-            try:
-                return call(*args, **kwargs)
-            finally:
-                run_lock.release_all()
+            return call(*args, **kwargs)
     return wrapped
 
 
@@ -79,5 +75,9 @@ def make_config(config_cls, where: str, options: dict, **data):
 
 
 def train(name: str, config) -> str:
-    """Train ``config`` with the registered task ``name``; the run directory."""
-    return registry.get(name).train(config)["run_dir"]
+    """Train ``config`` with the registered task ``name``; the run directory. The run's lock is
+    released at the end of the call, also when it fails, as ``rnnkit.cli.main`` does."""
+    try:
+        return registry.get(name).train(config)["run_dir"]
+    finally:
+        run_lock.release_all()
