@@ -16,7 +16,7 @@ from rnnkit.training.run_dir import RunDir
 from rnnkit.tasks.translate import TranslateConfig, load_translator, normalise, run_translate
 
 FRA = Path(__file__).parent / "fixtures" / "translate" / "fra.txt"
-TINY = ["--embed", "8", "--units", "16", "--epochs", "2", "--batch-size", "8", "--quiet"]
+TINY = ["--embedding-dim", "8", "--units", "16", "--epochs", "2", "--batch-size", "8", "--quiet"]
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +112,7 @@ def test_vocabulary_that_does_not_match_the_weights(run_dir, tmp_path):
 
 
 def test_bpe_level_and_the_config_checks(tmp_path):
-    res = run_translate(TranslateConfig(pairs=str(FRA), level="bpe", vocab_size=300, embed=8, units=8, epochs=1,
+    res = run_translate(TranslateConfig(pairs=str(FRA), level="bpe", vocab_size=300, embedding_dim=8, units=8, epochs=1,
                                         attention="additive", bidirectional=True, quiet=True, out=str(tmp_path / "b")),
                         log=lambda *a: None)
     assert set(res["test"]) == {"model", "copy"} and (tmp_path / "b" / "target_bpe.json").exists()
@@ -146,7 +146,9 @@ def test_seed004_recipe_quick_side_by_side(tmp_path, capsys):
 def test_resume_continues_the_run(tmp_path):
     out = tmp_path / "r"
     args = ["translate", "train", "--pairs", str(FRA), "--out", str(out), "--embed", "8", "--units", "8", "--quiet"]
-    assert main([*args, "--epochs", "1"]) == 0
+    assert main([*args, "--epochs", "1"]) == 0                       # --embed: the former name of --embedding-dim
+    job = json.loads((out / "config.json").read_text())["job"]
+    assert job["embedding_dim"] == 8 and "embed" not in job
     assert main([*args, "--epochs", "1"]) == 2                       # never over a run without --resume
     assert main([*args, "--epochs", "2", "--resume"]) == 0
     history = (out / "history.csv").read_text().splitlines()

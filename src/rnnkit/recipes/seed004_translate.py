@@ -37,7 +37,7 @@ MODELS = {"plain": ("encoder-decoder (seed 004)", {"attention": "none", "reverse
           "additive": ("encoder-decoder + additive attention", {"attention": "additive", "reverse_source": False})}
 DEFAULT_MODELS = ("plain", "reversed", "attention")
 # a short run on a random subset (about 10 minutes for the three models on 2 shared cores)
-DEFAULTS = dict(max_pairs=12000, max_len=20, vocab_size=6000, embed=96, units=192, epochs=6, batch_size=64,
+DEFAULTS = dict(max_pairs=12000, max_len=20, vocab_size=6000, embedding_dim=96, units=192, epochs=6, batch_size=64,
                 lr=2e-3, dropout=0.1, patience=2)
 
 
@@ -79,7 +79,7 @@ def _write(out: Path, rows: list[dict], base, data) -> None:
           f"{','.join(map(str, base.split))} (seed {base.seed}), those with at most {base.max_len} tokens a side "
           f"kept: {', '.join(f'{p} {len(data.texts[p])}' for p in ('train', 'val', 'test'))}. {base.level} tokens, "
           f"vocabulary {base.vocab_size} per language. Model: {base.cell.upper()} {base.units} units, embeddings "
-          f"{base.embed}, up to {base.epochs} epochs (Adam lr {base.lr}, early stopping on validation loss). "
+          f"{base.embedding_dim}, up to {base.epochs} epochs (Adam lr {base.lr}, early stopping on validation loss). "
           f"Decoding: {'greedy' if base.beam == 1 else f'beam {base.beam}'}. BLEU and chrF by sacrebleu on "
           "lower-cased word tokens.", "",
           "| model | BLEU | chrF | train s | epochs |", "|---|---|---|---|---|"]
@@ -122,7 +122,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _run(args) -> int:
-    quick = dict(max_pairs=600, epochs=1, units=32, embed=16, vocab_size=1000) if args.quick else {}
+    quick = dict(max_pairs=600, epochs=1, units=32, embedding_dim=16, vocab_size=1000) if args.quick else {}
     base = config_from_args(TranslateConfig, args, **quick)
     if not base.pairs and not base.libreoffice_help:
         raise InvalidArgumentError.for_argument("--libreoffice-help", None, "the extracted LibreOffice help packages "

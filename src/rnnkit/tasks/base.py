@@ -55,7 +55,7 @@ from rnnkit.training import Trainer, distributed, save_run
 from rnnkit.training.device import resolve_device
 from rnnkit.training.run_dir import RunDir
 
-__all__ = ["Task", "ModuleTask", "run", "silent"]
+__all__ = ["Task", "run", "silent"]
 
 
 def silent(*args, **kwargs) -> None:
@@ -64,8 +64,8 @@ def silent(*args, **kwargs) -> None:
 
 class Task:
     """What a task provides; :func:`run` does the rest. Subclasses set :attr:`name` and
-    :attr:`config_class` and implement the training pieces, or override :meth:`train` when their
-    flow does not fit the driver yet.
+    :attr:`config_class` and implement the training pieces; :meth:`train` (the driver by default)
+    may add what a task returns beside its metrics.
 
     Attributes:
         name: the task's name: its command, the ``"task"`` of its runs' ``config.json``.
@@ -201,33 +201,3 @@ def run(task: Task, config, log=print, given=None) -> dict:
     distributed.finish()
     return {"run_dir": str(run_dir), **metrics}
 
-
-class ModuleTask(Task):
-    """A task whose training flow is still its own ``run_<task>`` function (tag, lm, translate):
-    the registry, the CLI, ``rnnkit predict``, :func:`rnnkit.load_model` and ``rnnkit export``
-    serve it like any other task.
-
-    Args:
-        name, config_class, exporter: as :class:`Task`'s attributes.
-        train: ``train(config, log=print, given=None) -> dict``, the whole run.
-        load: ``load(run_dir) -> torch.nn.Module``.
-        predict: ``predict(args) -> int``, ``rnnkit predict`` for its runs.
-        add_commands: ``add_commands(sub)``, its commands.
-    """
-
-    def __init__(self, name: str, config_class: type, *, train, load, predict, add_commands,
-                 exporter: str | None = None):
-        self.name, self.config_class, self.exporter = name, config_class, exporter
-        self._train, self._load, self._predict, self._add = train, load, predict, add_commands
-
-    def train(self, config, log=print, given=None) -> dict:
-        return self._train(config, log=log, given=given)
-
-    def load(self, run_dir) -> torch.nn.Module:
-        return self._load(run_dir)
-
-    def predict(self, args) -> int:
-        return self._predict(args)
-
-    def add_commands(self, sub) -> None:
-        self._add(sub)

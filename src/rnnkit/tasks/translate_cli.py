@@ -22,8 +22,7 @@ from pathlib import Path
 
 from rnnkit.errors import DataError, InvalidArgumentError, as_cli_options
 from rnnkit.tasks.options import add_options, add_run_arguments, config_from_args
-from rnnkit.tasks.base import ModuleTask
-from rnnkit.tasks.translate import TranslateConfig, load_model, load_translator, run_translate, translate_ids
+from rnnkit.tasks.translate import TranslateConfig, TranslateTask, load_translator, run_translate, translate_ids
 from rnnkit.models.decoding import check_decoding
 from rnnkit.tasks.output import check_output
 from rnnkit.training.checkpoint import atomic_write_text
@@ -124,7 +123,7 @@ def predict_command(args) -> int:
 def add_commands(sub) -> None:
     """Add ``translate train`` and ``translate run`` to the ``rnnkit`` subcommands."""
 
-    t = sub.add_parser("translate", help="train an encoder-decoder translator, or translate with one",
+    t = sub.add_parser("translate", help=TranslateTask.help,
                        description="Encoder-decoder translation (seed 004): `train` on sentence pairs, `run` a "
                                    "trained run on new text.")
     tsub = t.add_subparsers(dest="translate_command", metavar="COMMAND")
@@ -148,7 +147,15 @@ def add_commands(sub) -> None:
     run.set_defaults(func=_run)
 
 
-# the translate task, as the registry (rnnkit.tasks.registry) serves it
-TASK = ModuleTask("translate", TranslateConfig, exporter="onnx_seq2seq", load=load_model, predict=predict_command,
-                  add_commands=add_commands,
-                  train=lambda config, log=print, given=None: run_translate(config, given, log))
+class TranslateCommands(TranslateTask):
+    """The translate task with its commands (``translate train``, ``translate run``, ``rnnkit predict``
+    for its runs), as the registry (:mod:`rnnkit.tasks.registry`) serves it."""
+
+    def predict(self, args) -> int:
+        return predict_command(args)
+
+    def add_commands(self, sub) -> None:
+        add_commands(sub)
+
+
+TASK = TranslateCommands()
