@@ -35,7 +35,7 @@ from rnnkit.training import run_lock
 
 def _predict(args) -> int:
     task = registry.task_of(args.run)           # refuses a task rnnkit does not know
-    if args.follow and task.name == "forecast":
+    if args.follow and task.followable:
         return follow_command(args)             # the streaming predictor (rnnkit.export) follows a growing file
     return task.predict(args)
 

@@ -153,6 +153,12 @@ def read_vectors_text(path, vocabulary=None, *, member: str | None = None, encod
         except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as e:   # a truncated or corrupt .gz / .zip
             raise DataError(f"{label}, after line {lineno}: the compressed file is damaged ({type(e).__name__}: "
                             f"{str(e)[:120]}). Download it again.") from None
+    return WordVectors(words, _vectors_array(label, words, rows, width), source=label)
+
+
+def _vectors_array(label: str, words: list[str], rows: list[list[str]], width: int | None) -> np.ndarray:
+    """The rows of number strings as a finite float32 ``(len(rows), width)`` array (a DataError
+    naming the word of the first bad row otherwise)."""
     if width is None or width == 0:
         raise DataError(f"{label} has no vectors (an empty file, or words without numbers).")
     try:
@@ -164,7 +170,7 @@ def read_vectors_text(path, vocabulary=None, *, member: str | None = None, encod
         bad = int(np.flatnonzero(~np.isfinite(vectors).all(1))[0])
         raise DataError(f"{label}: the vector of {shown(words[bad])} holds NaN or an infinite value (or a number "
                         "beyond float32's 3.4e38). Fix or drop that line; word vectors must be finite.")
-    return WordVectors(words, vectors, source=label)
+    return vectors
 
 
 def _all_floats(row) -> bool:

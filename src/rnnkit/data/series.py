@@ -177,6 +177,58 @@ def _check_finite(values: pd.DataFrame, from_csv: bool) -> None:
         "empty cells, which are handled as missing values (`nan`).")
 
 
+def _max_gap(max_gap, resample) -> pd.Timedelta | None:
+    """``--max-gap`` as a duration, checked against the ``--resample`` step (None: no gap splits)."""
+    if max_gap is None:
+        return None
+    max_gap = parse_duration("--max-gap", max_gap)
+    step = _fixed_step(resample)
+    if step is not None and max_gap < step:
+        raise InvalidArgumentError.for_argument(
+            "--max-gap", str(max_gap), f"a duration of at least the --resample step {resample}",
+            "A gap shorter than one bin cannot be split; pass a longer --max-gap.")
+    return max_gap
+
+
+def _columns(df: pd.DataFrame, time: str, group: str | None, targets: list, angles: dict, features) -> list:
+    """Every named column checked to be in ``df`` and not the time column; returns the feature
+    columns (default: every column but ``time`` and ``group``; given ones get the targets and the
+    angle columns added)."""
+    _require_columns(df, [time], "time")
+    if group is not None:
+        _require_columns(df, [group], "group")
+    _require_columns(df, targets, "target")
+    _require_columns(df, list(angles) + [s for s in angles.values() if s], "angles")
+    for name, cols in (("target", targets), ("features", features or []), ("group", [group] if group else [])):
+        if time in cols:
+            raise InvalidArgumentError.for_argument(
+                name, time, "a column other than the time column",
+                f"{time!r} is the time column (`time`); pick another {'--target' if name == 'target' else name}.")
+    if features is None:
+        return [c for c in df.columns if c not in (time, group)]
+    _require_columns(df, list(features), "features")
+    return list(dict.fromkeys(list(features) + targets + list(angles) + [s for s in angles.values() if s]))
+
+
+def _with_angle_vectors(values: pd.DataFrame, angles: dict, targets: list) -> pd.DataFrame:
+    """``values`` with each direction column of ``angles`` replaced, in place, by its two
+    components: ``<dir>_x, <dir>_y`` (times its speed column) or ``<dir>_sin, <dir>_cos``."""
+    for d, speed in angles.items():
+        if d in targets:
+            raise InvalidArgumentError.for_argument("angles", d, "a feature column, not the target")
+        if speed is None:
+            a, b = angle_sin_cos(values[d].to_numpy())
+            names = (f"{d}_sin", f"{d}_cos")
+        else:
+            a, b = wind_vector(values[d].to_numpy(), values[speed].to_numpy())
+            names = (f"{d}_x", f"{d}_y")
+        pos = list(values.columns).index(d)
+        values = values.drop(columns=[d])
+        values.insert(pos, names[1], b)
+        values.insert(pos, names[0], a)
+    return values
+
+
 def clean_series(source, *, time: str, target: str | Sequence[str] | None = None,
                  features: Sequence[str] | None = None, group: str | None = None,
                  angles: Mapping[str, str | None] | None = None, resample: str | None = None,
@@ -213,48 +265,15 @@ def clean_series(source, *, time: str, target: str | Sequence[str] | None = None
     """
     check_choice("nan", nan, ("interpolate", "refuse"), "Use nan='interpolate' to fill gaps linearly in time.")
     check_choice("duplicates", duplicates, ("error", "mean", "first", "last"))
-    if max_gap is not None:
-        max_gap = parse_duration("--max-gap", max_gap)
-        step = _fixed_step(resample)
-        if step is not None and max_gap < step:
-            raise InvalidArgumentError.for_argument(
-                "--max-gap", str(max_gap), f"a duration of at least the --resample step {resample}",
-                "A gap shorter than one bin cannot be split; pass a longer --max-gap.")
+    max_gap = _max_gap(max_gap, resample)
     df = read_table(source, encoding=encoding, **({"na_values": list(na_values)} if na_values else {}))
     targets = [] if target is None else [target] if isinstance(target, str) else list(target)
     angles = dict(angles or {})
-    _require_columns(df, [time], "time")
-    if group is not None:
-        _require_columns(df, [group], "group")
-    _require_columns(df, targets, "target")
-    _require_columns(df, list(angles) + [s for s in angles.values() if s], "angles")
-    for name, cols in (("target", targets), ("features", features or []), ("group", [group] if group else [])):
-        if time in cols:
-            raise InvalidArgumentError.for_argument(
-                name, time, "a column other than the time column",
-                f"{time!r} is the time column (`time`); pick another {'--target' if name == 'target' else name}.")
-    if features is None:
-        features = [c for c in df.columns if c not in (time, group)]
-    else:
-        _require_columns(df, list(features), "features")
-        features = list(dict.fromkeys(list(features) + targets + list(angles)
-                                      + [s for s in angles.values() if s]))
+    features = _columns(df, time, group, targets, angles, features)
     times = parse_times(df[time], column=time, time_format=time_format, dayfirst=dayfirst, time_unit=time_unit)
     values = _numeric(df, features, targets)
     _check_finite(values, from_csv=not isinstance(source, pd.DataFrame))
-    for d, speed in angles.items():
-        if d in targets:
-            raise InvalidArgumentError.for_argument("angles", d, "a feature column, not the target")
-        if speed is None:
-            a, b = angle_sin_cos(values[d].to_numpy())
-            names = (f"{d}_sin", f"{d}_cos")
-        else:
-            a, b = wind_vector(values[d].to_numpy(), values[speed].to_numpy())
-            names = (f"{d}_x", f"{d}_y")
-        pos = list(values.columns).index(d)
-        values = values.drop(columns=[d])
-        values.insert(pos, names[1], b)
-        values.insert(pos, names[0], a)
+    values = _with_angle_vectors(values, angles, targets)
     values.index = times
     keys = df[group].to_numpy() if group is not None else np.full(len(df), None, dtype=object)
     out = {}

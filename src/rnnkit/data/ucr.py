@@ -60,6 +60,26 @@ def _bool(value: str, key: str, where: str) -> bool:
     return v == "true"
 
 
+def _header_value(key: str, value: str, where: str):
+    """The value of the header line ``@key value`` (``key`` lower-cased; not ``@data``)."""
+    if key == "classlabel":
+        parts = value.split()
+        if not parts:
+            raise DataError(f"{where}: @classLabel needs true (followed by the labels) or false.")
+        return parts[1:] if _bool(parts[0], key, where) else None
+    if key in _BOOL_KEYS:
+        return _bool(value, key, where)
+    if key in ("dimensions", "serieslength"):
+        try:
+            number = int(value)
+            if number < 1:
+                raise ValueError
+        except ValueError:
+            raise DataError(f"{where}: @{key} must be a positive integer, got {shown(value)}.") from None
+        return number
+    return value.strip()
+
+
 def parse_ts(text: str, source: str = "the .ts text") -> tuple[list[np.ndarray], list[str], dict]:
     """Parse the contents of a ``.ts`` file (see the module docstring)."""
     meta: dict = {}
@@ -85,22 +105,8 @@ def parse_ts(text: str, source: str = "the .ts text") -> tuple[list[np.ndarray],
                     channels = meta["dimensions"]
                 elif meta.get("univariate"):
                     channels = 1
-            elif key == "classlabel":
-                parts = value.split()
-                if not parts:
-                    raise DataError(f"{where}: @classLabel needs true (followed by the labels) or false.")
-                meta["classlabel"] = parts[1:] if _bool(parts[0], key, where) else None
-            elif key in _BOOL_KEYS:
-                meta[key] = _bool(value, key, where)
-            elif key in ("dimensions", "serieslength"):
-                try:
-                    meta[key] = int(value)
-                    if meta[key] < 1:
-                        raise ValueError
-                except ValueError:
-                    raise DataError(f"{where}: @{key} must be a positive integer, got {shown(value)}.") from None
             else:
-                meta[key] = value.strip()
+                meta[key] = _header_value(key, value, where)
             continue
         fields = line.split(":")
         has_label = meta.get("classlabel") is not None or meta.get("targetlabel")

@@ -75,6 +75,26 @@ def _as_tensor(name: str, value, ndim: Sequence[int]) -> torch.Tensor:
     return t
 
 
+def _segments(segments, start, end, rows: int) -> np.ndarray:
+    """The ``(begin, end)`` row ranges of the windows as an ``(n, 2)`` array: ``segments``, or
+    ``start``/``end`` (one range; default all rows), checked against the ``rows`` of the data."""
+    if segments is None:
+        end = rows if end is None else end
+        if not isinstance(start, (int, np.integer)) or not 0 <= start < rows:
+            raise InvalidArgumentError.for_argument("start", start, f"a row index in [0, {rows})")
+        if not isinstance(end, (int, np.integer)) or not start < end <= rows:
+            raise InvalidArgumentError.for_argument("end", end, f"a row index in ({start}, {rows}]")
+        segments = [(int(start), int(end))]
+    elif start != 0 or end is not None:
+        raise InvalidArgumentError.for_argument(
+            "segments", segments, "no `start`/`end` alongside it", "Give the row ranges in `segments` only.")
+    seg = np.asarray(segments, dtype=np.int64).reshape(-1, 2)
+    if len(seg) == 0 or (seg[:, 0] < 0).any() or (seg[:, 1] > rows).any() or (seg[:, 0] > seg[:, 1]).any():
+        raise InvalidArgumentError.for_argument(
+            "segments", segments, f"a non-empty list of (begin, end) with 0 <= begin <= end <= {rows}")
+    return seg
+
+
 class Windows(torch.utils.data.Dataset):
     """Sliding forecasting windows over ``data``, as views, with the targets after each window.
 
@@ -136,41 +156,9 @@ class Windows(torch.utils.data.Dataset):
         self.n_steps = self.lookback // self.step
         self.span = self.lookback - self.step + self.delay + (self.horizon - 1) * self.target_step + 1
 
-        self._squeeze_target = False
-        if target is None:
-            self.target = self.data
-        elif isinstance(target, (int, np.integer)) or (
-                isinstance(target, (list, tuple)) and all(isinstance(c, (int, np.integer)) for c in target)):
-            cols = [int(target)] if isinstance(target, (int, np.integer)) else [int(c) for c in target]
-            for c in cols:
-                if not -self.data.shape[1] <= c < self.data.shape[1]:
-                    raise InvalidArgumentError.for_argument(
-                        "target", target, f"column indices of data (0..{self.data.shape[1] - 1})")
-            self.target = self.data[:, cols]          # a copy of the target columns only: O(rows)
-            self._squeeze_target = isinstance(target, (int, np.integer))
-        else:
-            t = _as_tensor("target", target, (1, 2))
-            self._squeeze_target = t.ndim == 1
-            self.target = t.reshape(-1, 1) if t.ndim == 1 else t
-        if self.target.shape[0] != rows:
-            raise InvalidArgumentError.for_argument(
-                "target", f"{self.target.shape[0]} rows", f"as many rows as data ({rows})",
-                "Give one target value per data row.")
+        self._set_target(target, rows)
 
-        if segments is None:
-            end = rows if end is None else end
-            if not isinstance(start, (int, np.integer)) or not 0 <= start < rows:
-                raise InvalidArgumentError.for_argument("start", start, f"a row index in [0, {rows})")
-            if not isinstance(end, (int, np.integer)) or not start < end <= rows:
-                raise InvalidArgumentError.for_argument("end", end, f"a row index in ({start}, {rows}]")
-            segments = [(int(start), int(end))]
-        elif start != 0 or end is not None:
-            raise InvalidArgumentError.for_argument(
-                "segments", segments, "no `start`/`end` alongside it", "Give the row ranges in `segments` only.")
-        seg = np.asarray(segments, dtype=np.int64).reshape(-1, 2)
-        if len(seg) == 0 or (seg[:, 0] < 0).any() or (seg[:, 1] > rows).any() or (seg[:, 0] > seg[:, 1]).any():
-            raise InvalidArgumentError.for_argument(
-                "segments", segments, f"a non-empty list of (begin, end) with 0 <= begin <= end <= {rows}")
+        seg = _segments(segments, start, end, rows)
         self.segments = seg
         counts = np.maximum(0, (seg[:, 1] - seg[:, 0] - self.span) // self.stride + 1)
         self.counts = counts
@@ -196,6 +184,30 @@ class Windows(torch.utils.data.Dataset):
             self.static = st.to(self.data.dtype) if static_as == "channels" else st
         self._k = torch.arange(self.n_steps) * self.step
         self._h = torch.arange(self.horizon) * self.target_step
+
+    def _set_target(self, target, rows: int) -> None:
+        """``self.target`` (rows x target columns) from ``target``: None (every data column),
+        column indices of ``data``, or an array of its own with one value per data row."""
+        self._squeeze_target = False
+        if target is None:
+            self.target = self.data
+        elif isinstance(target, (int, np.integer)) or (
+                isinstance(target, (list, tuple)) and all(isinstance(c, (int, np.integer)) for c in target)):
+            cols = [int(target)] if isinstance(target, (int, np.integer)) else [int(c) for c in target]
+            for c in cols:
+                if not -self.data.shape[1] <= c < self.data.shape[1]:
+                    raise InvalidArgumentError.for_argument(
+                        "target", target, f"column indices of data (0..{self.data.shape[1] - 1})")
+            self.target = self.data[:, cols]          # a copy of the target columns only: O(rows)
+            self._squeeze_target = isinstance(target, (int, np.integer))
+        else:
+            t = _as_tensor("target", target, (1, 2))
+            self._squeeze_target = t.ndim == 1
+            self.target = t.reshape(-1, 1) if t.ndim == 1 else t
+        if self.target.shape[0] != rows:
+            raise InvalidArgumentError.for_argument(
+                "target", f"{self.target.shape[0]} rows", f"as many rows as data ({rows})",
+                "Give one target value per data row.")
 
     # ---- index arithmetic -------------------------------------------------------------
     def __len__(self) -> int:

@@ -107,6 +107,60 @@ class _Rows:
         return t, row
 
 
+def _read_start(path: Path) -> tuple[int, str, str, list[str], pd.DataFrame]:
+    """``(end, text, header line, header, table)`` of the file's complete lines now (``end``: the
+    byte offset after the last newline; a partial last line waits)."""
+    raw = path.read_bytes()
+    end = raw.rfind(b"\n") + 1
+    try:    # ValueError: not UTF-8 (UnicodeDecodeError), ragged or empty (pandas' ParserError, EmptyDataError)
+        text = raw[:end].decode("utf-8")
+        header_line = text.split("\n", 1)[0]
+        header = next(csv.reader([header_line]))
+        table = pd.read_csv(io.StringIO(text))
+    except (ValueError, csv.Error, StopIteration) as e:
+        raise DataError(f"The followed file {path} is not a UTF-8 CSV with a header line and complete rows "
+                        f"({type(e).__name__}: {str(e)[:150]}). Follow the CSV file the training data came "
+                        "from, with the same columns.") from None
+    return end, text, header_line, header, table
+
+
+def _appended(path: Path, offset: int, header_line: str) -> bytes:
+    """The bytes appended to ``path`` after ``offset`` (a file that shrank or whose header
+    changed is a DataError)."""
+    size = path.stat().st_size
+    if size < offset:
+        raise DataError(f"The followed file {path} shrank from {offset} to {size} bytes: it was truncated or "
+                        "replaced. Start rnnkit predict --follow again on the new file.")
+    with path.open("rb") as f:
+        first = _utf8(f.readline(), 1).rstrip("\r\n")
+        if first != header_line.rstrip("\r"):
+            raise DataError(f"The header of the followed file {path} changed from {shown(header_line)} to {shown(first)}; "
+                            "its columns no longer mean what the model was trained on. Start again with a file "
+                            "that keeps the training columns.")
+        f.seek(offset)
+        return f.read()
+
+
+def _emitter(p, step: pd.Timedelta, out, results: list):
+    """Print the CSV header now; returns ``emit(last observed time, streamer output)``, which
+    appends the forecast to ``results`` and prints its line."""
+    qs = tuple(getattr(p.model.config, "quantiles", None) or ())
+    names = [f"q{q:g}" for q in qs]             # rnnkit predict's quantile columns
+    out(",".join(["last_observed", "target_time", "forecast", *names]))
+
+    def emit(last: pd.Timestamp, y: torch.Tensor) -> None:
+        values = p.scaler.inverse_transform(y.reshape(-1, len(qs) or 1).numpy(), column=p.target)
+        point = point_forecast(values, qs) if qs else values[:, 0]      # per horizon step; the median
+        r = {"last_observed": last, "target_time": last + step * p.delay, "forecast": float(point[0]),
+             "forecasts": [float(v) for v in point]}
+        if qs:
+            r["quantiles"] = {n: float(values[0, k]) for k, n in enumerate(names)}
+        results.append(r)
+        out(",".join([str(last), str(r["target_time"]), f"{r['forecast']:.6g}",
+                      *(f"{v:.6g}" for v in r.get("quantiles", {}).values())]))
+    return emit
+
+
 def follow(run_dir, path, poll: float = 0.5, *, max_rows: int | None = None, idle_timeout: float | None = None,
            stop=None, out=print) -> list[dict]:
     """Print (``out``) a forecast for the end of ``path`` now, then one per row appended to it.
@@ -125,17 +179,7 @@ def follow(run_dir, path, poll: float = 0.5, *, max_rows: int | None = None, idl
     path = Path(path)
     if not path.is_file():
         raise InvalidArgumentError.for_argument("--follow", str(path), "an existing CSV file")
-    raw = path.read_bytes()
-    end = raw.rfind(b"\n") + 1                     # complete lines only; a partial last line waits
-    try:    # ValueError: not UTF-8 (UnicodeDecodeError), ragged or empty (pandas' ParserError, EmptyDataError)
-        text = raw[:end].decode("utf-8")
-        header_line = text.split("\n", 1)[0]
-        header = next(csv.reader([header_line]))
-        table = pd.read_csv(io.StringIO(text))
-    except (ValueError, csv.Error, StopIteration) as e:
-        raise DataError(f"The followed file {path} is not a UTF-8 CSV with a header line and complete rows "
-                        f"({type(e).__name__}: {str(e)[:150]}). Follow the CSV file the training data came "
-                        "from, with the same columns.") from None
+    end, text, header_line, header, table = _read_start(path)
     rows = _Rows(p, header)
     prepared = _prepare_for_prediction(p.job, p.config, table)
     a, b = prepared.last_segments()[0]
@@ -143,46 +187,18 @@ def follow(run_dir, path, poll: float = 0.5, *, max_rows: int | None = None, idl
         raise DataError(f"The followed file has {b - a} usable rows; the model needs {p.lookback} to start.")
     streamer = Streamer(p.model)
     step_s = p.config.get("source", {}).get("time_step_s") or (prepared.times[b - 1] - prepared.times[b - 2]).total_seconds()
-    step = pd.Timedelta(seconds=step_s)
-    results = []
-
-    qs = tuple(getattr(p.model.config, "quantiles", None) or ())
-    names = [f"q{q:g}" for q in qs]             # rnnkit predict's quantile columns
-    out(",".join(["last_observed", "target_time", "forecast", *names]))
-
-    def emit(last: pd.Timestamp, y: torch.Tensor) -> None:
-        values = p.scaler.inverse_transform(y.reshape(-1, len(qs) or 1).numpy(), column=p.target)
-        point = point_forecast(values, qs) if qs else values[:, 0]      # per horizon step; the median
-        r = {"last_observed": last, "target_time": last + step * p.delay, "forecast": float(point[0]),
-             "forecasts": [float(v) for v in point]}
-        if qs:
-            r["quantiles"] = {n: float(values[0, k]) for k, n in enumerate(names)}
-        results.append(r)
-        out(",".join([str(last), str(r["target_time"]), f"{r['forecast']:.6g}",
-                      *(f"{v:.6g}" for v in r.get("quantiles", {}).values())]))
-
+    step, results = pd.Timedelta(seconds=step_s), []
+    emit = _emitter(p, step, out, results)
     last = prepared.times[b - 1]
     begin = a if getattr(p.job, "stateful", False) else b - p.lookback
     emit(last, streamer.start(torch.from_numpy(prepared.data[begin:b])))
-    offset, lineno, new, idle_since = end, text.count("\n"), 0, _time.monotonic()
-    pending = b""
+    offset, lineno, new, idle_since, pending = end, text.count("\n"), 0, _time.monotonic(), b""
     while max_rows is None or new < max_rows:
         if stop is not None and stop():
             break
         if idle_timeout is not None and _time.monotonic() - idle_since > idle_timeout:
             break
-        size = path.stat().st_size
-        if size < offset:
-            raise DataError(f"The followed file {path} shrank from {offset} to {size} bytes: it was truncated or "
-                            "replaced. Start rnnkit predict --follow again on the new file.")
-        with path.open("rb") as f:
-            first = _utf8(f.readline(), 1).rstrip("\r\n")
-            if first != header_line.rstrip("\r"):
-                raise DataError(f"The header of the followed file {path} changed from {shown(header_line)} to {shown(first)}; "
-                                "its columns no longer mean what the model was trained on. Start again with a file "
-                                "that keeps the training columns.")
-            f.seek(offset)
-            chunk = f.read()
+        chunk = _appended(path, offset, header_line)
         if not chunk:
             _time.sleep(poll)
             continue

@@ -131,71 +131,92 @@ class LayerKernel:
         once, so a call is only the NumPy calls): ``b.h`` (and ``b.c``) become the state after
         the row in ``b.x``. ``on_bad_row`` (layer 0, built with ``checksum``): called when the
         row is not finite, before the state changes (it should raise)."""
-        H, g, h, K, xh, dot = self.hidden, b.g, b.h, self.K, b.xh, np.dot
-        mul, add, sub, tanh, sig, isfinite = np.multiply, np.add, np.subtract, np.tanh, _sigmoid, math.isfinite
         chk = b.g[..., -1:] if self.checksum is not None and on_bad_row is not None else None
-        one = chk is not None and chk.size == 1
+        if self.mode == "gru":
+            build = self._gru_reset_after_step if self.scratch else self._gru_step
+        else:
+            build = self._lstm_step if self.mode == "lstm" else self._plain_step
+        return build(b, chk, chk is not None and chk.size == 1, on_bad_row)
+
+    def _products(self, b: LayerBuffers, chk, one: bool, on_bad_row):
+        """``g = [x | h | 1] K``, then the finiteness check of the row (when ``chk``)."""
+        g, K, xh, dot, isfinite = b.g, self.K, b.xh, np.dot, math.isfinite
 
         def products():
             dot(xh, K, out=g)
             if chk is not None and not isfinite(chk.item() if one else chk.sum()):
                 on_bad_row()
+        return products
 
-        if self.mode == "gru" and self.scratch:
-            s, r, nx, nh, zz, n, sh, p = (g[..., :3 * H], g[..., :H], g[..., 3 * H:4 * H], g[..., 4 * H:5 * H],
-                                          g[..., H:3 * H], b.xh[..., self.n_in:self.n_in + H], b.sh, b.p)
-            p1, p2 = p[..., :H], p[..., H:]
+    def _gru_reset_after_step(self, b: LayerBuffers, chk, one: bool, on_bad_row):
+        H, g, h, K, xh, dot = self.hidden, b.g, b.h, self.K, b.xh, np.dot
+        mul, add, tanh, sig, isfinite = np.multiply, np.add, np.tanh, _sigmoid, math.isfinite
+        s, r, nx, nh, zz, n, sh, p = (g[..., :3 * H], g[..., :H], g[..., 3 * H:4 * H], g[..., 4 * H:5 * H],
+                                      g[..., H:3 * H], b.xh[..., self.n_in:self.n_in + H], b.sh, b.p)
+        p1, p2 = p[..., :H], p[..., H:]
 
-            def step():
-                dot(xh, K, g)
-                if chk is not None and not isfinite(chk.item() if one else chk.sum()):
-                    on_bad_row()
-                sig(s, s)                       # r | 1 - z | z
-                mul(r, nh, nh)                  # r * (W_hn h + b_hn)
-                add(nx, nh, n)
-                tanh(n, n)                      # n, beside h
-                mul(zz, sh, p)                  # (1 - z) * n | z * h
-                add(p1, p2, h)                  # h' = (1 - z) * n + z * h
-        elif self.mode == "gru":                            # reset_after=False
-            rz, r, z, n = g[..., :2 * H], g[..., :H], g[..., H:2 * H], g[..., 2 * H:3 * H]
-            rh, nh, W = b.t, b.u, self.extra
-
-            def step():
-                products()
-                sig(rz, rz)
-                mul(r, h, rh)
-                dot(rh, W, nh)                  # (r * h) W_hn^T
-                add(n, nh, n)
-                tanh(n, n)
-                sub(h, n, h)                    # h' = n + z * (h - n)
-                mul(h, z, h)
-                add(h, n, h)
-        elif self.mode == "lstm":
-            s, i, f, o, gg, c, t = (g[..., :3 * H], g[..., :H], g[..., H:2 * H], g[..., 2 * H:3 * H],
-                                    g[..., 3 * H:4 * H], b.c, b.t)
-
-            def step():
-                dot(xh, K, g)
-                if chk is not None and not isfinite(chk.item() if one else chk.sum()):
-                    on_bad_row()
-                sig(s, s)
-                tanh(gg, gg)
-                mul(f, c, c)                    # c' = f * c + i * g
-                mul(i, gg, gg)
-                add(c, gg, c)
-                tanh(c, t)
-                mul(o, t, h)                    # h' = o * tanh(c')
-        else:
-            pre, act = g[..., :H], np.maximum if self.relu else None
-
-            def step():
-                products()
-                if act is None:
-                    tanh(pre, out=h)
-                else:
-                    act(pre, 0.0, out=h)
+        def step():
+            dot(xh, K, g)
+            if chk is not None and not isfinite(chk.item() if one else chk.sum()):
+                on_bad_row()
+            sig(s, s)                       # r | 1 - z | z
+            mul(r, nh, nh)                  # r * (W_hn h + b_hn)
+            add(nx, nh, n)
+            tanh(n, n)                      # n, beside h
+            mul(zz, sh, p)                  # (1 - z) * n | z * h
+            add(p1, p2, h)                  # h' = (1 - z) * n + z * h
         return step
 
+    def _gru_step(self, b: LayerBuffers, chk, one: bool, on_bad_row):          # reset_after=False
+        H, g, h, dot = self.hidden, b.g, b.h, np.dot
+        mul, add, sub, tanh, sig = np.multiply, np.add, np.subtract, np.tanh, _sigmoid
+        products = self._products(b, chk, one, on_bad_row)
+        rz, r, z, n = g[..., :2 * H], g[..., :H], g[..., H:2 * H], g[..., 2 * H:3 * H]
+        rh, nh, W = b.t, b.u, self.extra
+
+        def step():
+            products()
+            sig(rz, rz)
+            mul(r, h, rh)
+            dot(rh, W, nh)                  # (r * h) W_hn^T
+            add(n, nh, n)
+            tanh(n, n)
+            sub(h, n, h)                    # h' = n + z * (h - n)
+            mul(h, z, h)
+            add(h, n, h)
+        return step
+
+    def _lstm_step(self, b: LayerBuffers, chk, one: bool, on_bad_row):
+        H, g, h, K, xh, dot = self.hidden, b.g, b.h, self.K, b.xh, np.dot
+        mul, add, tanh, sig, isfinite = np.multiply, np.add, np.tanh, _sigmoid, math.isfinite
+        s, i, f, o, gg, c, t = (g[..., :3 * H], g[..., :H], g[..., H:2 * H], g[..., 2 * H:3 * H],
+                                g[..., 3 * H:4 * H], b.c, b.t)
+
+        def step():
+            dot(xh, K, g)
+            if chk is not None and not isfinite(chk.item() if one else chk.sum()):
+                on_bad_row()
+            sig(s, s)
+            tanh(gg, gg)
+            mul(f, c, c)                    # c' = f * c + i * g
+            mul(i, gg, gg)
+            add(c, gg, c)
+            tanh(c, t)
+            mul(o, t, h)                    # h' = o * tanh(c')
+        return step
+
+    def _plain_step(self, b: LayerBuffers, chk, one: bool, on_bad_row):
+        H, h, tanh = self.hidden, b.h, np.tanh
+        products = self._products(b, chk, one, on_bad_row)
+        pre, act = b.g[..., :H], np.maximum if self.relu else None
+
+        def step():
+            products()
+            if act is None:
+                tanh(pre, out=h)
+            else:
+                act(pre, 0.0, out=h)
+        return step
 
 class HeadKernel:
     """A Forecaster head (Linear/ReLU layers) on ``[h | 1]``: the hidden Linear layers write into

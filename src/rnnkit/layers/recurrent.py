@@ -29,10 +29,10 @@ from rnnkit.layers.dropout import drop_connect, variational_mask
 from rnnkit.layers.fused.op import traced_lengths, tracing
 from rnnkit.layers import native
 from rnnkit.layers.lengths import resolve_lengths
+from rnnkit.layers.merge import MERGE_MODES, merge_directions
 from rnnkit.layers.scan import scan
 from rnnkit.layers import fused
 
-MERGE_MODES = ("concat", "sum", "mul", "ave")
 
 
 def _check_rate(name: str, value) -> float:
@@ -300,13 +300,7 @@ class RecurrentLayer(nn.Module):
         return self._package(out, new_state)
 
     def _merge(self, fwd: Tensor, bwd: Tensor) -> Tensor:
-        if self.merge_mode == "concat":
-            return torch.cat([fwd, bwd], -1)
-        if self.merge_mode == "sum":
-            return fwd + bwd
-        if self.merge_mode == "mul":
-            return fwd * bwd
-        return (fwd + bwd) / 2
+        return merge_directions(self.merge_mode, fwd, bwd)
 
     def _package(self, out: Tensor, new_state):
         H = self.hidden_size

@@ -38,10 +38,10 @@ from torch import Tensor, nn
 
 from rnnkit.errors import InvalidArgumentError
 from rnnkit.layers.lengths import resolve_lengths, zero_padding
+from rnnkit.layers.merge import MERGE_MODES, merge_directions
 
 __all__ = ["RNN", "TorchCell", "reverse_padded", "map_state"]
 
-MERGE_MODES = ("concat", "sum", "mul", "ave")
 
 
 def map_state(fn, *states):
@@ -186,13 +186,7 @@ class RNN(nn.Module):
         return torch.stack(outs, 1), state
 
     def _merge(self, fwd: Tensor, bwd: Tensor) -> Tensor:
-        if self.merge_mode == "concat":
-            return torch.cat([fwd, bwd], -1)
-        if self.merge_mode == "sum":
-            return fwd + bwd
-        if self.merge_mode == "mul":
-            return fwd * bwd
-        return (fwd + bwd) / 2
+        return merge_directions(self.merge_mode, fwd, bwd)
 
     def _check(self, x) -> Tensor:
         if not isinstance(x, Tensor) or x.dim() != 3 or 0 in x.shape:

@@ -76,6 +76,7 @@ class Task:
         exporter: the module of :mod:`rnnkit.export` exporting its runs to ONNX (a name: the
             export floor stands above the tasks), or None.
         tune: its :class:`rnnkit.tasks.tune_trial.TuneTask` when ``rnnkit tune NAME`` searches it.
+        followable: its runs forecast a growing file row by row (``rnnkit predict --follow``).
     """
 
     name: str = ""
@@ -84,6 +85,7 @@ class Task:
     config_class: type | None = None
     exporter: str | None = None
     tune: Any = None
+    followable: bool = False
 
     # -- training: the pieces run() calls, in this order -------------------------------------
     def prepare(self, config, say, given=None):

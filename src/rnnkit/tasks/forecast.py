@@ -58,6 +58,7 @@ class ForecastTask(Task):
     """``rnnkit forecast``: see the module docstring."""
 
     name, config_class, exporter = "forecast", ForecastJob, "onnx_forecast"
+    followable = True
 
     def prepare(self, job: ForecastJob, say, given=None) -> ForecastData:
         job.train_config()                      # every training option checked before reading data

@@ -116,6 +116,35 @@ def history_figure(history, metrics: Sequence[str] | None = None, title: str = "
     return fig
 
 
+def _aligned_predictions(y: np.ndarray, predictions: Mapping[str, object]) -> dict:
+    """``predictions`` as flat arrays, each checked to have the length of the truth ``y``."""
+    if not predictions:
+        raise InvalidArgumentError.for_argument("predictions", "{}", "at least one named series")
+    preds = {}
+    for name, p in predictions.items():
+        p = _flat(f"predictions[{name!r}]", p)
+        if p.shape != y.shape:
+            raise InvalidArgumentError.for_argument(
+                f"predictions[{name!r}]", f"an array of length {p.size}",
+                f"the length of `truth` ({y.size})")
+        preds[name] = p
+    return preds
+
+
+def _draw_bands(ax, xs, y: np.ndarray, sl: slice, band) -> None:
+    """Shade each interval of ``band`` (``(lower, upper)`` or ``{label: (lower, upper)}``) over
+    the plotted ``xs``, labelled with its coverage of the whole truth ``y``."""
+    bands = {} if band is None else band if isinstance(band, Mapping) else {"interval": band}
+    for k, (label, (lo, hi)) in enumerate(bands.items()):
+        lo, hi = _flat(f"band[{label!r}] lower", lo), _flat(f"band[{label!r}] upper", hi)
+        if lo.shape != y.shape or hi.shape != y.shape:
+            raise InvalidArgumentError.for_argument(
+                f"band[{label!r}]", f"arrays of lengths {lo.size} and {hi.size}", f"the length of `truth` ({y.size})")
+        covered = np.nanmean((lo <= y) & (y <= hi)) * 100
+        ax.fill_between(xs, lo[sl], hi[sl], color="tab:blue", alpha=0.15 + 0.1 * k, lw=0,
+                        label=f"{label} (covers {covered:.0f}%)")
+
+
 def plot_forecast(path: str | os.PathLike, truth, predictions: Mapping[str, object],
                   title: str = "Forecast", units: str = "", x=None, xlabel: str = "time step",
                   ylabel: str = "value", max_points: int | None = 2000, band=None) -> None:
@@ -138,16 +167,7 @@ def plot_forecast(path: str | os.PathLike, truth, predictions: Mapping[str, obje
             ``{"80% interval": (q10, q90)}``); the legend shows each one's coverage of the truth.
     """
     y = _flat("truth", truth)
-    if not predictions:
-        raise InvalidArgumentError.for_argument("predictions", "{}", "at least one named series")
-    preds = {}
-    for name, p in predictions.items():
-        p = _flat(f"predictions[{name!r}]", p)
-        if p.shape != y.shape:
-            raise InvalidArgumentError.for_argument(
-                f"predictions[{name!r}]", f"an array of length {p.size}",
-                f"the length of `truth` ({y.size})")
-        preds[name] = p
+    preds = _aligned_predictions(y, predictions)
     xs = np.arange(y.size) if x is None else np.asarray(x)
     if len(xs) != y.size:
         raise InvalidArgumentError.for_argument("x", f"{len(xs)} values", f"{y.size} values")
@@ -155,15 +175,7 @@ def plot_forecast(path: str | os.PathLike, truth, predictions: Mapping[str, obje
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(11, 4.5))
     ax.plot(xs[sl], y[sl], color="black", lw=2.0, label="truth")
-    bands = {} if band is None else band if isinstance(band, Mapping) else {"interval": band}
-    for k, (label, (lo, hi)) in enumerate(bands.items()):
-        lo, hi = _flat(f"band[{label!r}] lower", lo), _flat(f"band[{label!r}] upper", hi)
-        if lo.shape != y.shape or hi.shape != y.shape:
-            raise InvalidArgumentError.for_argument(
-                f"band[{label!r}]", f"arrays of lengths {lo.size} and {hi.size}", f"the length of `truth` ({y.size})")
-        covered = np.nanmean((lo <= y) & (y <= hi)) * 100
-        ax.fill_between(xs[sl], lo[sl], hi[sl], color="tab:blue", alpha=0.15 + 0.1 * k, lw=0,
-                        label=f"{label} (covers {covered:.0f}%)")
+    _draw_bands(ax, xs[sl], y, sl, band)
     styles = ["-", "--", ":", "-."]
     for i, (name, p) in enumerate(preds.items()):
         err = np.nanmean(np.abs(p - y))
