@@ -1,7 +1,7 @@
 """The notebook API on arrays and token lists: rnnkit.classify(images=...) is `rnnkit classify
 --idx` on the same pixels, classify(series=...) is `--ts`, rnnkit.tag is `rnnkit tag --conll` and
-rnnkit.lm is `rnnkit lm --text`: same metrics, same weights to the byte; Run.predict returns what
-`rnnkit predict` writes; inputs the command's file format cannot hold are one clear error."""
+rnnkit.lm is `rnnkit lm --text`, rnnkit.translate is `rnnkit translate train --pairs`: same
+metrics, same weights to the byte; Run.predict returns what `rnnkit predict` writes; inputs the command's file format cannot hold are one clear error."""
 import gzip
 import hashlib
 import struct
@@ -13,10 +13,12 @@ import pytest
 import rnnkit
 from rnnkit.cli import main
 from rnnkit.data.conll import read_conll
+from rnnkit.data.pairs import read_pairs
 from rnnkit.data.ucr import read_ts
 from rnnkit.errors import InvalidArgumentError
 
 FIX = Path(__file__).resolve().parent / "tasks" / "fixtures"
+WALL_TIMES = ("training", "speed", "train_seconds")          # metrics that are times, which differ run to run
 
 
 def _sha(path: Path) -> str:
@@ -25,7 +27,7 @@ def _sha(path: Path) -> str:
 
 def _same_run(api: "rnnkit.Run", cli_dir: Path) -> None:
     cli = rnnkit.open_run(cli_dir)
-    strip = lambda m: {k: v for k, v in m.items() if k not in ("training", "speed")}   # noqa: E731 (wall times)
+    strip = lambda m: {k: v for k, v in m.items() if k not in WALL_TIMES}   # noqa: E731
     assert strip(api.metrics) == strip(cli.metrics)
     assert _sha(api.path / "model.safetensors") == _sha(cli.path / "model.safetensors")
     assert list(api.history["loss"]) == list(cli.history["loss"])
@@ -110,6 +112,17 @@ def test_lm_is_the_text_command(tmp_path, capsys):
     assert isinstance(run.predict(), str)
 
 
+def test_translate_is_the_pairs_command(tmp_path, capsys):
+    pairs = read_pairs(FIX / "translate" / "fra.txt")
+    assert main(["translate", "train", "--pairs", str(FIX / "translate" / "fra.txt"), "--units", "8", "--batch-size",
+                 "5", "--epochs", "2", "--quiet", "--out", str(tmp_path / "cli")]) == 0
+    run = rnnkit.translate(pairs, units=8, batch_size=5, epochs=2, quiet=True, out=str(tmp_path / "api"))
+    _same_run(run, tmp_path / "cli")
+    (tmp_path / "new.csv").write_text("source\nThe cat is big.\n\"A dog, a cat.\"\n")
+    want = _cli_predict(tmp_path / "cli", tmp_path / "new.csv", tmp_path / "p.csv")
+    assert run.predict(["The cat is big.", "A dog, a cat."]).to_csv(index=False) == want
+
+
 def test_inputs_a_file_format_cannot_hold_are_one_clear_error(tmp_path):
     with pytest.raises(InvalidArgumentError, match="whole pixel values 0-255"):
         rnnkit.classify(images=np.full((4, 3, 3), 0.5), labels=[0, 1, 0, 1])
@@ -123,4 +136,6 @@ def test_inputs_a_file_format_cannot_hold_are_one_clear_error(tmp_path):
         rnnkit.tag([["New York"]], [["B-LOC"]])
     with pytest.raises(InvalidArgumentError, match="'unitz'.*Did you mean units"):
         rnnkit.lm("some text", unitz=3)
+    with pytest.raises(InvalidArgumentError, match="without tabs"):
+        rnnkit.translate([("a\tb", "c")])
     assert not any(tmp_path.iterdir())

@@ -1,5 +1,5 @@
-"""``--device`` on the commands that predict (`rnnkit predict`, `rnnkit lm generate`) and in the
-API (`Run.predict`, `Run.generate`, `load_model`): the names and `auto` of training's --device,
+"""``--device`` on the commands that predict (`rnnkit predict`, `rnnkit lm generate`, `rnnkit
+translate run`) and in the API (`Run.predict`, `Run.generate`, `load_model`): the names and `auto` of training's --device,
 checked by the same function; a device that is not here is one paragraph, exit 2, and nothing is
 written; on "cpu" the predictions are the default's (auto is the CPU here). No GPU is reachable
 here: nothing runs on one."""
@@ -24,6 +24,7 @@ def runs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("runs")
     csv = _csv(tmp / "s.csv")
     (tmp / "sentences.txt").write_text("Peter lives in Paris\nEU rejects German calls\n")
+    (tmp / "sources.csv").write_text("source\nThe cat is big.\nThe dog is small.\n")
     commands = {
         "forecast": (["forecast", "--csv", str(csv), "--time-col", "time", "--target", "temp", "--lookback", "12",
                       "--units", "4", "--steps-per-epoch", "2"], csv),
@@ -31,6 +32,8 @@ def runs(tmp_path_factory):
                       "sentiment", "--units", "4", "--no-baselines"], FIX / "tiny_reviews.csv"),
         "tag": (["tag", "--conll", str(FIX / "tiny_ner.txt"), "--units", "4", "--embedding-dim", "4"],
                 tmp / "sentences.txt"),
+        "translate": (["translate", "train", "--pairs", str(FIX / "translate" / "fra.txt"), "--units", "8",
+                       "--batch-size", "5"], tmp / "sources.csv"),
         "lm": (["lm", "--text", str(FIX / "lm" / "tiny.txt"), "--bptt", "20", "--batch-size", "5",
                 "--windows-per-epoch", "2", "--embedding-dim", "8", "--units", "8", "--sample-length", "5"], None),
     }
@@ -45,10 +48,11 @@ def test_every_predicting_command_takes_device_with_the_default_auto():
     parser = build_parser()
     assert parser.parse_args(["predict", "--run", "r"]).device == "auto"
     assert parser.parse_args(["lm", "generate", "--run", "r", "--device", "cpu"]).device == "cpu"
+    assert parser.parse_args(["translate", "run", "--run", "r", "--text", "x"]).device == "auto"
 
 
 @no_gpu
-@pytest.mark.parametrize("task", ["forecast", "classify", "tag"])
+@pytest.mark.parametrize("task", ["forecast", "classify", "tag", "translate"])
 def test_predict_refuses_an_absent_device_and_cpu_is_the_default(task, runs, tmp_path, capsys):
     run, inputs = runs[task]
     argv = ["predict", "--run", str(run), "--csv", str(inputs)]
@@ -76,6 +80,19 @@ def test_lm_generate_refuses_an_absent_device_and_cpu_is_the_default(runs, capsy
 
 
 @no_gpu
+def test_translate_run_refuses_an_absent_device_and_cpu_is_the_default(runs, capsys):
+    argv = ["translate", "run", "--run", str(runs["translate"][0]), "--text", "The cat is small."]
+    capsys.readouterr()
+    assert main(argv + ["--device", "cuda"]) == 2
+    printed = capsys.readouterr()
+    assert printed.err.startswith("rnnkit: error: --device cuda: ") and printed.out == ""
+    assert main(argv) == 0
+    default = capsys.readouterr().out
+    assert main(argv + ["--device", "cpu"]) == 0
+    assert capsys.readouterr().out == default
+
+
+@no_gpu
 def test_the_api_takes_the_same_device_names(runs):
     run = rnnkit.open_run(runs["classify"][0])
     texts = ["a wonderful film", "dull"]
@@ -86,5 +103,7 @@ def test_the_api_takes_the_same_device_names(runs):
         rnnkit.load_model(runs["tag"][0], device="gpu")
     model = rnnkit.load_model(runs["tag"][0], device="auto")
     assert next(model.parameters()).device == torch.device("cpu") and not model.training
+    translator = rnnkit.open_run(runs["translate"][0])
+    assert translator.predict(["The cat."], device="cpu").equals(translator.predict(["The cat."]))
     lm = rnnkit.open_run(runs["lm"][0])
     assert lm.generate("a", length=20, seed=1, device="cpu") == lm.generate("a", length=20, seed=1)

@@ -20,7 +20,7 @@ from rnnkit.training import (Callback, EarlyStopping, History, TrainConfig, Trai
 from rnnkit.load import Predictor, load_model, load_predictor
 from rnnkit.export.streaming import Streamer
 
-_API = ("forecast", "classify", "tag", "lm", "open_run", "Run")
+_API = ("forecast", "classify", "tag", "lm", "translate", "open_run", "Run")
 
 
 def __getattr__(name: str):
@@ -33,7 +33,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "forecast", "classify", "tag", "lm", "open_run", "Run",
+    "forecast", "classify", "tag", "lm", "translate", "open_run", "Run",
     "__version__", "RnnkitError", "InvalidArgumentError", "DataError", "CheckpointError", "StorageError",
     "SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRUCell", "summary",
     "RNN", "TorchCell", "AdditiveAttention", "DotAttention",

@@ -7,6 +7,7 @@ command's options as keyword arguments, returning a :class:`Run`.
   ``N x steps x features``) with labels.
 - :func:`tag` (``rnnkit tag``): sentences as token lists and their tags.
 - :func:`lm` (``rnnkit lm``): a text (or a list of texts).
+- :func:`translate` (``rnnkit translate train``): ``(source, target)`` sentence pairs.
 - :func:`open_run`: the :class:`Run` of a run directory written earlier (by the CLI or here).
 
 The keyword arguments are the fields of the task's config (``ForecastJob``, ``ClassifyConfig``:
@@ -16,7 +17,7 @@ matches. The call trains exactly as the command does: it prints the same lines a
 (``quiet=True`` keeps the progress lines out), and writes the same run directory, to ``out`` or,
 as the CLI does without ``--out``, a new timestamped directory under ``runs/``. The data given is
 written to a temporary file in the command's format (a CSV, IDX images, a ``.ts`` file, a CoNLL
-file, a text) that the command reads, so the run is the command's run on that file; the run
+file, a text, a pairs file) that the command reads, so the run is the command's run on that file; the run
 records that file's checksum, and the file is removed afterwards. As the ``rnnkit`` command does,
 a call flushes subnormal floats while it runs and leaves the caller's floating-point mode as it was.
 
@@ -34,6 +35,6 @@ from __future__ import annotations
 
 from rnnkit.api.calls import classify, forecast
 from rnnkit.api.run import Run, open_run
-from rnnkit.api.text_calls import lm, tag
+from rnnkit.api.text_calls import lm, tag, translate
 
-__all__ = ["Run", "forecast", "classify", "tag", "lm", "open_run"]
+__all__ = ["Run", "forecast", "classify", "tag", "lm", "translate", "open_run"]

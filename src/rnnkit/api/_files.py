@@ -1,7 +1,16 @@
 """The files a notebook call writes for the command to read, in the command's own formats: IDX
 images and labels (``rnnkit classify --idx``), UEA/UCR ``.ts`` series (``--ts``), CoNLL sentences
-(``rnnkit tag --conll``) and token lines (``rnnkit predict`` on a tag run). Each checks what the
-format cannot hold and says so in one paragraph."""
+(``rnnkit tag --conll``), ``source<TAB>target`` pairs (``rnnkit translate train --pairs``) and token lines (``rnnkit predict`` on a tag run). Each checks what the
+format cannot hold and says so in one paragraph.
+
+    >>> import tempfile, numpy as np
+    >>> from rnnkit.data.ucr import read_ts
+    >>> path = tempfile.mkdtemp() + "/series.ts"
+    >>> write_ts(path, [np.array([[0.1, 2.0], [np.nan, -3.5]], np.float32)], ["up"])
+    >>> series, labels, _ = read_ts(path)           # float32 values read back exactly
+    >>> np.array_equal(series[0], np.array([[0.1, 2.0], [np.nan, -3.5]], np.float32), equal_nan=True), labels
+    (True, ['up'])
+"""
 from __future__ import annotations
 
 import math
@@ -13,7 +22,8 @@ import numpy as np
 from rnnkit.data.mnist_idx import IMAGES_MAGIC, LABELS_MAGIC, MNIST_FILES
 from rnnkit.errors import InvalidArgumentError
 
-__all__ = ["image_array", "write_idx_folder", "write_idx_images", "write_ts", "write_conll", "write_token_lines"]
+__all__ = ["image_array", "write_idx_folder", "write_idx_images", "write_ts", "write_conll", "write_token_lines",
+           "write_pairs"]
 
 
 def image_array(images, argument: str = "images") -> np.ndarray:
@@ -118,3 +128,18 @@ def write_token_lines(path, sentences) -> list[list[str]]:
     rows = [_tokens(s, f"sentences[{i}]") for i, s in enumerate(sentences)]
     Path(path).write_text("".join(" ".join(r) + "\n" for r in rows), encoding="utf-8")
     return rows
+
+
+def write_pairs(path, pairs, argument: str = "pairs") -> None:
+    """A ``source<TAB>target`` file (``--pairs``) of ``(source, target)`` string pairs."""
+    if isinstance(pairs, str) or not hasattr(pairs, "__iter__"):
+        raise InvalidArgumentError.for_argument(argument, type(pairs).__name__, "a list of (source, target) pairs")
+    lines = []
+    for i, pair in enumerate(pairs):
+        ok = isinstance(pair, (tuple, list)) and len(pair) == 2 and all(isinstance(t, str) for t in pair)
+        if not ok or any(not t.strip() or "\t" in t or "\n" in t or "\r" in t for t in pair):
+            raise InvalidArgumentError.for_argument(
+                f"{argument}[{i}]", repr(pair)[:80], "a (source, target) pair of non-empty strings without tabs "
+                "or line breaks")
+        lines.append(f"{pair[0]}\t{pair[1]}\n")
+    Path(path).write_text("".join(lines), encoding="utf-8")

@@ -17,6 +17,7 @@ from rnnkit.tasks.classify_cli import predict_table
 from rnnkit.tasks.forecast_predict import forecast_from_run
 from rnnkit.tasks.lm_load import generate
 from rnnkit.tasks.tag_cli import tag_text
+from rnnkit.tasks.translate_cli import translate_texts
 from rnnkit.training import manifest
 from rnnkit.training.history import read_history_csv
 from rnnkit.training.plots import history_figure
@@ -67,7 +68,8 @@ class Run:
           list of ``steps x features`` arrays), as the run was trained on; ``row, label, probability``;
         - tag: sentences as token lists; ``sentence, token, tag`` per token;
         - lm: a prompt (``None``: the run's default), the text of 200 generated tokens (a string;
-          :meth:`generate` takes the sampling options).
+          :meth:`generate` takes the sampling options);
+        - translate: a list of source texts; ``source, translation`` per text (the run's decoding).
         """
         data = self._data if data is None else data
         if self.task == "forecast":
@@ -80,8 +82,11 @@ class Run:
             return self._classify(data, device)
         if self.task == "tag":
             return self._tag(data, device)
+        if self.task == "translate":
+            texts = strings(data, "texts")
+            return pd.DataFrame({"source": texts, "translation": translate_texts(self.path, texts, device=device)})
         raise InvalidArgumentError.for_argument(
-            "run", f"a {self.task} run", "a forecast, classify, tag or lm run",
+            "run", f"a {self.task} run", "a forecast, classify, tag, lm or translate run",
             f"Use `rnnkit predict --run {self.path}` for {self.task} runs.")
 
     def _classify(self, data, device: str) -> pd.DataFrame:

@@ -1,17 +1,19 @@
-"""``rnnkit.tag`` and ``rnnkit.lm``: the ``rnnkit tag`` and ``rnnkit lm`` commands on token lists
-and texts, written to the files the commands read (a CoNLL file, a UTF-8 text)."""
+"""``rnnkit.tag``, ``rnnkit.lm`` and ``rnnkit.translate``: the ``rnnkit tag``, ``rnnkit lm`` and
+``rnnkit translate train`` commands on token lists, texts and sentence pairs, written to the files
+the commands read (a CoNLL file, a UTF-8 text, a ``source<TAB>target`` file)."""
 from __future__ import annotations
 
 import contextlib
 
 from rnnkit.api._common import flushing_subnormals, make_config, strings, temp_file, text_of, train
-from rnnkit.api._files import write_conll
+from rnnkit.api._files import write_conll, write_pairs
 from rnnkit.api.run import Run
 from rnnkit.errors import InvalidArgumentError
 from rnnkit.tasks.lm_config import LMConfig
 from rnnkit.tasks.tag import TagConfig
+from rnnkit.tasks.translate import TranslateConfig
 
-__all__ = ["tag", "lm"]
+__all__ = ["tag", "lm", "translate"]
 
 
 def _conll(name: str, pair):
@@ -49,3 +51,13 @@ def lm(text, *, val=None, test=None, **options) -> Run:
     with _text(text, "text") as train_path, _text(val, "val") as v, _text(test, "test") as t:
         files = {k: p for k, p in (("val", v), ("test", t)) if p is not None}
         return Run(train("lm", make_config(LMConfig, "lm", options, text=train_path, **files)))
+
+
+@flushing_subnormals
+def translate(pairs, **options) -> Run:
+    """``rnnkit translate train`` on ``(source, target)`` sentence pairs (a list of 2-tuples of
+    strings; split into train/val/test by ``split``). ``options``: any other option of
+    ``rnnkit translate train`` (``units``, ``attention``, ``epochs``, ...). ``run.predict(texts)``
+    translates with the trained model."""
+    with temp_file("pairs.txt", lambda p: write_pairs(p, pairs)) as path:
+        return Run(train("translate", make_config(TranslateConfig, "translate", options, pairs=path)))

@@ -21,12 +21,13 @@ import sys
 from pathlib import Path
 
 from rnnkit.errors import DataError, InvalidArgumentError, as_cli_options
-from rnnkit.tasks.options import add_options, add_run_arguments, config_from_args
+from rnnkit.tasks.options import add_device_argument, add_options, add_run_arguments, config_from_args
 from rnnkit.tasks.translate import TranslateConfig, TranslateTask, load_translator, run_translate, translate_ids
 from rnnkit.models.decoding import check_decoding
 from rnnkit.tasks.output import check_output
 from rnnkit.training.checkpoint import atomic_write_text
 from rnnkit.tasks.sizes import check_beam
+from rnnkit.training.device import resolve_device
 
 __all__ = ["add_commands", "predict_command", "train_config", "translate_texts"]
 
@@ -41,12 +42,14 @@ def _train(args) -> int:
 
 
 def translate_texts(run_dir, texts: list[str], beam: int | None = None, max_output: int | None = None,
-                    length_penalty: float | None = None, warn=None) -> list[str]:
+                    length_penalty: float | None = None, warn=None, device: str = "cpu") -> list[str]:
     """Translations of ``texts`` by a translate run (the run's decoding settings unless given).
     Words outside the source vocabulary are read as ``<unk>`` (``warn`` is told how many); a
-    text without any token translates to an empty string."""
-
+    text without any token translates to an empty string. The model runs on ``device`` (a
+    ``--device`` name)."""
+    where = resolve_device(device)
     model, job, src, tgt = load_translator(run_dir)
+    model.to(where)
     beam = job.beam if beam is None else beam
     max_output = job.max_output if max_output is None else max_output
     alpha = job.length_penalty if length_penalty is None else length_penalty
@@ -80,7 +83,7 @@ def _read_lines(path: str) -> list[str]:
 def _run(args) -> int:
     texts = [args.text] if args.text is not None else _read_lines(args.file)
     warn = lambda m: print(f"rnnkit: note: {m}", file=sys.stderr)  # noqa: E731
-    for line in translate_texts(args.run, texts, args.beam, args.max_output, args.length_penalty, warn):
+    for line in translate_texts(args.run, texts, args.beam, args.max_output, args.length_penalty, warn, args.device):
         print(line)
     return 0
 
@@ -109,7 +112,7 @@ def predict_command(args) -> int:
     col = rows[0].index("source") if "source" in rows[0] else 0
     texts = [r[col] if col < len(r) else "" for r in rows[1:]]
     warn = lambda m: print(f"rnnkit: note: {m}", file=sys.stderr)  # noqa: E731
-    outs = translate_texts(args.run, texts, warn=warn)
+    outs = translate_texts(args.run, texts, warn=warn, device=getattr(args, "device", "cpu"))
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["source", "translation"])
@@ -144,6 +147,7 @@ def add_commands(sub) -> None:
     run.add_argument("--beam", type=int, help="beam size (1: greedy; default: the run's)")
     run.add_argument("--max-output", type=int, help="longest translation in tokens (default: the run's)")
     run.add_argument("--length-penalty", type=float, help="GNMT length penalty alpha (default: the run's)")
+    add_device_argument(run, "translate on")
     run.set_defaults(func=_run)
 
 

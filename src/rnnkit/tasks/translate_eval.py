@@ -19,6 +19,7 @@ from rnnkit.models.decoding import beam_search, greedy_decode
 from rnnkit.models.seq2seq import Seq2Seq, pad_batch
 from rnnkit.tasks.translate_config import TranslateConfig
 from rnnkit.tasks.translate_data import TranslateData, normalise
+from rnnkit.training.device import device_of
 
 __all__ = ["score", "test_scores", "translate_ids", "translations_table"]
 
@@ -32,7 +33,7 @@ def translate_ids(model: Seq2Seq, src_ids: list[list[int]], beam: int = 1, max_l
     out: list = [None] * len(src_ids)
     for j in range(0, len(order), batch_size):
         idx = order[j:j + batch_size]
-        src, lengths = pad_batch([src_ids[i] for i in idx])
+        src, lengths = (t.to(device_of(model)) for t in pad_batch([src_ids[i] for i in idx]))   # where the model is
         hyps = (greedy_decode(model, src, lengths, max_len) if beam == 1
                 else beam_search(model, src, lengths, beam, max_len, alpha))
         for i, h in zip(idx, hyps):
