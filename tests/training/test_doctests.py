@@ -5,7 +5,7 @@ import importlib
 import pytest
 
 MODULES = ["callbacks", "checkpoint", "config", "history", "losses", "manifest", "metrics", "plots",
-           "progress", "resume", "rng", "runs", "steps", "trainer"]
+           "progress", "resume", "rng", "runs", "schedules", "steps", "trainer"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -24,6 +24,7 @@ from rnnkit.errors import InvalidArgumentError
 from rnnkit.training.device import check_device_name
 from rnnkit.training.losses import LOSSES
 from rnnkit.training.metrics import get_metric
+from rnnkit.training.schedules import SCHEDULES
 
 __all__ = ["TrainConfig", "config_fingerprint", "diff_fingerprints"]
 
@@ -66,6 +67,13 @@ class TrainConfig:
             (default None = off; 0 drops the rate after the first epoch without progress).
         lr_factor: ReduceLROnPlateau factor (default 0.1).
         min_lr: ReduceLROnPlateau lower bound (default 0.0).
+        lr_schedule: ``"plateau"`` (default: the rate stays at ``lr`` unless ``lr_patience`` drops it)
+            or ``"cosine"``: set at every step from the fraction of the budget used, a linear
+            warmup over ``lr_warmup`` of it then a cosine down to ``lr * lr_floor`` when the budget
+            ends; the budget is the epochs, or ``max_minutes`` of training time when that ends first
+            (:mod:`rnnkit.training.schedules`). Not with ``lr_patience``.
+        lr_warmup: the cosine schedule's warmup, a fraction of the budget in [0, 1) (default 0.02).
+        lr_floor: the cosine schedule's last rate, a fraction of ``lr`` in [0, 1] (default 0.1).
         max_minutes: training-time budget of the whole run, resumes included (default None = none):
             training stops after the first epoch that ends past it (see
             :mod:`rnnkit.training.stopping`). Not part of the resume fingerprint: resuming a run
@@ -101,6 +109,9 @@ class TrainConfig:
     lr_patience: int | None = None
     lr_factor: float = 0.1
     min_lr: float = 0.0
+    lr_schedule: str = "plateau"
+    lr_warmup: float = 0.02
+    lr_floor: float = 0.1
     max_minutes: float | None = None
     steps_per_epoch: int | None = None
     val_steps: int | None = None
@@ -150,6 +161,7 @@ class TrainConfig:
             raise InvalidArgumentError.for_argument("rho", self.rho, "a number in (0, 1)")
         if not 0 < self.lr_factor < 1:
             raise InvalidArgumentError.for_argument("lr_factor", self.lr_factor, "a number in (0, 1)")
+        self._check_schedule()
         if not callable(self.loss) and str(self.loss).lower() not in LOSSES + ("ce",):
             raise InvalidArgumentError.for_argument(
                 "loss", self.loss, f"one of {list(LOSSES)} or a callable loss(pred, target)")
@@ -167,6 +179,18 @@ class TrainConfig:
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed < 2**63:
             raise InvalidArgumentError.for_argument("seed", self.seed, "an integer in [0, 2**63)",
                                                     "torch seeds are 64-bit integers; pass a smaller --seed.")
+
+    def _check_schedule(self) -> None:
+        if self.lr_schedule not in SCHEDULES:
+            raise InvalidArgumentError.for_argument("lr_schedule", self.lr_schedule, f"one of {SCHEDULES}")
+        for name, top, closed in (("lr_warmup", 1.0, False), ("lr_floor", 1.0, True)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 <= v <= top if closed else 0 <= v < top):
+                raise InvalidArgumentError.for_argument(name, v, f"a number in [0, 1{']' if closed else ')'}")
+        if self.lr_schedule == "cosine" and self.lr_patience is not None:
+            raise InvalidArgumentError.for_argument(
+                "lr_patience", self.lr_patience, "None with lr_schedule='cosine'",
+                "Both would set the learning rate: pass lr_patience=None, or lr_schedule='plateau'.")
 
     def to_dict(self) -> dict:
         """JSON-ready dict (a callable loss/metric is stored by its name)."""
@@ -201,6 +225,9 @@ def train_fingerprint(train: dict, run_config: dict | None = None) -> dict:
     run_config = _without_budget(run_config or {})
     if train.get("monitor") == "val_loss" and train.get("monitor_mode") == "min":   # as before they existed
         del train["monitor"], train["monitor_mode"]
+    if train.get("lr_schedule", "plateau") == "plateau":   # as before the schedules: the cosine's knobs unused
+        for k in ("lr_schedule", "lr_warmup", "lr_floor"):
+            train.pop(k, None)
     return json.loads(json.dumps({"run": run_config or {}, "train": train}, sort_keys=True,
                                  default=_name))
 

@@ -2,7 +2,8 @@
 
 It fits a ``torch.nn.Module`` on an iterable of ``(x, y)`` batches with RMSprop or Adam, a
 loss by name, gradient clipping, the sum of the model's ``penalty()`` terms (L1/L2 of rnnkit
-layers), early stopping with best-weight restore, ReduceLROnPlateau, a progress bar, and, given
+layers), early stopping with best-weight restore, ReduceLROnPlateau or a cosine schedule to the
+budget, a progress bar, and, given
 a run directory, ``history.csv``, TensorBoard events, a loss-curve PNG, ``config.json``,
 ``model.safetensors`` and a checkpoint after every epoch from which ``resume=True`` continues
 bit-for-bit.
@@ -31,7 +32,7 @@ from typing import Callable, Sequence
 import torch
 
 from rnnkit.errors import DataError
-from rnnkit.training import distributed, steps, stopping
+from rnnkit.training import distributed, schedules, steps, stopping
 from rnnkit.training.run_dir import RunDir
 from rnnkit.training import resume as resume_
 from rnnkit.training.resume import BEST, LAST  # noqa: F401  (names kept here for callers)
@@ -105,11 +106,8 @@ class Trainer:
         self._elementwise = isinstance(config.loss, str) and config.loss.lower() in ELEMENTWISE
         self.history = History(None)
         self.optimizer = self._make_optimizer()
-        self.scheduler = (torch.optim.lr_scheduler.ReduceLROnPlateau(
-            self.optimizer, mode="min", factor=config.lr_factor, patience=config.lr_patience,
-            min_lr=config.min_lr) if config.lr_patience is not None else None)
-        self.early_stopping = (EarlyStopping(config.patience, config.min_delta)
-                               if config.patience else None)
+        self.scheduler = schedules.plateau(self.optimizer, config)     # per epoch; None without lr_patience
+        self.early_stopping = EarlyStopping(config.patience, config.min_delta) if config.patience else None
         self.best_state: dict | None = None
         self.stopped_early = False
         self.stop_reason: str | None = None
@@ -170,6 +168,8 @@ class Trainer:
                     break
                 batch, weight, n = batch if self.dist is not None else (batch, None, None)
                 x, y = steps.split_batch(batch, self.device)
+                if c.lr_schedule == "cosine":
+                    self._set_lr(epoch, i, n_batches)
                 self.optimizer.zero_grad(set_to_none=True)
                 pred = steps.forward(self._step_model, x)
                 steps.check_shapes(pred, y, self._elementwise)
@@ -330,7 +330,9 @@ class Trainer:
         """Train one epoch, validate, step the schedule and early stopping; the history row
         (appended to ``self.history``)."""
         c = self.config
-        t0 = self.clock()
+        t0 = self._t0 = self.clock()
+        times = [r.get("time", 0.0) for r in self.history.rows]     # the budget spent (resumes included)
+        self._spent, self._last = sum(t for t in times if isinstance(t, (int, float))), (times or [0.0])[-1]
         lr = self.optimizer.param_groups[0]["lr"]
         row = {"epoch": epoch, "loss": self._train_epoch(train_data, epoch, show_bar)}
         if val_data is not None:
@@ -349,6 +351,16 @@ class Trainer:
             row["stop"] = self.stop_reason
         self.history.append(row)
         return row
+
+    def _set_lr(self, epoch: int, step: int, steps_: int | None) -> None:
+        """``lr_schedule="cosine"``: this step's rate from the budget used (:mod:`.schedules`); under
+        torchrun this epoch's time is counted by step from the last one's (the same on every rank)."""
+        c, within = self.config, (step / steps_ if steps_ else 0.0)
+        now = self.clock() - self._t0 if self.dist is None else within * float(self._last or 0.0)
+        progress = schedules.budget_progress(epoch=epoch, epochs=c.epochs, step=step, steps=steps_,
+                                             seconds=self._spent + now, max_minutes=c.max_minutes)
+        for group in self.optimizer.param_groups:
+            group["lr"] = c.lr * schedules.lr_factor(progress, c.lr_warmup, c.lr_floor)
 
     def _monitored(self, row: dict) -> float:
         """The value early stopping and the LR schedule minimise: ``config.monitor`` (negated for
