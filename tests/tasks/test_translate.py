@@ -29,8 +29,10 @@ def run_dir(tmp_path_factory):
 
 def test_run_directory_metrics_and_translations(run_dir):
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert set(metrics["test"]) == {"model", "copy"}
-    assert set(metrics["test"]["model"]) == {"bleu", "chrf"}
+    # default decoding: beam 4 with length penalty 1.0, greedy scored beside it, on validation and test
+    assert set(metrics["test"]) == set(metrics["val"]) == {"model", "greedy", "copy"}
+    assert set(metrics["test"]["model"]) == set(metrics["test"]["greedy"]) == {"bleu", "chrf"}
+    assert metrics["decoding"] == {"beam": 4, "length_penalty": 1.0}
     assert metrics["training"]["stop_reason"] in ("patience", "epochs") and metrics["training"]["epochs_run"] == 2
     config = json.loads((run_dir / "config.json").read_text())
     assert config["task"] == "translate" and config["model"]["attention"] == "dot"
@@ -48,6 +50,12 @@ def test_run_directory_metrics_and_translations(run_dir):
     assert sacrebleu.corpus_bleu(srcs, [refs], tokenize="none").score == pytest.approx(
         metrics["test"]["copy"]["bleu"], abs=0.01)
     assert all(h == normalise(h) for h in hyps)
+    # the greedy scores are those of the run's model translating the test sources greedily
+    from rnnkit.tasks.translate_cli import translate_texts
+    greedy = [normalise(t) for t in translate_texts(run_dir, [r["source"] for r in rows], beam=1)]
+    assert metrics["test"]["greedy"]["chrf"] == pytest.approx(sacrebleu.corpus_chrf(greedy, [refs]).score, abs=0.01)
+    assert metrics["test"]["model"]["chrf"] == pytest.approx(sacrebleu.corpus_chrf(
+        [normalise(t) for t in translate_texts(run_dir, [r["source"] for r in rows])], [refs]).score, abs=0.01)
     for name in ("source_vocabulary.json", "target_vocabulary.json", "model.safetensors", "history.csv"):
         assert (run_dir / name).exists()
     from rnnkit.load import load_model
@@ -115,7 +123,7 @@ def test_bpe_level_and_the_config_checks(tmp_path):
     res = run_translate(TranslateConfig(pairs=str(FRA), level="bpe", vocab_size=300, embedding_dim=8, units=8, epochs=1,
                                         attention="additive", bidirectional=True, quiet=True, out=str(tmp_path / "b")),
                         log=lambda *a: None)
-    assert set(res["test"]) == {"model", "copy"} and (tmp_path / "b" / "target_bpe.json").exists()
+    assert set(res["test"]) == {"model", "greedy", "copy"} and (tmp_path / "b" / "target_bpe.json").exists()
     model, job, src, tgt = load_translator(tmp_path / "b")
     assert job.level == "bpe" and model.config.bidirectional and len(tgt) == model.out.out_features
     with pytest.raises(InvalidArgumentError, match="one data source"):
@@ -153,3 +161,18 @@ def test_resume_continues_the_run(tmp_path):
     assert main([*args, "--epochs", "2", "--resume"]) == 0
     history = (out / "history.csv").read_text().splitlines()
     assert [h.split(",")[0] for h in history[1:]] == ["1", "2"]
+
+
+def test_beam_one_is_the_greedy_score_of_the_default_run(run_dir, tmp_path, capsys):
+    # decoding does not change training: the same job with --beam 1 trains the same weights, and
+    # its model scores are the default run's greedy scores (and it has no separate greedy entry)
+    out = tmp_path / "greedy"
+    assert main(["translate", "train", "--pairs", str(FRA), "--attention", "dot", "--reverse-source",
+                 "--out", str(out), *TINY[:-1], "--beam", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "test decoding: greedy" in printed and "model (greedy) BLEU" in printed
+    one, four = (json.loads((d / "metrics.json").read_text()) for d in (out, run_dir))
+    assert set(one["test"]) == {"model", "copy"}
+    assert (out / "model.safetensors").read_bytes() == (run_dir / "model.safetensors").read_bytes()
+    for part in ("val", "test"):
+        assert one[part]["model"] == four[part]["greedy"]

@@ -11,13 +11,16 @@ Pairs with more than ``max_len`` tokens on a side are left out of every part (co
 
 The model is a :class:`~rnnkit.models.seq2seq.Seq2Seq` trained by the shared trainer with
 teacher forcing, cross-entropy that ignores ``<pad>``, early stopping on the validation loss.
-The test sources are translated by greedy decoding (``beam`` 1) or beam search and scored
-with ``sacrebleu``: BLEU and chrF of the model and of the **copy** baseline (the source itself
+By default the decoder attends to the encoder's states (Luong's dot attention) and the test
+sources are translated by beam search (4 hypotheses, GNMT length penalty 1.0): on validation
+they beat no attention and greedy decoding (docs/defaults.md); ``beam`` 1 is greedy. The
+validation and test pairs are scored with ``sacrebleu``: BLEU and chrF of the model, of the
+same model decoded greedily (when ``beam`` > 1) and of the **copy** baseline (the source itself
 as the translation). Every side is scored as the same normalised text: word tokens (lower-cased
 when ``lower``, punctuation kept) joined by spaces, so word and BPE models compare alike.
 
 The run directory: ``config.json`` (``"task": "translate"``), ``model.safetensors``,
-``metrics.json`` ``{"test": {"model": {"bleu", "chrf"}, "copy": {"bleu", "chrf"}}, ...}``,
+``metrics.json`` ``{"test": {"model": {"bleu", "chrf"}, "greedy": {...}, "copy": {...}}, "val": {...}, ...}``,
 ``translations_test.csv`` (source, reference, hypothesis), the vocabularies
 (``source_vocabulary.json``/``target_vocabulary.json`` or ``source_bpe.json``/``target_bpe.json``),
 history and checkpoints. The options are in :mod:`rnnkit.tasks.translate_config`, the data in
@@ -31,7 +34,7 @@ by its target tokens), rank 0 alone creates the run directory, translates, write
     >>> res = run_translate(TranslateConfig(pairs=d + "/p.tsv", epochs=1, units=8, embedding_dim=4, quiet=True,
     ...                                     out=d + "/run"), log=lambda *a: None)
     >>> sorted(res["test"])
-    ['copy', 'model']
+    ['copy', 'greedy', 'model']
 """
 from __future__ import annotations
 
@@ -46,7 +49,7 @@ from rnnkit.tasks.config_check import config_from_json
 from rnnkit.tasks.sizes import check_beam, check_seq2seq
 from rnnkit.tasks.translate_config import TranslateConfig
 from rnnkit.tasks.translate_data import PARTS, Codec, TranslateData, batches, codec_file, normalise, prepare_translate
-from rnnkit.tasks.translate_eval import score, test_scores, translate_ids, translations_table
+from rnnkit.tasks.translate_eval import decoding_name, part_scores, score, test_scores, translate_ids, translations_table
 from rnnkit.training import load_run, manifest
 from rnnkit.training.checkpoint import atomic_write_text
 
@@ -64,6 +67,9 @@ class TranslateTask(Task):
     def prepare(self, config: TranslateConfig, say, given=None) -> TranslateData:
         data = prepare_translate(config) if given is None else given   # a recipe shares one preparation
         say(data.summary())
+        say(f"model: {config.cell.upper()} {config.units} units, {config.layers} layer(s), attention "
+            f"{config.attention}; test decoding: {decoding_name(config)}"
+            + ("; greedy scored beside it" if config.beam > 1 else ""))
         return data
 
     def build(self, config: TranslateConfig, data: TranslateData, log):
@@ -96,7 +102,8 @@ class TranslateTask(Task):
         rows = trainer.history.rows
         train_seconds = sum(r.get("time", 0.0) for r in rows)   # every epoch's, resumes included
         test, outs = test_scores(model, data, config)
-        metrics = {"test": test, "pairs": {p: len(data.texts[p]) for p in PARTS}, "dropped": data.dropped,
+        val = part_scores(model, data, config, "val")[0]
+        metrics = {"test": test, "val": val, "pairs": {p: len(data.texts[p]) for p in PARTS}, "dropped": data.dropped,
                    "train_seconds": round(train_seconds, 1), "epochs": len(rows),
                    "decoding": {"beam": config.beam, "length_penalty": config.length_penalty}}
         return metrics, (outs, train_seconds)
@@ -105,9 +112,13 @@ class TranslateTask(Task):
         outs, train_seconds = details
         atomic_write_text(run_dir / "translations_test.csv",
                           translations_table([(s, t, h) for (s, t), h in zip(data.texts["test"], outs)]))
-        m, c = metrics["test"]["model"], metrics["test"]["copy"]
-        log(f"test ({len(outs)} pairs): model BLEU {m['bleu']:.2f} chrF {m['chrf']:.2f}; "
-            f"copy baseline BLEU {c['bleu']:.2f} chrF {c['chrf']:.2f}; training {train_seconds:.0f} s")
+        for part in ("val", "test"):
+            t = metrics[part]
+            greedy = f"; greedy BLEU {t['greedy']['bleu']:.2f} chrF {t['greedy']['chrf']:.2f}" if "greedy" in t else ""
+            log(f"{'validation' if part == 'val' else 'test'} ({metrics['pairs'][part]} pairs): model "
+                f"({decoding_name(config)}) BLEU {t['model']['bleu']:.2f} chrF {t['model']['chrf']:.2f}{greedy}; "
+                f"copy baseline BLEU {t['copy']['bleu']:.2f} chrF {t['copy']['chrf']:.2f}"
+                + (f"; training {train_seconds:.0f} s" if part == "test" else ""))
 
     def load(self, run_dir) -> Seq2Seq:
         return load_model(run_dir)

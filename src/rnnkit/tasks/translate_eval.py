@@ -1,6 +1,7 @@
 """Translating the test sources and scoring them: :func:`translate_ids` (greedy in batches or
-beam search), :func:`score` (sacrebleu's BLEU and chrF of normalised texts), :func:`test_scores`
-(the model beside the copy baseline) and the ``translations_test.csv`` table.
+beam search), :func:`score` (sacrebleu's BLEU and chrF of normalised texts), :func:`part_scores`
+(the model as configured, greedy beside a beam, and the copy baseline, on the validation or test
+pairs) and the ``translations_test.csv`` table.
 
     >>> score(["the cat sat"], ["the cat sat"])["chrf"]
     100.0
@@ -21,7 +22,7 @@ from rnnkit.tasks.translate_config import TranslateConfig
 from rnnkit.tasks.translate_data import TranslateData, normalise
 from rnnkit.training.device import device_of
 
-__all__ = ["score", "test_scores", "translate_ids", "translations_table"]
+__all__ = ["decoding_name", "part_scores", "score", "test_scores", "translate_ids", "translations_table"]
 
 
 @torch.no_grad()
@@ -56,12 +57,31 @@ def translations_table(rows: list[tuple[str, str, str]]) -> str:
     return buf.getvalue()
 
 
+def decoding_name(config: TranslateConfig) -> str:
+    """How ``config`` decodes, as printed: ``greedy`` or ``beam 4, length penalty 1.0``."""
+    return "greedy" if config.beam == 1 else f"beam {config.beam}, length penalty {config.length_penalty:g}"
+
+
+def part_scores(model: Seq2Seq, data: TranslateData, config: TranslateConfig, part: str) -> tuple[dict, list[str]]:
+    """``({"model": {"bleu", "chrf"}, "greedy": {...}, "copy": {...}}, hypotheses)`` on one part's
+    pairs: the model's translations decoded as ``config`` says, the same model decoded greedily
+    (``"greedy"`` is there only when ``config.beam`` > 1: with beam 1 it is ``"model"``), and the
+    copy baseline (the source as its own translation), every side normalised alike."""
+    sources = [normalise(s, config.lower) for s, _ in data.texts[part]]
+    refs = [normalise(t, config.lower) for _, t in data.texts[part]]
+
+    def decoded(beam: int) -> list[str]:
+        hyps = translate_ids(model, data.ids[part][0], beam, config.max_output, config.length_penalty)
+        return [normalise(data.target.decode(h), config.lower) for h in hyps]
+
+    outs = decoded(config.beam)
+    scores = {"model": score(outs, refs)}
+    if config.beam > 1:
+        scores["greedy"] = score(decoded(1), refs)
+    scores["copy"] = score(sources, refs)
+    return scores, outs
+
+
 def test_scores(model: Seq2Seq, data: TranslateData, config: TranslateConfig) -> tuple[dict, list[str]]:
-    """``({"model": {"bleu", "chrf"}, "copy": {...}}, hypotheses)`` on the test pairs: the model's
-    translations (decoded as ``config`` says) and the copy baseline (the source as its own
-    translation), every side normalised alike."""
-    hyps = translate_ids(model, data.ids["test"][0], config.beam, config.max_output, config.length_penalty)
-    sources = [normalise(s, config.lower) for s, _ in data.texts["test"]]
-    refs = [normalise(t, config.lower) for _, t in data.texts["test"]]
-    outs = [normalise(data.target.decode(h), config.lower) for h in hyps]
-    return {"model": score(outs, refs), "copy": score(sources, refs)}, outs
+    """:func:`part_scores` of the test pairs."""
+    return part_scores(model, data, config, "test")
