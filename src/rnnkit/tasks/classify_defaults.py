@@ -6,8 +6,8 @@ ones left None and keeps every one given. Two presets:
 - ``seed``: the seed's small model, as rnnkit shipped it first (LSTM 32 on the last state,
   RMSprop 1e-3, batch 128, at most 10 epochs, patience 3). The recipes use it.
 - ``auto`` (the default): the best model measured for the kind of input, sized by the data
-  (see :func:`auto_choices`; the numbers are in the README). Texts: a bidirectional GRU with
-  the maximum over the valid steps, dropout, and a linear bag of unigrams and hashed bigrams
+  (see :func:`auto_choices`; the measured results are on the docs' Default results page,
+  docs/defaults.md). Texts: a bidirectional GRU with the maximum over the valid steps, dropout, and a linear bag of unigrams and hashed bigrams
   trained jointly ("wide and deep", :class:`~rnnkit.models.ngram_bag.NgramBag`), so the model
   starts where a TF-IDF logistic regression ends; images read row by row: a Conv1D over 3
   neighbouring rows, then a bidirectional GRU 128 with the mean over the steps; series: a

@@ -52,8 +52,8 @@ class TranslateConfig:
     epochs: int = option(10, "maximum training epochs")
     max_minutes: float | None = option(None, "stop training after the first epoch that ends past this many minutes of training (resumes included)", metavar="MIN")
     device: str = device_option()
-    batch_size: int = option(64, "pairs per batch")
-    lr: float = option(1e-3, "Adam learning rate")
+    batch_size: int = option(128, "pairs per batch")
+    lr: float = option(2e-3, "Adam learning rate")
     clip_norm: float = option(1.0, "clip the gradient norm (0: off)")
     patience: int | None = option(3, "early stopping patience in epochs, best weights restored (0: off)",
                                   parse=optional_int)
