@@ -8,6 +8,7 @@
 // carried gradient read by its own pass before its block overwrites it).
 #pragma once
 #include "lstm_step.h"
+#include "wgrad_step.h"
 
 namespace rnnkit {
 
@@ -243,6 +244,9 @@ struct GruBwd {
   bool reverse, after;
   const float *gout, *m, *gates, *hs, *h0s, *xh, *whh, *zero;  // gout may be null
   float *dxw, *dghn, *dh, *pend;
+  const float* rh;  // reset before the product: the saved r * h_masked rows, else null
+  float* acc;       // per-thread weight-gradient accumulators (wgrad_step.h), or null
+  int64_t acc_size;
 };
 
 // Gate gradients of one row at step s (dx row: dr, dz, dn); dg: what the recurrent product
@@ -274,7 +278,7 @@ inline void gru_row_grad(const GruBwd& a, int64_t s, int64_t j, int64_t pnb, flo
       dg[k] = dr; dg[H + k] = dz; dg[2 * H + k] = dn * rr;
       dhj[k] = g * z;
     }
-    std::memcpy(a.dghn + (b * a.Tn + t) * H, dg + 2 * H, sizeof(float) * H);
+    if (a.dghn) std::memcpy(a.dghn + (b * a.Tn + t) * H, dg + 2 * H, sizeof(float) * H);
   } else {
 #pragma omp simd
     for (int64_t k = 0; k < H; ++k) {
@@ -320,6 +324,21 @@ inline void gru_before_grad(const GruBwd& a, int64_t s, int64_t j0, int64_t R, f
   rec_grad_rows(R, dgr, 2 * H, a.whh, H, pend, true);
 }
 
+// A block's rows into its thread's weight-gradient accumulator (wgrad_step.h).
+inline void gru_wgrad(const GruBwd& a, int64_t s, int64_t j0, int64_t R, const float* const* dgr,
+                      float* acc) {
+  const Plan& p = *a.p;
+  WgradBlock w{R, a.XW - 1 - a.H, a.H, a.GH, {}, {}, {}, {}};
+  for (int64_t r = 0; r < R; ++r) {
+    const int64_t j = j0 + r, row = p.perm[j] * a.Tn + p.time(j, s, a.reverse);
+    w.xr[r] = a.xh + row * a.XW;
+    w.dx[r] = a.dxw + row * a.GH;
+    w.dg[r] = dgr[r];
+    w.rh[r] = a.rh ? a.rh + row * a.H : nullptr;
+  }
+  wgrad_block(w, !a.after, acc);
+}
+
 // The backward time loop of a GRU layer (see the top of this file): leaves dh's and pend's
 // rows as the GEMM loop of scan_backward.cpp would after its step 0.
 inline void gru_step_backward(const GruBwd& a) {
@@ -344,6 +363,7 @@ inline void gru_step_backward(const GruBwd& a) {
           } else {
             gru_before_grad(a, s, j0, R, dgb, drh);
           }
+          if (a.acc) gru_wgrad(a, s, j0, R, dgr, a.acc + tid * a.acc_size);
         }
       }
   });

@@ -54,7 +54,13 @@ std::vector<Tensor> backward_impl(int64_t mode, const Tensor& x, const Tensor& w
   Tensor pend = at::empty({B, H}, opt);
   int64_t pend_nb = 0;
   Tensor dxw = pooled({B, Tn, GH}, opt);
-  Tensor dghn = after ? pooled({B, Tn, H}, opt) : Tensor();  // GRU: d(W_hn h) = dn * r
+  // Small float GRUs: the step fused (gru_step.h), the weight gradients summed in its loop
+  // (wgrad_step.h) while one thread's accumulator fits in cache.
+  const bool gru_fused = use_gru_step<T>(mode, H, backend);
+  const bool wgrad_loop = gru_fused && wgrad_step_fits(I, H, G);
+  const int64_t nthr_step = lstm_step_threads(B), acc_size = wgrad_rows(I, H) * GH;
+  Tensor wacc = wgrad_loop ? at::zeros({nthr_step, wgrad_rows(I, H), GH}, opt) : Tensor();
+  Tensor dghn = after && !wgrad_loop ? pooled({B, Tn, H}, opt) : Tensor();  // GRU: d(W_hn h) = dn * r
   Tensor dgstep = at::empty({B, before ? 2 * H : GH}, opt);
   Tensor dn_buf = before ? at::empty({B, H}, opt) : Tensor();
   Tensor drh = before ? at::empty({B, H}, opt) : Tensor();
@@ -62,7 +68,7 @@ std::vector<Tensor> backward_impl(int64_t mode, const Tensor& x, const Tensor& w
   Tensor w_n = before ? w_hh.narrow(0, 2 * H, H) : Tensor();
 
   T* dxwp = dxw.data_ptr<T>();
-  T* dghnp = after ? dghn.data_ptr<T>() : nullptr;
+  T* dghnp = dghn.defined() ? dghn.data_ptr<T>() : nullptr;
   for (int64_t j = 0; j < B; ++j) {
     const int64_t b = p.perm[j];
     if (p.len[j] < Tn) {
@@ -145,11 +151,12 @@ std::vector<Tensor> backward_impl(int64_t mode, const Tensor& x, const Tensor& w
     pend_nb = p.steps > 0 ? p.nb[0] : 0;
   }
   // Small float GRUs: the same, with the GRU's gate gradients (gru_step.h).
-  const bool gru_fused = use_gru_step<T>(mode, H, backend);
   if constexpr (std::is_same<T, float>::value) {
     if (gru_fused) {
       gru_step_backward(GruBwd{&p, B, Tn, H, GH, SH, XW, mstride, reverse, after, goutp, mp, gp, hsp, h0p,
-                               xhp, whh, zp, dxwp, dghnp, dhp, pendp});
+                               xhp, whh, zp, dxwp, dghnp, dhp, pendp,
+                               before ? rh.data_ptr<T>() : nullptr,
+                               wgrad_loop ? wacc.data_ptr<T>() : nullptr, acc_size});
       pend_nb = p.steps > 0 ? p.nb[0] : 0;
     }
   }
@@ -276,6 +283,14 @@ std::vector<Tensor> backward_impl(int64_t mode, const Tensor& x, const Tensor& w
     if (p.len[j] < Tn)
       std::memset(dxp + (p.perm[j] * Tn + p.len[j]) * I, 0, sizeof(T) * (Tn - p.len[j]) * I);
   timer.mark("bwd dx");
+  if (wgrad_loop) {  // summed in the loop: rows [dW_ih^T | dW_hh^T | db_hh | db_ih]
+    Tensor acc = wacc.sum(0);
+    Tensor db = acc.select(0, I + H + 1).contiguous();
+    timer.mark("bwd weights");
+    return {dx, dh0, dc0, acc.narrow(0, 0, I).t().contiguous(), acc.narrow(0, I, H).t().contiguous(),
+            has_b_ih ? db : at::empty({0}, opt),
+            has_b_hh ? (after ? acc.select(0, I + H).contiguous() : db) : at::empty({0}, opt)};
+  }
   // [dW_ih | dW_hh | db]^T = [x | h_masked | 1]^T @ dgates: one GEMM over all steps (this
   // orientation runs ~1.5x faster in oneDNN than dgates^T @ [...]).
   Tensor wallT = at::empty({XW, GH}, opt);
