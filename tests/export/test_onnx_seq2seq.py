@@ -146,7 +146,8 @@ def test_lm_run_through_the_cli_generates_what_rnnkit_generates(tmp_path, capsys
     text = Path(__file__).parents[1] / "tasks" / "fixtures" / "lm" / "tiny.txt"
     run = tmp_path / "lm"
     run_lm(LMConfig(text=str(text), bptt=20, batch_size=4, windows_per_epoch=3, embedding_dim=8, hidden_size=16,
-                    num_layers=1, sample_length=5, quiet=True, epochs=1, out=str(run)), log=lambda *a: None)
+                    num_layers=1, sample_length=5, quiet=True, epochs=1, out=str(run), cell="lstm"),   # h and c
+           log=lambda *a: None)
     assert main(["export", "--run", str(run), "--onnx", str(tmp_path / "lm.onnx")]) == 0
     assert "inputs x, h, c; outputs y, h_out, c_out" in capsys.readouterr().out
     sess = _session(tmp_path / "lm.onnx")

@@ -47,9 +47,10 @@ COMMANDS = {
                   "--max-output", "8"],
     "lm": ["lm", "train", "--text", str(FIX / "lm" / "tiny.txt"), "--bptt", "20", "--batch-size", "5",
            "--windows-per-epoch", "3", "--embedding-dim", "8", "--hidden-size", "12", "--num-layers", "1",
-           "--sample-length", "10", "--epochs", "3", "--dropout", "0"],
+           "--sample-length", "10", "--cell", "lstm", "--epochs", "3", "--dropout", "0"],
 }
-LM_DROPOUT = [*COMMANDS["lm"][:-2], "--dropout", "0.3"]        # for the resume runs
+# for the resume runs, interrupted by the epoch cap (2, then 3): a constant rate (a cosine spans --epochs)
+LM_DROPOUT = [*COMMANDS["lm"][:-2], "--dropout", "0.3", "--lr-schedule", "plateau"]
 
 
 def worker(root: str, reports: str) -> None:

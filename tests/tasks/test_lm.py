@@ -13,6 +13,7 @@ from rnnkit.cli import main
 from rnnkit.errors import CheckpointError
 from rnnkit.tasks.lm import LMConfig, load_lm, run_lm
 from rnnkit.tasks.lm_text import TextCodec
+from rnnkit.training import resume
 from rnnkit.training.checkpoint import load_state
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "lm"
@@ -93,14 +94,24 @@ def test_generate_streams_greedy_text(char_run, capsys):
     assert capsys.readouterr().out.strip()
 
 
-def test_resume_after_interruption_equals_the_uninterrupted_run(char_run, tmp_path):
+def test_resume_after_interruption_equals_the_uninterrupted_run(char_run, tmp_path, monkeypatch):
     full, _ = char_run
     out = tmp_path / "resumed"
-    run_lm(LMConfig(out=str(out), epochs=1, **SMALL), log=lambda *a: None)
+    save = resume.save_checkpoint
+
+    def killed_after_epoch_1(trainer, epoch, fp):       # the same run (its cosine schedule spans 3 epochs)
+        save(trainer, epoch, fp)
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(resume, "save_checkpoint", killed_after_epoch_1)
+    with pytest.raises(KeyboardInterrupt):
+        run_lm(LMConfig(out=str(out), epochs=3, **SMALL), log=lambda *a: None)
+    monkeypatch.undo()
     # the checkpoint carries the streams' state (epoch 2 continues the pass without a reset)
     carried = load_state(out / "checkpoints" / "last.pt")["model"]["_extra_state"]
-    assert carried.shape == (2, 1, 4, 16)
-    (out / "model.safetensors").unlink(), (out / "metrics.json").unlink()  # as if killed after epoch 1
+    assert carried.shape == (1, 1, 4, 16)       # the GRU's h (an LSTM's stacks h and c)
+    assert not (out / "model.safetensors").exists()
     run_lm(LMConfig(out=str(out), epochs=3, resume=True, **SMALL), log=lambda *a: None)
     assert (out / "model.safetensors").read_bytes() == (full / "model.safetensors").read_bytes()
     assert json.loads((out / "metrics.json").read_text())["val"] == json.loads((full / "metrics.json").read_text())["val"]

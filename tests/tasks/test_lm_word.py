@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+from rnnkit.errors import InvalidArgumentError
 from rnnkit.models.language_model import LanguageModel
 from rnnkit.tasks.lm import LMConfig, load_lm, run_lm
 from rnnkit.tasks.lm_defaults import ADAPTIVE_FROM, default_cutoffs, with_defaults
@@ -103,13 +104,26 @@ def test_word_defaults_are_chosen_by_the_data_and_char_defaults_stay():
     assert not with_defaults(LMConfig(level="word"), vocab_size=ADAPTIVE_FROM - 1)[0].adaptive_softmax
     small, _ = with_defaults(LMConfig(level="word", units=650), vocab_size=3000)
     assert small.tie_weights and small.embedding_dim == 650 and small.dropout == 0.5 and not small.adaptive_softmax
-    char, _ = with_defaults(LMConfig(), vocab_size=65)          # seed 002's: unchanged by this issue
-    assert (char.bptt, char.batch_size, char.embedding_dim, char.units, char.layers, char.dropout) == (
-        100, 64, 64, 256, 2, 0.1)
+    char, _ = with_defaults(LMConfig(), vocab_size=65)          # a GRU on a cosine schedule (issue 23)
+    assert (char.cell, char.bptt, char.batch_size, char.embedding_dim, char.units, char.layers, char.dropout) == (
+        "gru", 50, 32, 64, 256, 2, 0.1)
     tc = char.train_config()
-    assert (tc.optimizer, tc.lr, tc.clip_norm, tc.lr_patience, tc.lr_factor, tc.patience) == (
-        "adam", 2e-3, 1.0, None, 0.5, None)
+    assert (tc.optimizer, tc.lr, tc.clip_norm, tc.lr_patience, tc.lr_factor, tc.patience, tc.lr_schedule) == (
+        "adam", 3e-3, 1.0, None, 0.5, None, "cosine")
+    assert word.cell == "lstm" and word.train_config().lr_schedule == "plateau"
     assert char.model_kwargs(65)["cutoffs"] is None and not char.tie_weights
+
+
+def test_lr_schedule_and_lr_patience_choose_each_other():
+    plateau, chosen = with_defaults(LMConfig(lr_patience=2), vocab_size=65)    # a plateau asked for
+    assert plateau.lr_schedule == "plateau" and "lr_schedule" in chosen and plateau.train_config().lr_patience == 2
+    cosine, _ = with_defaults(LMConfig(level="word", lr_schedule="cosine"), vocab_size=1000)
+    assert cosine.lr_patience == -1 and cosine.train_config().lr_schedule == "cosine"
+    assert with_defaults(LMConfig(lr_patience=-1), vocab_size=65)[0].lr_schedule == "cosine"    # -1 = off
+    with pytest.raises(InvalidArgumentError, match="--lr-patience.*--lr-schedule cosine"):
+        LMConfig(lr_schedule="cosine", lr_patience=2)
+    with pytest.raises(InvalidArgumentError, match="--lr-schedule"):
+        LMConfig(lr_schedule="step")
 
 
 @pytest.fixture(scope="module")

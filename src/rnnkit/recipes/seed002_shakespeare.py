@@ -1,17 +1,19 @@
-"""``rnnkit recipe seed002-shakespeare``: seed 002's character LSTM writing Shakespeare.
+"""``rnnkit recipe seed002-shakespeare``: seed 002's character model writing Shakespeare.
 
-A 2-layer LSTM (as Karpathy's char-rnn) of 256 units on the embedded ~1 MB Shakespeare slice,
-trained with stateful truncated BPTT (64 streams x windows of 50 characters, the state
-carried across windows), Adam (lr 3e-3, halved after 2 evaluations without progress), evaluated
-every 80 windows; it stops after the epoch that ends
+Karpathy's char-rnn shape (2 layers of 256 units) on the embedded ~1 MB Shakespeare slice, as
+the character defaults of ``rnnkit lm`` have it: a GRU trained with stateful truncated BPTT (32
+streams x windows of 50 characters, the state carried across windows), Adam at 3e-3 on a cosine
+schedule to the time budget (warmup, then down to a tenth when ``--max-minutes`` ends;
+:mod:`rnnkit.training.schedules`), evaluated every 160 windows; it stops after the epoch that ends
 past ``--max-minutes`` (default 5) of wall time and prints when validation passed 1.88 and
 1.60 nats per character (nanoGPT's CPU anchor and the 20-minute goal), the validation and test
 numbers, a sample, and writes the curve (validation loss against wall time) to
-``val_loss_time.png`` in the run directory. Every ``rnnkit lm train`` option is accepted.
+``val_loss_time.png`` in the run directory. Every ``rnnkit lm train`` option is accepted
+(``--cell lstm --batch-size 64 --lr-schedule plateau --lr-patience 2`` is the recipe before 2026-12-05).
 
     >>> p = __import__("argparse").ArgumentParser(); _arguments(p)
-    >>> a = p.parse_args([]); (a.level, a.layers, a.units, a.max_minutes)
-    ('char', 2, 256, 5.0)
+    >>> a = p.parse_args([]); (a.level, a.cell, a.layers, a.units, a.batch_size, a.lr_schedule, a.max_minutes)
+    ('char', 'gru', 2, 256, 32, 'cosine', 5.0)
 """
 from __future__ import annotations
 
@@ -24,8 +26,9 @@ from rnnkit.tasks.lm_cli import add_train_options
 
 __all__ = ["RECIPES", "DEFAULTS", "minutes_to"]
 
-DEFAULTS = dict(level="char", cell="lstm", layers=2, units=256, embedding_dim=64, bptt=50,
-                batch_size=64, windows_per_epoch=80, dropout=0.1, lr=3e-3, clip_norm=1.0, lr_patience=2, epochs=1000,
+DEFAULTS = dict(level="char", cell="gru", layers=2, units=256, embedding_dim=64, bptt=50,
+                batch_size=32, windows_per_epoch=160, dropout=0.1, lr=3e-3, clip_norm=1.0, lr_schedule="cosine",
+                epochs=1000,
                 max_minutes=5.0, sample_length=600, prompt="HAMLET.\n", temperature=0.8)
 THRESHOLDS = (1.88, 1.60)
 

@@ -1,7 +1,7 @@
 """The language-model task: text -> ids -> B parallel streams -> stateful truncated BPTT ->
 nats per token, bits per character, perplexity, a generated sample, a run directory.
 
-``run_lm(LMConfig())`` (:class:`LMTask` through the one driver, :func:`rnnkit.tasks.base.run`) trains the character-level LSTM on the embedded Shakespeare slice
+``run_lm(LMConfig())`` (:class:`LMTask` through the one driver, :func:`rnnkit.tasks.base.run`) trains the character-level GRU on the embedded Shakespeare slice
 (:mod:`rnnkit.data.shakespeare`, split 90/5/5 in order); ``generate(run_dir, ...)`` streams
 text from a trained run. Each "epoch" is ``windows_per_epoch`` windows of ``bptt`` steps of
 ``batch_size`` streams (default: one pass over the training text); the hidden state goes on

@@ -1,6 +1,6 @@
 """``rnnkit lm`` (train; ``rnnkit lm train`` is the same) and ``rnnkit lm generate``.
 
-    $ rnnkit lm                                        # char-LSTM on the embedded Shakespeare
+    $ rnnkit lm                                        # char-GRU on the embedded Shakespeare
     $ rnnkit lm --text train.txt --val valid.txt --test test.txt --level word   # word-level defaults
     $ rnnkit lm train --text corpus.txt --level bpe --vocab-size 4000 --bptt 64 --out runs/mine
     $ rnnkit lm ... --out runs/mine --resume           # continue an interrupted run exactly

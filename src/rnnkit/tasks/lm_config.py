@@ -19,6 +19,7 @@ from rnnkit.tasks.lm_defaults import ADAPTIVE_FROM, CHOSEN, check_chosen, defaul
 from rnnkit.tasks.lm_text import LEVELS
 from rnnkit.tasks.options import device_option, option, optional_float, optional_int, zero_is_none
 from rnnkit.training import TrainConfig
+from rnnkit.training.schedules import SCHEDULES
 
 __all__ = ["LMConfig", "SPLIT", "RUN_ONLY"]
 
@@ -40,11 +41,11 @@ class LMConfig:
     max_tokens: int | None = option(None, "word vocabulary size, specials included (default all)", parse=optional_int)
     min_freq: int = option(1, "keep words seen at least this often (word level)")
     vocab_size: int = option(2000, "BPE vocabulary size (bpe level)")
-    bptt: int | None = option(None, "truncated BPTT window, in tokens (default by level: 100 char, 35 word)",
+    bptt: int | None = option(None, "truncated BPTT window, in tokens (default by level: 50 char, 35 word)",
                               parse=optional_int)
-    batch_size: int | None = option(None, "parallel streams (default by level: 64 char, 20 word)", parse=optional_int)
+    batch_size: int | None = option(None, "parallel streams (default by level: 32 char, 20 word)", parse=optional_int)
     windows_per_epoch: int | None = option(None, "windows per epoch (default one pass over the text)", parse=optional_int)
-    cell: str = option("lstm", "recurrent cell", choices=CELLS)
+    cell: str | None = option(None, "recurrent cell (default gru char, lstm word)", choices=CELLS)
     embedding_dim: int | None = option(None, "embedding size (default 64 char; the hidden size for words)",
                                        parse=optional_int)
     units: int | None = option(None, "recurrent units per layer (default 256 char, 200 word)",
@@ -62,10 +63,13 @@ class LMConfig:
                                            f"the full one (default: word level with {ADAPTIVE_FROM:,}+ tokens)")
     optimizer: str | None = option(None, "optimizer (default adam for char, sgd for word)",
                                    choices=("adam", "rmsprop", "sgd"))
-    lr: float | None = option(None, "learning rate (default 2e-3 char with adam, 20 word with sgd)",
+    lr: float | None = option(None, "learning rate (default 3e-3 char with adam, 20 word with sgd)",
                               parse=optional_float)
     clip_norm: float | None = option(None, "clip the gradient norm (0 = off; default 1.0 char, 0.25 word)",
                                      parse=optional_float)
+    lr_schedule: str | None = option(None, "learning-rate schedule: cosine (warmup, then down to lr/10 when the "
+                                     "budget, --epochs or --max-minutes, ends) or plateau (--lr-patience drops; "
+                                     "default cosine char, plateau word)", choices=SCHEDULES)
     lr_patience: int | None = option(None, "multiply the learning rate by --lr-factor after this many epochs "
                                      "without progress + 1 (none: off for char, 0 for word; -1 = off)",
                                      parse=optional_int)
@@ -135,8 +139,9 @@ class LMConfig:
     def train_config(self, loss=None) -> TrainConfig:
         """The trainer's settings (after :func:`~rnnkit.tasks.lm_defaults.with_defaults`); ``loss`` is
         the model's own (:meth:`LanguageModel.loss`: full or adaptive softmax)."""
-        return TrainConfig(epochs=self.epochs, optimizer=self.optimizer or "adam", lr=self.lr or 2e-3,
+        return TrainConfig(epochs=self.epochs, optimizer=self.optimizer or "adam", lr=self.lr or 3e-3,
                            loss=loss or "cross_entropy", clip_norm=self.clip_norm or None,
                            lr_patience=None if self.lr_patience in (None, -1) else self.lr_patience,
+                           lr_schedule=self.lr_schedule or "plateau",
                            lr_factor=self.lr_factor or 0.5, patience=self.patience or None, seed=self.seed,
                            quiet=self.quiet, eps=1e-8, max_minutes=self.max_minutes, device=self.device)

@@ -74,6 +74,6 @@ def summary(cfg: LMConfig, chosen: dict) -> str:
     """One line of the model and schedule, the values the data chose marked with ``*``."""
     def show(name):
         return f"{name}={getattr(cfg, name)}" + ("*" if name in chosen else "")
-    names = ("tokenized", "bptt", "batch_size", "embedding_dim", "units", "layers", "dropout",
-             "tie_weights", "adaptive_softmax", "optimizer", "lr", "clip_norm", "lr_patience", "lr_factor", "patience")
+    names = ("tokenized", "cell", "bptt", "batch_size", "embedding_dim", "units", "layers", "dropout",
+             "tie_weights", "adaptive_softmax", "optimizer", "lr", "clip_norm", "lr_schedule", "lr_patience", "lr_factor", "patience")
     return "model and schedule (* = chosen by the data): " + ", ".join(show(n) for n in names if hasattr(cfg, n))

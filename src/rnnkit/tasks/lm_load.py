@@ -35,7 +35,7 @@ def load_lm(run_dir) -> tuple[LanguageModel, TextCodec, LMConfig, dict]:
         raise CheckpointError(f"{run_dir}/config.json lacks its \"job\" or \"model\" record.")
     names = {f.name for f in dataclasses.fields(LMConfig)} | set(ALIASES)   # hidden_size -> units, ...
     try:
-        lm_cfg = LMConfig(**{k: v for k, v in job.items() if k in names})
+        lm_cfg = LMConfig(**{"cell": "lstm"} | {k: v for k, v in job.items() if k in names})   # runs before "cell" was recorded
         if lm_cfg.level not in LEVELS or lm_cfg.cell not in CELLS:
             raise InvalidArgumentError("level or cell unknown")
         vocab = model_cfg.get("vocab_size")
