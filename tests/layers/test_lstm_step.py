@@ -1,7 +1,9 @@
 """The fused LSTM step (csrc/lstm_step.h: product and cell per block of rows, float32, H a multiple
 of 16 up to 128, used by default when no GEMM backend is forced) against the reference loop:
 outputs, final states and every gradient, with lengths, a recurrent-dropout mask, both directions,
-batches that fill the 4-row blocks and leave remainders, and under no_grad (the inference buffers)."""
+batches that fill the 4-row blocks and leave remainders, and under no_grad (the inference buffers).
+On AVX-512 builds the weight gradients are summed in the backward loop (wgrad_step.h) except at
+H=128, whose accumulator is past the 256 KB limit and takes the products over all steps."""
 import pytest
 import torch
 

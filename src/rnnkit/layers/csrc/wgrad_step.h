@@ -1,12 +1,13 @@
-// Weight gradients summed inside the backward time loop of a small fused layer (gru_step.h),
-// instead of products over all steps afterwards. The backward loop hands each block of (up to)
-// 4 rows to a rank-4 update of its thread's accumulator while the rows' gate gradients and
-// saved inputs are still in cache: acc[k][:] += sum_r a[r][k] * d[r][:], a the [x | h_masked | 1]
-// rows of the forward's xh buffer, d the gate gradients. At shape A (B=128, T=240, I=14, H=32)
-// the products over all steps took ~5 ms of a ~13 ms GRU step on 2 Sapphire Rapids threads
-// (oneDNN, K = B*T = 30720, N = 96, M = 47: memory-bound and badly blocked); a rank-4 update of a
-// 47 x 96 accumulator held in L1 is four FMAs per loaded vector. Each thread sums into its own
-// accumulator (no atomics); the caller adds the threads' accumulators once at the end.
+// Weight gradients summed inside the backward time loop of a small fused layer (gru_step.h; the
+// LSTM's loop in scan_backward.cpp) instead of products over all steps afterwards. The backward
+// loop hands each block of (up to) 4 rows to a rank-4 update of its thread's accumulator while
+// the rows' gate gradients and saved inputs are still in cache: acc[k][:] += sum_r a[r][k] *
+// d[r][:], a the [x | h_masked | 1] rows of the forward's xh buffer, d the gate gradients. At
+// shape A (B=128, T=240, I=14, H=32) the products over all steps took ~5 ms of a ~13 ms GRU step
+// on 2 Sapphire Rapids threads (oneDNN, K = B*T = 30720, N = 96, M = 47: memory-bound and badly
+// blocked); a rank-4 update of a 47 x 96 accumulator held in L1 is four FMAs per loaded vector.
+// Each thread sums into its own accumulator (no atomics); the caller adds the threads'
+// accumulators once at the end.
 #pragma once
 #include "lstm_step.h"
 
@@ -80,7 +81,7 @@ struct WgradBlock {
 };
 
 inline void wgrad_block(const WgradBlock& w, bool before, float* acc) {
-  alignas(64) static const float zeros[3 * 128] = {};
+  alignas(64) static const float zeros[4 * 128] = {};  // G*H up to 4 * 128
   static const float one = 1.0f;
   const float* ones[4] = {&one, &one, &one, &one};
   const float *x[4], *hm[4], *dx[4], *dg[4], *rh[4];
