@@ -49,7 +49,7 @@ from rnnkit.tasks.config_check import config_from_json
 from rnnkit.tasks.sizes import check_beam, check_seq2seq
 from rnnkit.tasks.translate_config import TranslateConfig
 from rnnkit.tasks.translate_data import PARTS, Codec, TranslateData, batches, codec_file, normalise, prepare_translate
-from rnnkit.tasks.translate_eval import decoding_name, part_scores, score, test_scores, translate_ids, translations_table
+from rnnkit.tasks.translate_eval import decoding_name, part_scores, score, translate_ids, translations_table
 from rnnkit.training import load_run, manifest
 from rnnkit.training.checkpoint import atomic_write_text
 
@@ -101,7 +101,7 @@ class TranslateTask(Task):
     def evaluate(self, config: TranslateConfig, data: TranslateData, model, trainer):
         rows = trainer.history.rows
         train_seconds = sum(r.get("time", 0.0) for r in rows)   # every epoch's, resumes included
-        test, outs = test_scores(model, data, config)
+        test, outs = part_scores(model, data, config, "test")
         val = part_scores(model, data, config, "val")[0]
         metrics = {"test": test, "val": val, "pairs": {p: len(data.texts[p]) for p in PARTS}, "dropped": data.dropped,
                    "train_seconds": round(train_seconds, 1), "epochs": len(rows),

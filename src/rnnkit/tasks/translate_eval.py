@@ -22,7 +22,7 @@ from rnnkit.tasks.translate_config import TranslateConfig
 from rnnkit.tasks.translate_data import TranslateData, normalise
 from rnnkit.training.device import device_of
 
-__all__ = ["decoding_name", "part_scores", "score", "test_scores", "translate_ids", "translations_table"]
+__all__ = ["decoding_name", "part_scores", "score", "translate_ids", "translations_table"]
 
 
 @torch.no_grad()
@@ -81,7 +81,3 @@ def part_scores(model: Seq2Seq, data: TranslateData, config: TranslateConfig, pa
     scores["copy"] = score(sources, refs)
     return scores, outs
 
-
-def test_scores(model: Seq2Seq, data: TranslateData, config: TranslateConfig) -> tuple[dict, list[str]]:
-    """:func:`part_scores` of the test pairs."""
-    return part_scores(model, data, config, "test")
